@@ -1,0 +1,34 @@
+// What every subcommand shares: --config (repeatable), --set, --strict, --log-level, and the
+// registration functions of the subcommands. Subcommand files only parse flags and call a library.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/config_loader.h"
+
+namespace pixelrec::app {
+
+struct CommonOptions {
+  std::vector<std::string> config_files;
+  std::vector<std::string> overrides;
+  bool strict = false;
+  std::string log_level;  // empty: runtime.log_level from the config
+};
+
+// Adds --config/-c, --set, --strict and --log-level to `cmd`.
+void add_common_options(CLI::App& cmd, CommonOptions& options);
+
+// Loads the configuration named by the common options and applies the log level.
+LoadedConfig load_config_from(const CommonOptions& options);
+
+// "--force-reprocess" → "--force-reprocess,--force_reprocess": both spellings are accepted.
+std::string flag_names(const std::string& dashed, const std::string& short_name = "");
+
+void register_synth(CLI::App& app);
+void register_preprocess(CLI::App& app);
+void register_split(CLI::App& app);
+
+}  // namespace pixelrec::app

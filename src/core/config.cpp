@@ -1,0 +1,58 @@
+#include "core/config.h"
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "core/errors.h"
+
+namespace pixelrec {
+
+namespace {
+std::string in_split_dir(const std::string& explicit_path, const std::string& dir,
+                         const char* file) {
+  if (!explicit_path.empty()) return explicit_path;
+  return (std::filesystem::path(dir) / file).string();
+}
+}  // namespace
+
+std::string Config::train_path() const {
+  return in_split_dir(data.train_data_path, data.split_data_path, "train.csv");
+}
+std::string Config::val_path() const {
+  return in_split_dir(data.val_data_path, data.split_data_path, "val.csv");
+}
+std::string Config::test_path() const {
+  return in_split_dir(data.test_data_path, data.split_data_path, "test.csv");
+}
+std::string Config::feature_store_path() const {
+  return in_split_dir(data.feature_store_path, data.cache_config.cache_directory, "features.h5");
+}
+
+int Config::thread_count() const {
+  if (runtime.num_threads > 0) return runtime.num_threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+void validate_config(const Config& config) {
+  const auto& s = config.data.splitting;
+  const double sum = s.train_final_ratio + s.val_final_ratio + s.test_final_ratio;
+  if (std::fabs(sum - 1.0) > 1e-6) {
+    std::ostringstream msg;
+    msg << "data.splitting.train_final_ratio + val_final_ratio + test_final_ratio must sum to 1, "
+           "got "
+        << s.train_final_ratio << " + " << s.val_final_ratio << " + " << s.test_final_ratio
+        << " = " << sum << " (adjust the three ratios)";
+    throw ConfigError(msg.str());
+  }
+  if (config.model.fusion_type == "attention" &&
+      config.model.embedding_dim % config.model.num_attention_heads != 0) {
+    throw ConfigError("model.embedding_dim (" + std::to_string(config.model.embedding_dim) +
+                      ") must be divisible by model.num_attention_heads (" +
+                      std::to_string(config.model.num_attention_heads) +
+                      ") for attention fusion (change either key)");
+  }
+}
+
+}  // namespace pixelrec

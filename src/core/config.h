@@ -1,0 +1,234 @@
+// Typed configuration: every YAML key the reference framework knows, plus this project's own
+// sections (runtime, evaluation, distributed). Parsed once (config_loader.h), validated with key
+// paths, and passed down as plain structs; nothing deeper looks keys up by string.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pixelrec {
+
+struct ModelConfig {
+  std::string model_class = "pretrained";
+  std::string vision_model = "builtin";    // builtin | resnet | clip | dino | convnext | import:PATH | none
+  std::string language_model = "builtin";  // builtin | sentence-bert | mpnet | bert | roberta | import:PATH | none
+  std::string backbone_dir = "models/backbones";
+  int embedding_dim = 64;
+  bool freeze_vision = true;
+  bool freeze_language = true;
+  bool use_contrastive = true;
+  double contrastive_temperature = 0.07;
+  double dropout_rate = 0.3;
+  int num_attention_heads = 4;
+  double attention_dropout = 0.1;
+  std::string fusion_type = "concat";  // concat | gated | attention
+  std::vector<int> fusion_hidden_dims = {256, 128};
+  std::string fusion_activation = "relu";
+  bool use_batch_norm = true;
+  std::optional<int> projection_hidden_dim;
+  bool use_cross_modal_attention = false;    // reference "enhanced" model only: deprecated
+  double cross_modal_attention_weight = 0.5;  // reference "enhanced" model only: deprecated
+  std::string final_activation = "sigmoid";
+  std::string init_method = "xavier_uniform";
+  double item_id_dropout = 0.0;
+};
+
+struct TrainingConfig {
+  int batch_size = 256;
+  int epochs = 20;
+  double learning_rate = 0.001;
+  double weight_decay = 0.01;
+  int patience = 5;
+  double gradient_clip = 1.0;  // <= 0 disables clipping
+  int num_workers = 4;
+  double contrastive_weight = 0.1;
+  double bce_weight = 1.0;
+  bool use_lr_scheduler = true;
+  std::string lr_scheduler_type = "reduce_on_plateau";
+  int lr_scheduler_patience = 2;
+  double lr_scheduler_factor = 0.5;
+  double lr_scheduler_min_lr = 1e-6;
+  int lr_scheduler_step_size = 5;
+  int warmup_epochs = 0;
+  std::string optimizer_type = "adamw";
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_eps = 1e-8;
+  double sgd_momentum = 0.9;
+  int gradient_accumulation_steps = 1;
+  bool mixed_precision = false;
+  std::string early_stopping_metric = "val_loss";
+  std::string early_stopping_direction = "auto";  // auto | minimize | maximize
+  int seed = 42;
+};
+
+struct TextAugmentationConfig {
+  bool enabled = false;
+  std::string augmentation_type = "random_delete";  // random_delete | random_swap | none
+  double delete_prob = 0.1;
+  double swap_prob = 0.1;
+};
+
+struct ImageAugmentationConfig {
+  bool enabled = false;
+  double brightness = 0.2;
+  double contrast = 0.2;
+  double saturation = 0.2;
+  double hue = 0.05;
+  bool random_crop = false;
+  std::vector<double> crop_scale = {0.8, 1.0};
+  bool horizontal_flip = false;
+  double rotation_degrees = 0.0;
+  bool gaussian_blur = false;
+  std::vector<int> blur_kernel_size = {5, 9};
+};
+
+struct ImageCompressionConfig {
+  bool enabled = true;
+  int compress_if_kb_larger_than = 500;
+  int target_quality = 85;
+  std::optional<std::vector<int>> resize_if_pixels_larger_than = std::vector<int>{2048, 2048};
+  std::optional<int> resize_target_longest_edge = 1024;
+};
+
+struct ImageValidationConfig {
+  bool check_corrupted = true;
+  int min_width = 64;
+  int min_height = 64;
+  std::vector<std::string> allowed_extensions = {".jpg", ".jpeg", ".png"};
+};
+
+struct TextCleaningConfig {
+  bool remove_html = true;
+  bool normalize_unicode = true;
+  bool to_lowercase = true;
+};
+
+struct CacheConfig {
+  bool enabled = true;
+  int max_memory_items = 1000;
+  std::string cache_directory = "data/cache";
+  bool use_disk = true;
+};
+
+struct ImageCacheConfig {  // reference-only; superseded by the feature store
+  std::string strategy = "hybrid";
+  int max_memory_items = 1500;
+  std::string cache_directory = "data/cache/image_tensors";
+  bool precompute_at_startup = false;
+  int preprocessing_batch_size = 50;
+};
+
+struct SplittingConfig {
+  std::string strategy = "leave_one_out";
+  std::string stratify_by = "tag";
+  int tag_grouping_threshold = 0;  // tags on fewer items are grouped as "other"; 0 disables
+  int random_state = 42;
+  double train_final_ratio = 0.8;
+  double val_final_ratio = 0.1;
+  double test_final_ratio = 0.1;
+  int min_interactions_per_user = 0;  // k-core activity filter applied by preprocess
+  int min_interactions_per_item = 0;
+  bool validate_no_leakage = true;
+};
+
+struct DataConfig {
+  std::string item_info_path = "data/raw/item_info.csv";
+  std::string interactions_path = "data/raw/interactions.csv";
+  std::string image_folder = "data/raw/images";
+  std::string processed_item_info_path = "data/processed/item_info.csv";
+  std::string processed_interactions_path = "data/processed/interactions.csv";
+  std::string processed_image_destination_folder = "data/processed/images";
+  std::string scaler_path = "data/processed/numerical_scaler.json";
+  std::string split_data_path = "data/splits/default";
+  std::string train_data_path;  // empty: <split_data_path>/train.csv
+  std::string val_data_path;
+  std::string test_data_path;
+  std::string feature_store_path;  // empty: <cache_config.cache_directory>/features.h5
+  std::optional<int64_t> sample_size;
+  double train_val_split = 0.8;  // reference-only; deprecated by splitting.*_final_ratio
+  bool require_image = true;
+  bool cache_processed_images = false;  // reference-only; deprecated
+  std::string negative_sampling_strategy = "random";  // random | popularity | popularity_inverse
+  double negative_sampling_ratio = 1.0;
+  std::vector<std::string> numerical_features_cols = {
+      "view_number",  "comment_number",  "thumbup_number", "share_number",
+      "coin_number",  "favorite_number", "barrage_number"};
+  std::string numerical_normalization_method = "log1p_standardization";
+  std::vector<std::string> categorical_features_cols = {"tag"};
+  CacheConfig cache_config;
+  ImageCacheConfig image_cache_config;
+  ImageAugmentationConfig image_augmentation;
+  TextAugmentationConfig text_augmentation;
+  ImageCompressionConfig offline_image_compression;
+  ImageValidationConfig offline_image_validation;
+  TextCleaningConfig offline_text_cleaning;
+  SplittingConfig splitting;
+};
+
+struct RecommendationConfig {
+  int top_k = 10;
+  bool filter_seen = true;
+  double diversity_weight = 0.3;
+  double novelty_weight = 0.2;
+  int max_candidates = 1000;
+};
+
+struct HyperparameterSearchConfig {
+  int n_trials = 20;
+  std::string study_name = "pixelrec_study";
+  std::string storage;  // empty: sqlite:///<results_dir>/hpo/<study_name>.db
+  std::string sampler = "tpe";
+  std::string pruner = "asha";
+  std::string direction = "maximize";
+  std::string optimize_metric = "val_ndcg@10";
+  int parallel = 1;
+  YAML::Node search_space;  // free-form: parameter → {type, low, high, log, step, choices, condition}
+};
+
+struct EvaluationConfig {
+  std::vector<int> k_values = {5, 10, 20};
+  int num_negatives = 100;
+  int seed = 42;
+};
+
+struct DistributedConfig {
+  std::string backend = "auto";  // auto | mpi | gloo | nccl
+  int timeout_seconds = 300;
+};
+
+struct RuntimeConfig {
+  int num_threads = 0;  // 0: every core
+  std::string log_level = "info";
+};
+
+struct Config {
+  ModelConfig model;
+  TrainingConfig training;
+  DataConfig data;
+  RecommendationConfig recommendation;
+  HyperparameterSearchConfig hyperparameter_search;
+  EvaluationConfig evaluation;
+  DistributedConfig distributed;
+  RuntimeConfig runtime;
+  std::string checkpoint_dir = "models/checkpoints";
+  std::string results_dir = "results";
+  std::string log_dir = "logs";
+
+  // Paths with their documented defaults filled in.
+  std::string train_path() const;
+  std::string val_path() const;
+  std::string test_path() const;
+  std::string feature_store_path() const;
+  // Threads to use for parallel data work (runtime.num_threads, 0 = hardware concurrency).
+  int thread_count() const;
+};
+
+// Cross-key checks (ratios sum to 1, ...). Throws ConfigError naming the keys.
+void validate_config(const Config& config);
+
+}  // namespace pixelrec

@@ -1,0 +1,150 @@
+#include "core/config_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/config_schema.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "core/logging.h"
+#include "core/strings.h"
+
+namespace pixelrec {
+
+namespace {
+
+std::string line_of(const YAML::Node& node) {
+  return node.Mark().line >= 0 ? " line " + std::to_string(node.Mark().line + 1) : "";
+}
+
+void report_unknown(const std::string& path, const std::string& where, bool strict,
+                    std::vector<std::string>& warnings) {
+  const std::string suggestion = suggest_config_key(path);
+  std::string msg = "unknown config key '" + path + "'" + where;
+  msg += suggestion.empty() ? " (no similar key exists; see docs/configuration.md)"
+                            : "; did you mean '" + suggestion + "'?";
+  if (strict) throw ConfigError(msg);
+  msg += " The key is ignored; --strict makes this an error.";
+  spdlog::warn("{}", msg);
+  warnings.push_back(msg);
+}
+
+void assign_field(Config& config, const FieldSpec& field, const YAML::Node& value,
+                  const std::string& where, bool strict, std::vector<std::string>& warnings) {
+  try {
+    field.assign(config, value);
+  } catch (const ConfigError& e) {
+    throw ConfigError(std::string(e.what()) + where);
+  }
+  if (!field.deprecation.empty()) {
+    const std::string msg = "config key '" + field.path + "'" + where +
+                            " is accepted for compatibility but has no effect: " +
+                            field.deprecation;
+    spdlog::warn("{}", msg);
+    warnings.push_back(msg);
+  }
+}
+
+void apply_mapping(Config& config, const YAML::Node& map, const std::string& prefix,
+                   const std::string& source, bool strict, std::vector<std::string>& warnings) {
+  for (const auto& kv : map) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string path = prefix.empty() ? key : prefix + "." + key;
+    const std::string where = " in " + source + line_of(kv.first);
+    if (const FieldSpec* field = find_config_field(path)) {
+      assign_field(config, *field, kv.second, where, strict, warnings);
+    } else if (is_config_section(path)) {
+      if (kv.second.IsNull()) continue;  // "model:" with nothing below it
+      if (!kv.second.IsMap())
+        throw ConfigError("config key '" + path + "'" + where +
+                          " is a section and needs a mapping of keys below it, got '" +
+                          YAML::Dump(kv.second) + "'");
+      apply_mapping(config, kv.second, path, source, strict, warnings);
+    } else {
+      report_unknown(path, where, strict, warnings);
+    }
+  }
+}
+
+}  // namespace
+
+void apply_config_yaml(Config& config, const std::string& yaml_text, const std::string& source,
+                       bool strict, std::vector<std::string>& warnings) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("cannot parse YAML in " + source + ": " + e.what() +
+                      " (fix the syntax at that line)");
+  }
+  if (root.IsNull()) return;  // empty file
+  if (!root.IsMap())
+    throw ConfigError("config " + source +
+                      " must be a mapping of sections (model:, training:, data:, ...)");
+  apply_mapping(config, root, "", source, strict, warnings);
+}
+
+void apply_config_override(Config& config, const std::string& assignment, bool strict,
+                           std::vector<std::string>& warnings) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw UsageError("--set expects key.path=value, got '" + assignment + "'");
+  const std::string path(trim(std::string_view(assignment).substr(0, eq)));
+  const std::string text = assignment.substr(eq + 1);
+  YAML::Node value;
+  try {
+    value = YAML::Load(text.empty() ? "''" : text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("--set " + path + ": cannot parse value '" + text + "': " + e.what());
+  }
+  const std::string where = " (from --set)";
+  if (const FieldSpec* field = find_config_field(path)) {
+    assign_field(config, *field, value, where, strict, warnings);
+    return;
+  }
+  // A key inside a free-form subtree: hyperparameter_search.search_space.lr.high=0.1
+  for (const auto& f : config_fields()) {
+    if (f.open_subtree && starts_with(path, f.path + ".")) {
+      YAML::Node tree = f.dump(config);
+      YAML::Node cursor = tree;
+      const auto parts = split(path.substr(f.path.size() + 1), '.');
+      for (size_t i = 0; i + 1 < parts.size(); ++i) cursor.reset(cursor[parts[i]]);
+      cursor[parts.back()] = value;
+      assign_field(config, f, tree, where, strict, warnings);
+      return;
+    }
+  }
+  if (is_config_section(path))
+    throw ConfigError("--set " + path + ": that is a section, not a key; set one of its keys");
+  report_unknown(path, where, strict, warnings);
+}
+
+LoadedConfig load_config(const ConfigSources& sources) {
+  LoadedConfig out;
+  for (const auto& file : sources.files)
+    apply_config_yaml(out.config, read_file(file, "config file"), file, sources.strict,
+                      out.warnings);
+  for (const auto& assignment : sources.overrides)
+    apply_config_override(out.config, assignment, sources.strict, out.warnings);
+  validate_config(out.config);
+  return out;
+}
+
+std::string config_to_yaml(const Config& config) {
+  YAML::Node root(YAML::NodeType::Map);
+  for (const auto& field : config_fields()) {
+    const auto parts = split(field.path, '.');
+    YAML::Node cursor = root;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) cursor.reset(cursor[parts[i]]);
+    cursor[parts.back()] = field.dump(config);
+  }
+  YAML::Emitter out;
+  out << root;
+  return std::string("# Resolved PixelRec-MM configuration (every key, defaults included)\n") +
+         out.c_str() + "\n";
+}
+
+void write_resolved_config(const Config& config, const std::filesystem::path& path) {
+  write_file_atomic(path, config_to_yaml(config));
+}
+
+}  // namespace pixelrec

@@ -1,0 +1,402 @@
+#include "core/config_schema.h"
+
+#include <algorithm>
+
+#include "core/config_codec.h"
+#include "core/strings.h"
+
+namespace pixelrec {
+
+namespace config_detail {
+
+std::string render(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "null";
+  YAML::Emitter out;
+  out << YAML::Flow << node;
+  return out.c_str();
+}
+
+void bad_value(const std::string& path, const YAML::Node& node, const std::string& allowed) {
+  std::string where;
+  if (node.IsDefined() && node.Mark().line >= 0)
+    where = " (line " + std::to_string(node.Mark().line + 1) + ")";
+  throw ConfigError("invalid value for " + path + ": '" + render(node) + "'" + where +
+                    "; allowed: " + allowed);
+}
+
+Check<std::string> one_of(std::vector<std::string> choices) {
+  return {"one of: " + join(choices, ", "), [choices](const std::string& v) {
+            return std::find(choices.begin(), choices.end(), v) != choices.end();
+          }};
+}
+
+}  // namespace config_detail
+
+namespace {
+
+using namespace config_detail;
+
+// The key path is the member path: F(int, model.embedding_dim, ...) binds "model.embedding_dim".
+#define F(T, member, doc, ...) \
+  make_field<T>(#member, [](Config& c) -> T& { return c.member; }, doc, __VA_ARGS__)
+#define OPT(T, member, doc, ...) \
+  make_optional_field<T>(#member, [](Config& c) -> std::optional<T>& { return c.member; }, doc, \
+                         __VA_ARGS__)
+
+FieldSpec deprecated(FieldSpec f, std::string note) {
+  f.deprecation = std::move(note);
+  return f;
+}
+
+// A string naming a feature extractor; YAML null means "modality disabled" and is kept as "none".
+FieldSpec extractor_field(const char* path, std::string ModelConfig::*member, const char* doc,
+                          std::vector<std::string> names) {
+  const std::string allowed = "builtin, none (or null), import:PATH, or a backbone name (" +
+                              join(names, ", ") + ")";
+  FieldSpec f;
+  f.path = path;
+  f.allowed = allowed;
+  f.doc = doc;
+  f.assign = [=](Config& c, const YAML::Node& node) {
+    if (!node.IsDefined() || node.IsNull()) {
+      c.model.*member = "none";
+      return;
+    }
+    if (!node.IsScalar()) bad_value(path, node, allowed);
+    const std::string v = node.as<std::string>();
+    const bool ok = v == "builtin" || v == "none" || starts_with(v, "import:") ||
+                    std::find(names.begin(), names.end(), v) != names.end();
+    if (!ok) bad_value(path, node, allowed);
+    c.model.*member = v;
+  };
+  f.dump = [member](const Config& c) { return YAML::Node(c.model.*member); };
+  return f;
+}
+
+FieldSpec search_space_field() {
+  FieldSpec f;
+  f.path = "hyperparameter_search.search_space";
+  f.allowed = "a mapping of parameter name to {type, low, high, log, step, choices, condition}";
+  f.doc = "Search space; names may be config key paths (training.learning_rate)";
+  f.open_subtree = true;
+  f.assign = [allowed = f.allowed](Config& c, const YAML::Node& node) {
+    if (node.IsDefined() && !node.IsNull() && !node.IsMap())
+      bad_value("hyperparameter_search.search_space", node, allowed);
+    c.hyperparameter_search.search_space = YAML::Clone(node);
+  };
+  f.dump = [](const Config& c) {
+    const auto& n = c.hyperparameter_search.search_space;
+    return n.IsDefined() && !n.IsNull() ? YAML::Clone(n) : YAML::Node(YAML::NodeType::Map);
+  };
+  return f;
+}
+
+std::vector<FieldSpec> build_fields() {
+  const auto activation = one_of({"relu", "gelu", "tanh", "leaky_relu", "silu"});
+  const auto pos_int = at_least(1);
+  const auto nonneg_int = at_least(0);
+  const auto any_str = Check<std::string>{};
+  const auto any_bool = Check<bool>{};
+  const auto non_empty_str =
+      Check<std::string>{"a non-empty string", [](const std::string& s) { return !s.empty(); }};
+  const std::string reference_cache =
+      "the HDF5 feature store (data.feature_store_path) replaces the reference's in-memory cache";
+  return {
+      // ---- model ----
+      deprecated(F(std::string, model.model_class, "Model family", one_of({"pretrained"})),
+                 "there is one model class; the key is kept so reference configs load"),
+      extractor_field("model.vision_model", &ModelConfig::vision_model,
+                      "Image feature extractor", {"resnet", "clip", "dino", "convnext"}),
+      extractor_field("model.language_model", &ModelConfig::language_model,
+                      "Text feature extractor", {"sentence-bert", "mpnet", "bert", "roberta"}),
+      F(std::string, model.backbone_dir, "Folder holding TorchScript backbones and sidecars",
+        non_empty_str),
+      F(int, model.embedding_dim, "Dimension D of ID embeddings and projections",
+        in_range(1, 65536)),
+      deprecated(F(bool, model.freeze_vision, "Freeze the vision backbone", any_bool),
+                 "backbones always run frozen, once, at cache time"),
+      deprecated(F(bool, model.freeze_language, "Freeze the language backbone", any_bool),
+                 "backbones always run frozen, once, at cache time"),
+      F(bool, model.use_contrastive, "Add the vision-text InfoNCE loss", any_bool),
+      F(double, model.contrastive_temperature, "Initial InfoNCE temperature", positive()),
+      F(double, model.dropout_rate, "Dropout in projections and the MLP head",
+        in_range(0.0, 0.99)),
+      F(int, model.num_attention_heads, "Heads of attention fusion", in_range(1, 64)),
+      F(double, model.attention_dropout, "Dropout inside attention fusion", in_range(0.0, 0.99)),
+      F(std::string, model.fusion_type, "How modality vectors are fused",
+        one_of({"concat", "gated", "attention"})),
+      F(std::vector<int>, model.fusion_hidden_dims, "Hidden layer sizes of the MLP head",
+        each(in_range(1, 1 << 20))),
+      F(std::string, model.fusion_activation, "Activation of the MLP head", activation),
+      F(bool, model.use_batch_norm, "BatchNorm in the MLP head", any_bool),
+      OPT(int, model.projection_hidden_dim,
+          "Hidden size of two-layer projections (null: one linear layer)", in_range(1, 1 << 20)),
+      deprecated(F(bool, model.use_cross_modal_attention, "Reference 'enhanced' model option",
+                   any_bool),
+                 "the reference's 'enhanced' model is not part of PixelRec-MM; use "
+                 "model.fusion_type: attention"),
+      deprecated(F(double, model.cross_modal_attention_weight,
+                   "Reference 'enhanced' model option", in_range(0.0, 1.0)),
+                 "the reference's 'enhanced' model is not part of PixelRec-MM; use "
+                 "model.fusion_type: attention"),
+      F(std::string, model.final_activation, "Applied to reported scores only",
+        one_of({"sigmoid", "tanh", "none"})),
+      F(std::string, model.init_method, "Initialisation of embeddings and linear layers",
+        one_of({"xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"})),
+      F(double, model.item_id_dropout,
+        "Probability of replacing an item id by the unknown-item embedding in training",
+        probability()),
+
+      // ---- training ----
+      F(int, training.batch_size, "Positives per batch (negatives are added per ratio)",
+        in_range(1, 1 << 24)),
+      F(int, training.epochs, "Maximum epochs", in_range(1, 100000)),
+      F(double, training.learning_rate, "Initial learning rate", positive()),
+      F(double, training.weight_decay, "Weight decay", at_least(0.0)),
+      F(int, training.patience, "Early-stopping patience in epochs", nonneg_int),
+      F(double, training.gradient_clip, "Max gradient norm (<= 0 disables)", Check<double>{}),
+      F(int, training.num_workers, "Worker threads for data work (0: every core)", nonneg_int),
+      F(double, training.contrastive_weight, "Weight of the contrastive loss", at_least(0.0)),
+      F(double, training.bce_weight, "Weight of the BCE loss", at_least(0.0)),
+      F(bool, training.use_lr_scheduler, "Use a learning-rate scheduler", any_bool),
+      F(std::string, training.lr_scheduler_type, "Scheduler",
+        one_of({"reduce_on_plateau", "cosine", "step"})),
+      F(int, training.lr_scheduler_patience, "reduce_on_plateau patience (epochs)", nonneg_int),
+      F(double, training.lr_scheduler_factor, "LR multiplier on plateau / step",
+        in_range(1e-6, 1.0)),
+      F(double, training.lr_scheduler_min_lr, "Lower bound of the learning rate", at_least(0.0)),
+      F(int, training.lr_scheduler_step_size, "Epochs between step-scheduler decays", pos_int),
+      F(int, training.warmup_epochs, "Linear warmup epochs", nonneg_int),
+      F(std::string, training.optimizer_type, "Optimizer", one_of({"adam", "adamw", "sgd"})),
+      F(double, training.adam_beta1, "Adam beta1", in_range(0.0, 0.999999)),
+      F(double, training.adam_beta2, "Adam beta2", in_range(0.0, 0.999999)),
+      F(double, training.adam_eps, "Adam epsilon", positive()),
+      F(double, training.sgd_momentum, "SGD momentum", in_range(0.0, 0.999999)),
+      F(int, training.gradient_accumulation_steps, "Batches per optimizer step", pos_int),
+      F(bool, training.mixed_precision, "Mixed precision where the device supports it",
+        any_bool),
+      F(std::string, training.early_stopping_metric,
+        "val_loss or a validation ranking metric such as val_ndcg@10", non_empty_str),
+      F(std::string, training.early_stopping_direction, "auto picks by metric name",
+        one_of({"auto", "minimize", "maximize"})),
+      F(int, training.seed, "Seed of initialisation, sampling and shuffling", nonneg_int),
+
+      // ---- data: paths ----
+      F(std::string, data.item_info_path, "Raw item_info.csv", non_empty_str),
+      F(std::string, data.interactions_path, "Raw interactions.csv", non_empty_str),
+      F(std::string, data.image_folder, "Raw images folder (<item_id>.<ext>)", non_empty_str),
+      F(std::string, data.processed_item_info_path, "Processed item_info.csv", non_empty_str),
+      F(std::string, data.processed_interactions_path, "Processed interactions.csv",
+        non_empty_str),
+      F(std::string, data.processed_image_destination_folder, "Processed images folder",
+        non_empty_str),
+      F(std::string, data.scaler_path, "Numeric scaler statistics (JSON)", non_empty_str),
+      F(std::string, data.split_data_path, "Folder of the split (train/val/test.csv, id maps)",
+        non_empty_str),
+      F(std::string, data.train_data_path, "Train split file (empty: <split_data_path>/train.csv)",
+        any_str),
+      F(std::string, data.val_data_path, "Validation split file (empty: <split_data_path>/val.csv)",
+        any_str),
+      F(std::string, data.test_data_path, "Test split file (empty: <split_data_path>/test.csv)",
+        any_str),
+      F(std::string, data.feature_store_path,
+        "HDF5 feature store (empty: <cache_config.cache_directory>/features.h5)", any_str),
+      OPT(int64_t, data.sample_size, "Interactions sampled before splitting (null: all)",
+          at_least<int64_t>(1)),
+      deprecated(F(double, data.train_val_split, "Reference two-way split ratio",
+                   in_range(0.0, 1.0)),
+                 "splits are three-way; use data.splitting.*_final_ratio"),
+      F(bool, data.require_image, "Reject items without a valid image (false: keep, masked)",
+        any_bool),
+      deprecated(F(bool, data.cache_processed_images, "Reference image cache switch", any_bool),
+                 reference_cache),
+      F(std::string, data.negative_sampling_strategy, "How training negatives are drawn",
+        one_of({"random", "popularity", "popularity_inverse"})),
+      F(double, data.negative_sampling_ratio, "Negatives per positive", in_range(0.0, 1000.0)),
+      F(std::vector<std::string>, data.numerical_features_cols, "Numeric item columns used",
+        Check<std::vector<std::string>>{}),
+      F(std::string, data.numerical_normalization_method, "Scaling of numeric features",
+        one_of({"standardization", "min_max", "log1p", "log1p_standardization", "none"})),
+      F(std::vector<std::string>, data.categorical_features_cols,
+        "Categorical item columns (tag embeddings)", Check<std::vector<std::string>>{}),
+
+      // ---- data: caches (reference names) ----
+      deprecated(F(bool, data.cache_config.enabled, "Reference cache switch", any_bool),
+                 reference_cache),
+      deprecated(F(int, data.cache_config.max_memory_items, "Reference LRU size", nonneg_int),
+                 reference_cache),
+      F(std::string, data.cache_config.cache_directory, "Folder of the feature store",
+        non_empty_str),
+      deprecated(F(bool, data.cache_config.use_disk, "Reference cache option", any_bool),
+                 reference_cache),
+      deprecated(F(std::string, data.image_cache_config.strategy, "Reference image cache",
+                   one_of({"hybrid", "memory", "disk", "disabled"})),
+                 reference_cache),
+      deprecated(F(int, data.image_cache_config.max_memory_items, "Reference image cache",
+                   nonneg_int),
+                 reference_cache),
+      deprecated(F(std::string, data.image_cache_config.cache_directory, "Reference image cache",
+                   any_str),
+                 reference_cache),
+      deprecated(F(bool, data.image_cache_config.precompute_at_startup, "Reference image cache",
+                   any_bool),
+                 reference_cache),
+      deprecated(F(int, data.image_cache_config.preprocessing_batch_size,
+                   "Reference image cache", nonneg_int),
+                 reference_cache),
+
+      // ---- data: augmentation ----
+      F(bool, data.image_augmentation.enabled, "Augment images during training", any_bool),
+      F(double, data.image_augmentation.brightness, "Max brightness jitter", in_range(0.0, 1.0)),
+      F(double, data.image_augmentation.contrast, "Max contrast jitter", in_range(0.0, 1.0)),
+      F(double, data.image_augmentation.saturation, "Max saturation jitter", in_range(0.0, 1.0)),
+      F(double, data.image_augmentation.hue, "Max hue shift", in_range(0.0, 0.5)),
+      F(bool, data.image_augmentation.random_crop, "Random resized crop", any_bool),
+      F(std::vector<double>, data.image_augmentation.crop_scale, "Crop area range [min, max]",
+        each(in_range(0.01, 1.0), 2)),
+      F(bool, data.image_augmentation.horizontal_flip, "Random horizontal flip", any_bool),
+      F(double, data.image_augmentation.rotation_degrees, "Max rotation (degrees)",
+        in_range(0.0, 180.0)),
+      F(bool, data.image_augmentation.gaussian_blur, "Random Gaussian blur", any_bool),
+      F(std::vector<int>, data.image_augmentation.blur_kernel_size, "Blur kernel range [min, max]",
+        each(in_range(1, 99), 2)),
+      F(bool, data.text_augmentation.enabled, "Augment text during training", any_bool),
+      F(std::string, data.text_augmentation.augmentation_type, "Text augmentation",
+        one_of({"random_delete", "random_swap", "none"})),
+      F(double, data.text_augmentation.delete_prob, "Word deletion probability", probability()),
+      F(double, data.text_augmentation.swap_prob, "Adjacent-word swap probability",
+        probability()),
+
+      // ---- data: offline preprocessing ----
+      F(bool, data.offline_image_compression.enabled, "Resize/re-encode large images", any_bool),
+      F(int, data.offline_image_compression.compress_if_kb_larger_than,
+        "Re-encode images larger than this (KB)", nonneg_int),
+      F(int, data.offline_image_compression.target_quality, "JPEG quality when re-encoding",
+        in_range(1, 100)),
+      OPT(std::vector<int>, data.offline_image_compression.resize_if_pixels_larger_than,
+          "Resize when width or height exceeds [w, h]", each(in_range(1, 1 << 16), 2)),
+      OPT(int, data.offline_image_compression.resize_target_longest_edge,
+          "Longest edge after resizing (null: keep size)", in_range(8, 1 << 16)),
+      F(bool, data.offline_image_validation.check_corrupted, "Decode every image fully",
+        any_bool),
+      F(int, data.offline_image_validation.min_width, "Minimum image width (px)", nonneg_int),
+      F(int, data.offline_image_validation.min_height, "Minimum image height (px)", nonneg_int),
+      F(std::vector<std::string>, data.offline_image_validation.allowed_extensions,
+        "Image extensions tried in order",
+        each(Check<std::string>{"a string starting with '.'",
+                                [](const std::string& s) { return s.size() > 1 && s[0] == '.'; }})),
+      F(bool, data.offline_text_cleaning.remove_html, "Strip HTML tags, decode entities",
+        any_bool),
+      F(bool, data.offline_text_cleaning.normalize_unicode, "Unicode NFKC", any_bool),
+      F(bool, data.offline_text_cleaning.to_lowercase, "Unicode-aware lowercasing", any_bool),
+
+      // ---- data: splitting ----
+      F(std::string, data.splitting.strategy, "Split strategy",
+        one_of({"leave_one_out", "temporal", "user_temporal", "random", "stratified",
+                "stratified_by_column", "stratified_temporal", "user", "item"})),
+      F(std::string, data.splitting.stratify_by, "Column for stratified_by_column/temporal",
+        non_empty_str),
+      F(int, data.splitting.tag_grouping_threshold,
+        "Tags on fewer items are grouped into 'other' (0: off)", nonneg_int),
+      F(int, data.splitting.random_state, "Seed of sampling and random splits", nonneg_int),
+      F(double, data.splitting.train_final_ratio, "Train share", in_range(0.0, 1.0)),
+      F(double, data.splitting.val_final_ratio, "Validation share", in_range(0.0, 1.0)),
+      F(double, data.splitting.test_final_ratio, "Test share", in_range(0.0, 1.0)),
+      F(int, data.splitting.min_interactions_per_user, "k-core: minimum per user (0: off)",
+        nonneg_int),
+      F(int, data.splitting.min_interactions_per_item, "k-core: minimum per item (0: off)",
+        nonneg_int),
+      F(bool, data.splitting.validate_no_leakage, "Check the split's disjointness invariants",
+        any_bool),
+
+      // ---- recommendation ----
+      F(int, recommendation.top_k, "Recommendations per user", in_range(1, 100000)),
+      F(bool, recommendation.filter_seen, "Never recommend training items", any_bool),
+      F(double, recommendation.diversity_weight, "MMR diversity weight", in_range(0.0, 1.0)),
+      F(double, recommendation.novelty_weight, "Novelty bonus weight", in_range(0.0, 1.0)),
+      F(int, recommendation.max_candidates, "Candidates re-ranked per user", pos_int),
+
+      // ---- hyperparameter search ----
+      F(int, hyperparameter_search.n_trials, "Trials in a study", pos_int),
+      F(std::string, hyperparameter_search.study_name, "Study name", non_empty_str),
+      F(std::string, hyperparameter_search.storage, "sqlite:///FILE (empty: in results_dir)",
+        any_str),
+      F(std::string, hyperparameter_search.sampler, "Sampler", one_of({"tpe", "random"})),
+      F(std::string, hyperparameter_search.pruner, "Pruner", one_of({"asha", "median", "none"})),
+      F(std::string, hyperparameter_search.direction, "Optimisation direction",
+        one_of({"minimize", "maximize"})),
+      F(std::string, hyperparameter_search.optimize_metric, "Validation metric to optimise",
+        non_empty_str),
+      F(int, hyperparameter_search.parallel, "Local worker groups", pos_int),
+      search_space_field(),
+
+      // ---- evaluation ----
+      F(std::vector<int>, evaluation.k_values, "Cut-offs K of ranking metrics",
+        each(in_range(1, 100000))),
+      F(int, evaluation.num_negatives, "Sampled negatives per user (sampled task)", pos_int),
+      F(int, evaluation.seed, "Seed of evaluation sampling", nonneg_int),
+
+      // ---- distributed ----
+      F(std::string, distributed.backend, "Communicator", one_of({"auto", "mpi", "gloo", "nccl"})),
+      F(int, distributed.timeout_seconds, "Collective timeout", pos_int),
+
+      // ---- runtime ----
+      F(std::string, runtime.log_level, "Log level",
+        one_of({"trace", "debug", "info", "warn", "error", "off"})),
+
+      // ---- top level ----
+      F(std::string, checkpoint_dir, "Checkpoints: <checkpoint_dir>/<run>/{last,best}.pt",
+        non_empty_str),
+      F(std::string, results_dir, "Run folders: <results_dir>/<run>/", non_empty_str),
+      deprecated(F(std::string, log_dir, "Reference TensorBoard folder", any_str),
+                 "TensorBoard files are written to <results_dir>/<run>/tb"),
+  };
+}
+
+#undef F
+#undef OPT
+
+}  // namespace
+
+const std::vector<FieldSpec>& config_fields() {
+  static const std::vector<FieldSpec> fields = build_fields();
+  return fields;
+}
+
+const FieldSpec* find_config_field(std::string_view path) {
+  for (const auto& f : config_fields())
+    if (f.path == path) return &f;
+  return nullptr;
+}
+
+bool is_config_section(std::string_view path) {
+  for (const auto& f : config_fields())
+    if (f.path.size() > path.size() && starts_with(f.path, path) && f.path[path.size()] == '.')
+      return true;
+  return false;
+}
+
+std::string suggest_config_key(std::string_view unknown_path) {
+  std::vector<std::string> paths;
+  for (const auto& f : config_fields()) paths.push_back(f.path);
+  if (auto best = closest_match(unknown_path, paths)) return *best;
+  // A right key in the wrong section ("training.embedding_dim"): match on the last segment.
+  const auto dot = unknown_path.rfind('.');
+  const std::string_view leaf = dot == std::string_view::npos ? unknown_path
+                                                              : unknown_path.substr(dot + 1);
+  std::string best;
+  size_t best_d = SIZE_MAX;
+  for (const auto& p : paths) {
+    const auto pd = p.rfind('.');
+    const std::string_view pl = pd == std::string::npos ? std::string_view(p)
+                                                        : std::string_view(p).substr(pd + 1);
+    const size_t d = edit_distance(leaf, pl);
+    if (d < best_d) {
+      best_d = d;
+      best = p;
+    }
+  }
+  return best_d <= std::max<size_t>(2, leaf.size() / 3) ? best : std::string();
+}
+
+}  // namespace pixelrec

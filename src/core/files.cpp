@@ -1,0 +1,89 @@
+#include "core/files.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/errors.h"
+
+namespace pixelrec {
+
+std::string read_file(const fs::path& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::error_code ec;
+    const bool exists = fs::exists(path, ec);
+    throw Error(std::string("cannot read ") + std::string(what) + " '" + path.string() + "': " +
+                (exists ? std::strerror(errno) : "no such file") +
+                (exists ? " (check its permissions)" : " (check the path in your config)"));
+  }
+  std::string data;
+  in.seekg(0, std::ios::end);
+  data.resize(static_cast<size_t>(in.tellg()));
+  in.seekg(0, std::ios::beg);
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  if (!in) throw Error("failed while reading '" + path.string() + "'");
+  return data;
+}
+
+fs::path temp_path_for(const fs::path& path) {
+  static std::atomic<unsigned> counter{0};
+  return path.parent_path() / ("." + path.filename().string() + ".tmp." +
+                               std::to_string(::getpid()) + "." + std::to_string(counter++));
+}
+
+void ensure_directory(const fs::path& dir) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error("cannot create directory '" + dir.string() + "': " + ec.message());
+}
+
+void ensure_parent_directory(const fs::path& path) { ensure_directory(path.parent_path()); }
+
+namespace {
+void sync_and_rename(const fs::path& tmp, const fs::path& path) {
+  int fd = ::open(tmp.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw Error("cannot move finished file into place at '" + path.string() + "': " +
+                ec.message());
+  }
+}
+}  // namespace
+
+void write_stream_atomic(const fs::path& path, const std::function<void(std::ostream&)>& fill) {
+  ensure_parent_directory(path);
+  const fs::path tmp = temp_path_for(path);
+  try {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error("cannot write '" + tmp.string() + "': " + std::strerror(errno));
+    fill(out);
+    out.flush();
+    if (!out) throw Error("write failed for '" + path.string() + "' (disk full?)");
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+  sync_and_rename(tmp, path);
+}
+
+void write_file_atomic(const fs::path& path, std::string_view contents) {
+  write_stream_atomic(path, [&](std::ostream& out) {
+    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  });
+}
+
+}  // namespace pixelrec

@@ -1,0 +1,31 @@
+#include "core/logging.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include "core/errors.h"
+
+namespace pixelrec {
+
+spdlog::level::level_enum parse_log_level(const std::string& level) {
+  if (level == "trace") return spdlog::level::trace;
+  if (level == "debug") return spdlog::level::debug;
+  if (level == "info") return spdlog::level::info;
+  if (level == "warn" || level == "warning") return spdlog::level::warn;
+  if (level == "error") return spdlog::level::err;
+  if (level == "off") return spdlog::level::off;
+  throw UsageError("unknown log level '" + level +
+                   "' (allowed: trace, debug, info, warn, error, off)");
+}
+
+void init_logging(const std::string& level, int rank, int world_size) {
+  auto logger = spdlog::stderr_color_mt("pixelrec");
+  const std::string tag =
+      rank >= 0 && world_size > 1 ? "[rank " + std::to_string(rank) + "/" +
+                                        std::to_string(world_size) + "] "
+                                  : "";
+  logger->set_pattern("%^[%H:%M:%S %l]%$ " + tag + "%v");
+  logger->set_level(parse_log_level(level));
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace pixelrec
