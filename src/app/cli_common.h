@@ -27,6 +27,7 @@ LoadedConfig load_config_from(const CommonOptions& options);
 // "--force-reprocess" → "--force-reprocess,--force_reprocess": both spellings are accepted.
 std::string flag_names(const std::string& dashed, const std::string& short_name = "");
 
+void register_config(CLI::App& app);
 void register_synth(CLI::App& app);
 void register_preprocess(CLI::App& app);
 void register_split(CLI::App& app);

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string(PIXELREC_VERSION));
   app.footer("Run 'pixelrec SUBCOMMAND --help' for the options of each step. Docs: docs/.");
 
+  pixelrec::app::register_config(app);
   pixelrec::app::register_synth(app);
   pixelrec::app::register_preprocess(app);
   pixelrec::app::register_split(app);

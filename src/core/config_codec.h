@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/config_schema.h"
@@ -116,14 +117,21 @@ Check<std::vector<E>> each(Check<E> element, size_t exact_size = 0) {
           }};
 }
 
+// The shortest decimal text that reads back as the same double ("0.3", not 0.29999999999999999).
+std::string shortest_double(double v);
+
 template <class T>
 YAML::Node encode(const T& v) {
-  return YAML::Node(v);
+  if constexpr (std::is_same_v<T, double>) {
+    return YAML::Node(shortest_double(v));
+  } else {
+    return YAML::Node(v);
+  }
 }
 template <class E>
 YAML::Node encode(const std::vector<E>& v) {
   YAML::Node n(YAML::NodeType::Sequence);
-  for (const auto& e : v) n.push_back(e);
+  for (const auto& e : v) n.push_back(encode(e));
   n.SetStyle(YAML::EmitterStyle::Flow);
   return n;
 }

@@ -12,16 +12,18 @@ namespace pixelrec {
 
 namespace {
 
-std::string line_of(const YAML::Node& node) {
-  return node.Mark().line >= 0 ? " line " + std::to_string(node.Mark().line + 1) : "";
+// " (in FILE line N)": where a key was found, for messages.
+std::string location(const std::string& source, const YAML::Node& key) {
+  const int line = key.Mark().line;
+  return " (in " + source + (line >= 0 ? " line " + std::to_string(line + 1) : "") + ")";
 }
 
 void report_unknown(const std::string& path, const std::string& where, bool strict,
                     std::vector<std::string>& warnings) {
   const std::string suggestion = suggest_config_key(path);
   std::string msg = "unknown config key '" + path + "'" + where;
-  msg += suggestion.empty() ? " (no similar key exists; see docs/configuration.md)"
-                            : "; did you mean '" + suggestion + "'?";
+  msg += suggestion.empty() ? ": no similar key exists (see docs/configuration.md)."
+                            : ": did you mean '" + suggestion + "'?";
   if (strict) throw ConfigError(msg);
   msg += " The key is ignored; --strict makes this an error.";
   spdlog::warn("{}", msg);
@@ -49,7 +51,7 @@ void apply_mapping(Config& config, const YAML::Node& map, const std::string& pre
   for (const auto& kv : map) {
     const std::string key = kv.first.as<std::string>();
     const std::string path = prefix.empty() ? key : prefix + "." + key;
-    const std::string where = " in " + source + line_of(kv.first);
+    const std::string where = location(source, kv.first);
     if (const FieldSpec* field = find_config_field(path)) {
       assign_field(config, *field, kv.second, where, strict, warnings);
     } else if (is_config_section(path)) {
@@ -96,7 +98,7 @@ void apply_config_override(Config& config, const std::string& assignment, bool s
   } catch (const YAML::Exception& e) {
     throw ConfigError("--set " + path + ": cannot parse value '" + text + "': " + e.what());
   }
-  const std::string where = " (from --set)";
+  const std::string where = " (in --set)";
   if (const FieldSpec* field = find_config_field(path)) {
     assign_field(config, *field, value, where, strict, warnings);
     return;

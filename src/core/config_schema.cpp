@@ -1,6 +1,8 @@
 #include "core/config_schema.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include "core/config_codec.h"
 #include "core/strings.h"
@@ -17,11 +19,16 @@ std::string render(const YAML::Node& node) {
 }
 
 void bad_value(const std::string& path, const YAML::Node& node, const std::string& allowed) {
-  std::string where;
-  if (node.IsDefined() && node.Mark().line >= 0)
-    where = " (line " + std::to_string(node.Mark().line + 1) + ")";
-  throw ConfigError("invalid value for " + path + ": '" + render(node) + "'" + where +
-                    "; allowed: " + allowed);
+  throw ConfigError("invalid value for " + path + ": '" + render(node) + "'; allowed: " + allowed);
+}
+
+std::string shortest_double(double v) {
+  char buf[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
 }
 
 Check<std::string> one_of(std::vector<std::string> choices) {
@@ -86,7 +93,10 @@ FieldSpec search_space_field() {
   };
   f.dump = [](const Config& c) {
     const auto& n = c.hyperparameter_search.search_space;
-    return n.IsDefined() && !n.IsNull() ? YAML::Clone(n) : YAML::Node(YAML::NodeType::Map);
+    if (n.IsDefined() && !n.IsNull() && n.size() > 0) return YAML::Clone(n);
+    YAML::Node empty(YAML::NodeType::Map);
+    empty.SetStyle(YAML::EmitterStyle::Flow);
+    return empty;
   };
   return f;
 }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every benchmark and prints the figures recorded in docs/benchmarks.md.
+# Usage: bench/run_all.sh [build-dir]. Needs ~3 GB of disk under bench-out/ for pixelrec50k.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+PIXELREC=$BUILD/src/pixelrec
+OUT=bench-out
+mkdir -p "$OUT"
+
+echo "== CSV parse throughput"
+"$BUILD/bench/bench_csv"
+
+echo "== synth pixelrec50k (50,000 users, 82,865 items, 989,494 interactions)"
+/usr/bin/time -f "synth: %e s wall, %M KB max RSS" \
+  "$PIXELREC" synth --preset pixelrec50k --out "$OUT/raw50k" --seed 1 --log-level warn
+
+cat > "$OUT/bench50k.yaml" <<YAML
+data:
+  item_info_path: $OUT/raw50k/item_info.csv
+  interactions_path: $OUT/raw50k/interactions.csv
+  image_folder: $OUT/raw50k/images
+  processed_item_info_path: $OUT/processed50k/item_info.csv
+  processed_interactions_path: $OUT/processed50k/interactions.csv
+  processed_image_destination_folder: $OUT/processed50k/images
+  split_data_path: $OUT/splits50k
+  splitting:
+    min_interactions_per_user: 5
+    min_interactions_per_item: 5
+YAML
+
+echo "== preprocess pixelrec50k (images included, 2 threads)"
+/usr/bin/time -f "preprocess: %e s wall, %M KB max RSS" \
+  "$PIXELREC" preprocess -c "$OUT/bench50k.yaml" --force-reprocess --log-level warn
+
+for strategy in leave_one_out temporal random user item; do
+  echo "== split pixelrec50k: $strategy"
+  /usr/bin/time -f "split $strategy: %e s wall, %M KB max RSS" \
+    "$PIXELREC" split -c "$OUT/bench50k.yaml" --set data.splitting.strategy=$strategy \
+    --set data.split_data_path=$OUT/splits50k/$strategy --log-level warn
+done

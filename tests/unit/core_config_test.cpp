@@ -1,0 +1,203 @@
+// Configuration: reference YAML files load, typos get suggestions, bad values get the documented
+// message, --set overrides and layering work, and the resolved dump round-trips.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "core/config_loader.h"
+#include "core/config_schema.h"
+#include "core/errors.h"
+#include "support/test_support.h"
+
+namespace pixelrec {
+namespace {
+
+Config load_text(const std::string& yaml, std::vector<std::string>* warnings = nullptr,
+                 bool strict = false) {
+  Config config;
+  std::vector<std::string> local;
+  apply_config_yaml(config, yaml, "test.yaml", strict, warnings ? *warnings : local);
+  return config;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+bool any_contains(const std::vector<std::string>& lines, const std::string& needle) {
+  return std::any_of(lines.begin(), lines.end(),
+                     [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+}
+
+TEST(Config, EveryReferenceKeyLoadsWithoutUnknownKeyWarnings) {
+  const std::string path = std::string(PIXELREC_SOURCE_DIR) + "/tests/fixtures/reference_all_keys.yaml";
+  LoadedConfig loaded = load_config({{path}, {}, /*strict=*/true});
+  const Config& c = loaded.config;
+  EXPECT_FALSE(any_contains(loaded.warnings, "unknown config key"));
+  // Deprecated reference keys load and say why they have no effect.
+  EXPECT_TRUE(any_contains(loaded.warnings, "'model.use_cross_modal_attention'"));
+  EXPECT_TRUE(any_contains(loaded.warnings, "'data.image_cache_config.strategy'"));
+  // Values of every type reached their struct members.
+  EXPECT_EQ(c.model.vision_model, "resnet");
+  EXPECT_EQ(c.model.embedding_dim, 96);
+  EXPECT_FALSE(c.model.freeze_language);
+  EXPECT_EQ(c.model.fusion_type, "attention");
+  EXPECT_EQ(c.model.fusion_hidden_dims, (std::vector<int>{512, 256, 128}));
+  EXPECT_EQ(c.model.projection_hidden_dim, 1024);
+  EXPECT_EQ(c.model.init_method, "kaiming_normal");
+  EXPECT_DOUBLE_EQ(c.training.learning_rate, 1e-5);
+  EXPECT_EQ(c.training.optimizer_type, "sgd");
+  EXPECT_DOUBLE_EQ(c.training.adam_beta1, 0.85);
+  EXPECT_EQ(c.training.early_stopping_metric, "val_ndcg@10");
+  EXPECT_EQ(c.data.sample_size, 10000);
+  EXPECT_EQ(c.data.negative_sampling_strategy, "popularity");
+  EXPECT_EQ(c.data.numerical_features_cols, (std::vector<std::string>{"view_number", "comment_number"}));
+  EXPECT_EQ(c.data.cache_config.cache_directory, "cache");
+  EXPECT_EQ(c.data.image_augmentation.crop_scale, (std::vector<double>{0.8, 1.0}));
+  EXPECT_EQ(c.data.image_augmentation.blur_kernel_size, (std::vector<int>{5, 9}));
+  EXPECT_EQ(c.data.text_augmentation.augmentation_type, "random_swap");
+  EXPECT_EQ(c.data.offline_image_compression.resize_if_pixels_larger_than,
+            (std::vector<int>{1024, 1024}));
+  EXPECT_EQ(c.data.offline_image_compression.resize_target_longest_edge, 512);
+  EXPECT_FALSE(c.data.offline_text_cleaning.to_lowercase);
+  EXPECT_EQ(c.data.splitting.strategy, "stratified_temporal");
+  EXPECT_EQ(c.data.splitting.random_state, 7);
+  EXPECT_EQ(c.data.splitting.min_interactions_per_item, 3);
+  EXPECT_EQ(c.recommendation.top_k, 50);
+  EXPECT_EQ(c.hyperparameter_search.n_trials, 50);
+  EXPECT_TRUE(c.hyperparameter_search.search_space["training.learning_rate"]["log"].as<bool>());
+  EXPECT_EQ(c.train_path(), "data/splits/split_small/train.csv");
+  EXPECT_EQ(c.feature_store_path(), "cache/features.h5");
+}
+
+TEST(Config, MisspeltKeySuggestsTheClosestKnownKey) {
+  std::vector<std::string> warnings;
+  load_text("model:\n  embeding_dim: 32\n", &warnings);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0],
+            "unknown config key 'model.embeding_dim' (in test.yaml line 2): did you mean "
+            "'model.embedding_dim'? The key is ignored; --strict makes this an error.");
+}
+
+TEST(Config, KeyInTheWrongSectionSuggestsWhereItLives) {
+  std::vector<std::string> warnings;
+  load_text("training:\n  embedding_dim: 32\n", &warnings);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("did you mean 'model.embedding_dim'?"), std::string::npos);
+}
+
+TEST(Config, UnknownKeyIsAnErrorUnderStrict) {
+  EXPECT_EQ(error_of([] { load_text("data:\n  splitting:\n    stratgy: user\n", nullptr, true); }),
+            "unknown config key 'data.splitting.stratgy' (in test.yaml line 3): did you mean "
+            "'data.splitting.strategy'?");
+}
+
+TEST(Config, InvalidValuesNameKeyValueAndWhatIsAllowed) {
+  EXPECT_EQ(error_of([] { load_text("model:\n  fusion_type: mlp\n"); }),
+            "invalid value for model.fusion_type: 'mlp'; allowed: one of: concat, gated, "
+            "attention (in test.yaml line 2)");
+  EXPECT_EQ(error_of([] { load_text("model:\n  embedding_dim: -3\n"); }),
+            "invalid value for model.embedding_dim: '-3'; allowed: an integer in [1, 65536] (in "
+            "test.yaml line 2)");
+  EXPECT_EQ(error_of([] { load_text("training:\n  batch_size: lots\n"); }),
+            "invalid value for training.batch_size: 'lots'; allowed: an integer in [1, 16777216] "
+            "(in test.yaml line 2)");
+  EXPECT_EQ(error_of([] { load_text("model:\n  fusion_hidden_dims: [64, 0]\n"); }),
+            "invalid value for model.fusion_hidden_dims: '[64, 0]'; allowed: a list, each an "
+            "integer in [1, 1048576] (in test.yaml line 2)");
+  EXPECT_EQ(error_of([] { load_text("data:\n  image_augmentation:\n    crop_scale: [0.5]\n"); }),
+            "invalid value for data.image_augmentation.crop_scale: '[0.5]'; allowed: a list of 2 "
+            "values, each a number in [0.01, 1] (in test.yaml line 3)");
+  EXPECT_EQ(error_of([] { load_text("data: 5\n"); }),
+            "config key 'data' (in test.yaml line 1) is a section and needs a mapping of keys "
+            "below it, got '5'");
+}
+
+TEST(Config, RatiosMustSumToOne) {
+  Config c;
+  c.data.splitting.train_final_ratio = 0.7;
+  EXPECT_NE(error_of([&] { validate_config(c); })
+                .find("data.splitting.train_final_ratio + val_final_ratio + test_final_ratio must "
+                      "sum to 1"),
+            std::string::npos);
+}
+
+TEST(Config, NullDisablesAModalityAndClearsOptionalValues) {
+  Config c = load_text("model:\n  vision_model: null\n  projection_hidden_dim: 64\n");
+  EXPECT_EQ(c.model.vision_model, "none");
+  EXPECT_EQ(c.model.projection_hidden_dim, 64);
+  std::vector<std::string> w;
+  apply_config_override(c, "model.projection_hidden_dim=null", false, w);
+  EXPECT_FALSE(c.model.projection_hidden_dim.has_value());
+  EXPECT_EQ(error_of([] { load_text("model:\n  vision_model: vgg\n"); }).rfind(
+                "invalid value for model.vision_model: 'vgg'; allowed: builtin, none", 0),
+            0u);
+}
+
+TEST(Config, SetOverridesParseYamlValues) {
+  Config c;
+  std::vector<std::string> w;
+  apply_config_override(c, "training.epochs=7", false, w);
+  apply_config_override(c, "model.fusion_hidden_dims=[32, 16]", false, w);
+  apply_config_override(c, "model.use_batch_norm=false", false, w);
+  apply_config_override(c, "data.splitting.strategy=item", false, w);
+  apply_config_override(c, "hyperparameter_search.search_space.lr.high=0.5", false, w);
+  EXPECT_EQ(c.training.epochs, 7);
+  EXPECT_EQ(c.model.fusion_hidden_dims, (std::vector<int>{32, 16}));
+  EXPECT_FALSE(c.model.use_batch_norm);
+  EXPECT_EQ(c.data.splitting.strategy, "item");
+  EXPECT_DOUBLE_EQ(c.hyperparameter_search.search_space["lr"]["high"].as<double>(), 0.5);
+  EXPECT_TRUE(w.empty());
+  apply_config_override(c, "training.epoch=3", false, w);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("did you mean 'training.epochs'?"), std::string::npos);
+  EXPECT_EQ(error_of([&] { apply_config_override(c, "training", false, w); }),
+            "--set expects key.path=value, got 'training'");
+  EXPECT_EQ(error_of([&] { apply_config_override(c, "data.splitting=3", false, w); }),
+            "--set data.splitting: that is a section, not a key; set one of its keys");
+}
+
+TEST(Config, LaterFilesOverrideEarlierOnesAndSetComesLast) {
+  test::ScratchDir dir("config_layers");
+  test::write_text(dir / "a.yaml", "training:\n  epochs: 3\n  batch_size: 16\n");
+  test::write_text(dir / "b.yaml", "training:\n  epochs: 5\n");
+  LoadedConfig loaded = load_config({{(dir / "a.yaml").string(), (dir / "b.yaml").string()},
+                                     {"training.batch_size=64"},
+                                     false});
+  EXPECT_EQ(loaded.config.training.epochs, 5);
+  EXPECT_EQ(loaded.config.training.batch_size, 64);
+}
+
+TEST(Config, ResolvedDumpHoldsEveryKeyAndRoundTrips) {
+  Config c = load_text("model:\n  embedding_dim: 48\n  projection_hidden_dim: null\n");
+  const std::string dumped = config_to_yaml(c);
+  for (const auto& field : config_fields()) {
+    const std::string leaf = field.path.substr(field.path.rfind('.') + 1);
+    EXPECT_NE(dumped.find(leaf + ":"), std::string::npos) << field.path;
+  }
+  std::vector<std::string> warnings;
+  Config reloaded = load_text(dumped, &warnings, /*strict=*/true);
+  EXPECT_EQ(config_to_yaml(reloaded), dumped);
+  EXPECT_EQ(reloaded.model.embedding_dim, 48);
+}
+
+TEST(Config, MalformedYamlNamesTheFile) {
+  EXPECT_NE(error_of([] { load_text("model: [unclosed\n"); }).find("cannot parse YAML in test.yaml"),
+            std::string::npos);
+  EXPECT_EQ(error_of([] { load_text("- a\n- b\n"); }),
+            "config test.yaml must be a mapping of sections (model:, training:, data:, ...)");
+}
+
+TEST(Config, MissingConfigFileIsAClearError) {
+  EXPECT_NE(error_of([] { load_config({{"/nonexistent/cfg.yaml"}, {}, false}); })
+                .find("cannot read config file '/nonexistent/cfg.yaml': no such file"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace pixelrec
