@@ -31,5 +31,6 @@ void register_config(CLI::App& app);
 void register_synth(CLI::App& app);
 void register_preprocess(CLI::App& app);
 void register_split(CLI::App& app);
+void register_cache(CLI::App& app);
 
 }  // namespace pixelrec::app

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   pixelrec::app::register_synth(app);
   pixelrec::app::register_preprocess(app);
   pixelrec::app::register_split(app);
+  pixelrec::app::register_cache(app);
 
   try {
     app.parse(argc, argv);

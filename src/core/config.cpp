@@ -31,7 +31,7 @@ std::string Config::feature_store_path() const {
 }
 
 int Config::thread_count() const {
-  if (runtime.num_threads > 0) return runtime.num_threads;
+  if (training.num_workers > 0) return training.num_workers;
   return std::max(1u, std::thread::hardware_concurrency());
 }
 

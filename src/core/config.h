@@ -44,7 +44,7 @@ struct TrainingConfig {
   double weight_decay = 0.01;
   int patience = 5;
   double gradient_clip = 1.0;  // <= 0 disables clipping
-  int num_workers = 4;
+  int num_workers = 0;  // worker threads for data work (images, features); 0 = every core
   double contrastive_weight = 0.1;
   double bce_weight = 1.0;
   bool use_lr_scheduler = true;
@@ -201,8 +201,17 @@ struct DistributedConfig {
   int timeout_seconds = 300;
 };
 
+struct FeaturesConfig {
+  std::string dtype = "float32";  // float32 | float16: storage type of feature datasets
+  int chunk_items = 1024;         // items per HDF5 chunk and per resumable extraction part
+  int batch_size = 64;            // items per backbone forward pass
+  int builtin_image_size = 64;    // builtin image features are computed on this square resize
+  int text_dim = 256;             // builtin text: dense dimension after random projection
+  int text_hash_bits = 18;        // builtin text: 2^bits hashed word/bigram buckets
+  int text_max_length = 128;      // backbone text: WordPiece tokens per item ([CLS]/[SEP] included)
+};
+
 struct RuntimeConfig {
-  int num_threads = 0;  // 0: every core
   std::string log_level = "info";
 };
 
@@ -212,6 +221,7 @@ struct Config {
   DataConfig data;
   RecommendationConfig recommendation;
   HyperparameterSearchConfig hyperparameter_search;
+  FeaturesConfig features;
   EvaluationConfig evaluation;
   DistributedConfig distributed;
   RuntimeConfig runtime;
@@ -224,7 +234,7 @@ struct Config {
   std::string val_path() const;
   std::string test_path() const;
   std::string feature_store_path() const;
-  // Threads to use for parallel data work (runtime.num_threads, 0 = hardware concurrency).
+  // Threads for parallel data work: training.num_workers, or every core when it is 0.
   int thread_count() const;
 };
 

@@ -340,6 +340,21 @@ std::vector<FieldSpec> build_fields() {
       F(int, hyperparameter_search.parallel, "Local worker groups", pos_int),
       search_space_field(),
 
+      // ---- features (the HDF5 feature store) ----
+      F(std::string, features.dtype, "Storage type of feature datasets",
+        one_of({"float32", "float16"})),
+      F(int, features.chunk_items, "Items per HDF5 chunk and per resumable extraction part",
+        in_range(16, 1 << 20)),
+      F(int, features.batch_size, "Items per backbone forward pass", in_range(1, 1 << 16)),
+      F(int, features.builtin_image_size, "Square size images are resized to for builtin features",
+        in_range(16, 1024)),
+      F(int, features.text_dim, "Builtin text: dense dimension after random projection",
+        in_range(8, 1 << 14)),
+      F(int, features.text_hash_bits, "Builtin text: log2 of hashed word/bigram buckets",
+        in_range(10, 24)),
+      F(int, features.text_max_length, "Backbone text: WordPiece tokens per item",
+        in_range(4, 4096)),
+
       // ---- evaluation ----
       F(std::vector<int>, evaluation.k_values, "Cut-offs K of ranking metrics",
         each(in_range(1, 100000))),

@@ -47,8 +47,8 @@ void ensure_directory(const fs::path& dir) {
 void ensure_parent_directory(const fs::path& path) { ensure_directory(path.parent_path()); }
 
 namespace {
-void sync_and_rename(const fs::path& tmp, const fs::path& path) {
-  int fd = ::open(tmp.c_str(), O_RDONLY);
+void sync_and_rename(const fs::path& tmp, const fs::path& path, Durability durability) {
+  int fd = durability == Durability::kFlushToDisk ? ::open(tmp.c_str(), O_RDONLY) : -1;
   if (fd >= 0) {
     ::fsync(fd);
     ::close(fd);
@@ -63,7 +63,16 @@ void sync_and_rename(const fs::path& tmp, const fs::path& path) {
 }
 }  // namespace
 
-void write_stream_atomic(const fs::path& path, const std::function<void(std::ostream&)>& fill) {
+void sync_filesystem(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  ::syncfs(fd);
+  ::close(fd);
+}
+
+namespace {
+void write_atomic(const fs::path& path, const std::function<void(std::ostream&)>& fill,
+                  Durability durability) {
   ensure_parent_directory(path);
   const fs::path tmp = temp_path_for(path);
   try {
@@ -77,13 +86,21 @@ void write_stream_atomic(const fs::path& path, const std::function<void(std::ost
     fs::remove(tmp, ec);
     throw;
   }
-  sync_and_rename(tmp, path);
+  sync_and_rename(tmp, path, durability);
+}
+}  // namespace
+
+void write_stream_atomic(const fs::path& path, const std::function<void(std::ostream&)>& fill) {
+  write_atomic(path, fill, Durability::kFlushToDisk);
 }
 
-void write_file_atomic(const fs::path& path, std::string_view contents) {
-  write_stream_atomic(path, [&](std::ostream& out) {
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-  });
+void write_file_atomic(const fs::path& path, std::string_view contents, Durability durability) {
+  write_atomic(
+      path,
+      [&](std::ostream& out) {
+        out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+      },
+      durability);
 }
 
 }  // namespace pixelrec

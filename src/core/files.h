@@ -15,8 +15,18 @@ namespace fs = std::filesystem;
 // Reads a whole file; throws Error naming the file and the fix when it cannot be read.
 std::string read_file(const fs::path& path, std::string_view what = "file");
 
-// Writes `contents` to a temp file beside `path`, flushes it to disk and renames it over `path`.
-void write_file_atomic(const fs::path& path, std::string_view contents);
+enum class Durability {
+  kFlushToDisk,  // fsync before the rename: survives a power cut (reports, CSVs, configs)
+  kRenameOnly,   // no fsync: still never half-written; for many small files (images), followed
+                 // by one sync_filesystem() of their folder
+};
+
+// Writes `contents` to a temp file beside `path` and renames it over `path`.
+void write_file_atomic(const fs::path& path, std::string_view contents,
+                       Durability durability = Durability::kFlushToDisk);
+
+// Flushes the filesystem holding `dir` (after many kRenameOnly writes).
+void sync_filesystem(const fs::path& dir);
 
 // Streams into a temp file beside `path`; renames it over `path` only if `fill` returns normally.
 void write_stream_atomic(const fs::path& path, const std::function<void(std::ostream&)>& fill);

@@ -18,6 +18,7 @@ spdlog::level::level_enum parse_log_level(const std::string& level) {
 }
 
 void init_logging(const std::string& level, int rank, int world_size) {
+  spdlog::drop("pixelrec");  // re-initialising (e.g. once the rank is known) replaces the logger
   auto logger = spdlog::stderr_color_mt("pixelrec");
   const std::string tag =
       rank >= 0 && world_size > 1 ? "[rank " + std::to_string(rank) + "/" +

@@ -1,0 +1,100 @@
+#include <mpi.h>
+
+#include <algorithm>
+#include <climits>
+#include <mutex>
+
+#include "core/errors.h"
+#include "dist/communicator.h"
+
+namespace pixelrec::dist {
+
+namespace {
+
+std::mutex g_mpi_mutex;
+int g_mpi_users = 0;  // live MPI communicators; MPI is finalised when it drops to 0
+
+class MpiCommunicator final : public Communicator {
+ public:
+  MpiCommunicator() {
+    std::lock_guard lock(g_mpi_mutex);
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (!initialized) {
+      int provided = 0;
+      if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        throw Error("MPI_Init failed: run under mpirun/srun with a working MPI installation");
+    }
+    ++g_mpi_users;
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  }
+
+  ~MpiCommunicator() override {
+    std::lock_guard lock(g_mpi_mutex);
+    if (--g_mpi_users == 0) {
+      int finalized = 0;
+      MPI_Finalized(&finalized);
+      if (!finalized) MPI_Finalize();
+    }
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string backend() const override { return "mpi"; }
+
+  void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "barrier"); }
+
+  void broadcast(void* data, size_t bytes, int root) override {
+    auto* p = static_cast<char*>(data);
+    for (size_t off = 0; off < bytes; off += kMaxChunk) {
+      const int n = static_cast<int>(std::min(kMaxChunk, bytes - off));
+      check(MPI_Bcast(p + off, n, MPI_BYTE, root, MPI_COMM_WORLD), "broadcast");
+    }
+  }
+
+  void allreduce_sum(float* data, size_t count) override { reduce(data, count, MPI_FLOAT); }
+  void allreduce_sum(double* data, size_t count) override { reduce(data, count, MPI_DOUBLE); }
+  void allreduce_sum(int64_t* data, size_t count) override { reduce(data, count, MPI_INT64_T); }
+
+  void allgather(const void* send, size_t bytes, void* recv) override {
+    PIXELREC_CHECK(bytes <= static_cast<size_t>(INT_MAX), "allgather chunking not implemented");
+    check(MPI_Allgather(send, static_cast<int>(bytes), MPI_BYTE, recv, static_cast<int>(bytes),
+                        MPI_BYTE, MPI_COMM_WORLD),
+          "allgather");
+  }
+
+ private:
+  static constexpr size_t kMaxChunk = size_t{1} << 30;
+
+  template <class T>
+  void reduce(T* data, size_t count, MPI_Datatype type) {
+    const size_t chunk = kMaxChunk / sizeof(T);
+    for (size_t off = 0; off < count; off += chunk) {
+      const int n = static_cast<int>(std::min(chunk, count - off));
+      check(MPI_Allreduce(MPI_IN_PLACE, data + off, n, type, MPI_SUM, MPI_COMM_WORLD),
+            "allreduce");
+    }
+  }
+
+  void check(int code, const char* op) {
+    ++sequence_;
+    if (code == MPI_SUCCESS) return;
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(code, text, &len);
+    throw Error("MPI " + std::string(op) + " failed on rank " + std::to_string(rank_) +
+                " (collective #" + std::to_string(sequence_) + "): " + std::string(text, len));
+  }
+
+  int rank_ = 0;
+  int size_ = 1;
+  uint64_t sequence_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_mpi_communicator() { return std::make_unique<MpiCommunicator>(); }
+
+}  // namespace pixelrec::dist
