@@ -39,3 +39,18 @@ for strategy in leave_one_out temporal random user item; do
     "$PIXELREC" split -c "$OUT/bench50k.yaml" --set data.splitting.strategy=$strategy \
     --set data.split_data_path=$OUT/splits50k/$strategy --log-level warn
 done
+
+echo "== feature store load (HDF5 hyperslab reads vs fread of the same file)"
+"$BUILD/bench/bench_store"
+
+echo "== cache pixelrec50k: built-in image features only (images/s = items / wall seconds)"
+/usr/bin/time -f "cache image-only: %e s wall, %M KB max RSS" \
+  "$PIXELREC" cache -c "$OUT/bench50k.yaml" --set data.split_data_path=$OUT/splits50k/leave_one_out \
+  --set model.language_model=none --set "data.numerical_features_cols=[]" \
+  --set data.feature_store_path=$OUT/cache50k/image.h5 --force-recompute --log-level warn
+
+echo "== cache pixelrec50k: built-in text features only (items/s = items / wall seconds)"
+/usr/bin/time -f "cache text-only: %e s wall, %M KB max RSS" \
+  "$PIXELREC" cache -c "$OUT/bench50k.yaml" --set data.split_data_path=$OUT/splits50k/leave_one_out \
+  --set model.vision_model=none --set "data.numerical_features_cols=[]" \
+  --set data.feature_store_path=$OUT/cache50k/text.h5 --force-recompute --log-level warn

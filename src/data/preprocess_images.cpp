@@ -18,6 +18,7 @@
 #include "core/logging.h"
 #include "core/progress.h"
 #include "data/image_check.h"
+#include "core/parallel.h"
 #include "data/preprocess.h"
 
 namespace pixelrec {
@@ -40,29 +41,6 @@ struct WorkerScratch {
   std::vector<unsigned char> encoded;
 };
 
-// Runs body(i, worker) for i in [0, n) on up to `threads` threads; rethrows the first exception.
-void parallel_for(size_t n, int threads, const std::function<void(size_t, size_t)>& body) {
-  const size_t workers = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(threads), n));
-  std::atomic<size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  auto work = [&](size_t worker) {
-    for (size_t i; (i = next.fetch_add(1)) < n;) {
-      try {
-        body(i, worker);
-      } catch (...) {
-        std::lock_guard lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-        next = n;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
-  work(0);
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
-}
 
 bool read_into(const fs::path& path, std::string& out) {
   std::ifstream in(path, std::ios::binary);

@@ -81,33 +81,6 @@ void validate_params(const SynthParams& p) {
     throw UsageError("--threads must be at least 1, got " + std::to_string(p.threads));
 }
 
-void parallel_for(size_t n, int threads, const std::function<void(size_t)>& body) {
-  const size_t workers = std::min<size_t>(static_cast<size_t>(std::max(threads, 1)), n);
-  if (workers <= 1) {
-    for (size_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto work = [&] {
-    for (size_t i = next++; i < n && !failed; i = next++) {
-      try {
-        body(i);
-      } catch (...) {
-        std::lock_guard lock(error_mutex);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < workers; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
-}
 
 SynthSummary generate_dataset(const SynthParams& params, const std::filesystem::path& out,
                               bool progress) {

@@ -3,6 +3,8 @@
 // Everything is a pure function of the seed and the sizes: same inputs, byte-identical outputs.
 #pragma once
 
+#include "core/parallel.h"  // parallel_for, used across the generator
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -217,8 +219,5 @@ SynthSummary write_dataset(const SynthWorld& world, const FaultPlan& faults,
 // plan_world + plan_faults + write_dataset, with a one-paragraph log summary.
 SynthSummary generate_dataset(const SynthParams& params, const std::filesystem::path& out,
                               bool progress = true);
-
-// Runs body(i) for i in [0, n) on `threads` threads; rethrows the first exception.
-void parallel_for(size_t n, int threads, const std::function<void(size_t)>& body);
 
 }  // namespace pixelrec::synth

@@ -7,13 +7,13 @@
 #include <csignal>
 #include <cstdlib>
 #include <mutex>
-#include <thread>
 
 #include "core/config_loader.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/hash.h"
 #include "core/logging.h"
+#include "core/parallel.h"
 #include "core/progress.h"
 #include "features/cache_internal.h"
 
@@ -42,33 +42,27 @@ PartBlock extract_block(Modality& m, const CacheInputs& in, uint32_t begin, uint
   block.values.assign(static_cast<size_t>(count) * static_cast<size_t>(m.dim), 0.0f);
   block.present.assign(count, 0);
   const uint32_t batches = (count + static_cast<uint32_t>(batch_size) - 1) / static_cast<uint32_t>(batch_size);
-  std::atomic<uint32_t> next{0};
+  const int n_threads = m.extractor->thread_safe() ? threads : 1;
+  std::vector<std::vector<const ItemContent*>> batch_of_worker(static_cast<size_t>(std::max(n_threads, 1)));
   std::atomic<uint64_t> unusable{0};
   std::mutex example_mutex;
   std::vector<std::string> examples;
-  auto worker = [&] {
-    std::vector<const ItemContent*> batch;
-    for (uint32_t b = next++; b < batches; b = next++) {
-      const uint32_t lo = b * static_cast<uint32_t>(batch_size);
-      const uint32_t hi = std::min(count, lo + static_cast<uint32_t>(batch_size));
-      batch.clear();
-      for (uint32_t i = lo; i < hi; ++i) batch.push_back(&in.items[begin + i]);
-      ExtractBatchStats stats = m.extractor->extract(
-          batch, block.values.data() + static_cast<size_t>(lo) * static_cast<size_t>(m.dim),
-          block.present.data() + lo);
-      unusable += stats.unusable_inputs;
-      if (!stats.unusable_examples.empty()) {
-        std::lock_guard lock(example_mutex);
-        for (const auto& e : stats.unusable_examples)
-          if (examples.size() < 3) examples.push_back(e);
-      }
+  parallel_for(batches, n_threads, [&](size_t b, size_t worker) {
+    auto& batch = batch_of_worker[worker];
+    const uint32_t lo = static_cast<uint32_t>(b) * static_cast<uint32_t>(batch_size);
+    const uint32_t hi = std::min(count, lo + static_cast<uint32_t>(batch_size));
+    batch.clear();
+    for (uint32_t i = lo; i < hi; ++i) batch.push_back(&in.items[begin + i]);
+    ExtractBatchStats stats = m.extractor->extract(
+        batch, block.values.data() + static_cast<size_t>(lo) * static_cast<size_t>(m.dim),
+        block.present.data() + lo);
+    unusable += stats.unusable_inputs;
+    if (!stats.unusable_examples.empty()) {
+      std::lock_guard lock(example_mutex);
+      for (const auto& e : stats.unusable_examples)
+        if (examples.size() < 3) examples.push_back(e);
     }
-  };
-  const int n_threads = m.extractor->thread_safe() ? std::max(1, std::min<int>(threads, static_cast<int>(batches))) : 1;
-  std::vector<std::thread> pool;
-  for (int t = 1; t < n_threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+  });
   block.unusable = unusable;
   for (const auto& e : examples) spdlog::warn("{} features: {}", m.name, e);
   return block;

@@ -72,8 +72,10 @@ const FeatureShard::Block* FeatureShard::modality(const std::string& name) const
   return nullptr;
 }
 
-FeatureShard load_feature_range(const std::filesystem::path& path, ItemRange range) {
-  auto info = read_store_info(path);
+namespace {
+
+FeatureShard load_range(const std::filesystem::path& path, const std::optional<StoreInfo>& info,
+                        ItemRange range) {
   const std::string file = path.string();
   if (!info) throw Error("feature store '" + file + "' does not exist; run `pixelrec cache` first");
   PIXELREC_CHECK(range.begin <= range.end && range.end <= info->num_items,
@@ -117,12 +119,18 @@ FeatureShard load_feature_range(const std::filesystem::path& path, ItemRange ran
   return shard;
 }
 
+}  // namespace
+
+FeatureShard load_feature_range(const std::filesystem::path& path, ItemRange range) {
+  return load_range(path, read_store_info(path), range);
+}
+
 FeatureShard load_feature_shard(const std::filesystem::path& path, int rank, int world) {
-  auto info = read_store_info(path);
+  const auto info = read_store_info(path);
   if (!info)
     throw Error("feature store '" + path.string() + "' does not exist; run `pixelrec cache` first");
   const ShardPlan plan = make_shard_plan(info->train_interactions, world);
-  return load_feature_range(path, plan.shards.at(static_cast<size_t>(rank)));
+  return load_range(path, info, plan.shards.at(static_cast<size_t>(rank)));
 }
 
 }  // namespace pixelrec::features
