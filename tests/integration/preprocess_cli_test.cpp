@@ -289,6 +289,14 @@ class PreprocessCliErrors : public ::testing::Test {
   test::CommandResult preprocess() const {
     return run_pixelrec("preprocess --config " + shell_quote((dir_ / "config.yaml").string()));
   }
+  // Preprocesses an item file without counters (numeric columns off) and these interactions.
+  test::CommandResult preprocess_interactions(const std::string& interactions_csv) const {
+    write_text(raw("item_info.csv"), "item_id\n1\n");
+    write_text(raw("interactions.csv"), interactions_csv);
+    write_text(dir_ / "extra.yaml", "data:\n  numerical_features_cols: []\n");
+    return run_pixelrec("preprocess --config " + shell_quote((dir_ / "config.yaml").string()) +
+                        " --config " + shell_quote((dir_ / "extra.yaml").string()));
+  }
   ScratchDir dir_{"preprocess_cli_errors"};
 };
 
@@ -304,12 +312,7 @@ TEST_F(PreprocessCliErrors, MissingNumericColumnExitsOneNamingFileAndColumn) {
 }
 
 TEST_F(PreprocessCliErrors, MissingInteractionColumnExitsOneNamingFileAndColumn) {
-  write_text(raw("item_info.csv"), "item_id\n1\n");
-  write_text(raw("interactions.csv"), "item_id,timestamp\n1,100\n");
-  write_text(dir_ / "extra.yaml", "data:\n  numerical_features_cols: []\n");
-  const auto result =
-      run_pixelrec("preprocess --config " + shell_quote((dir_ / "config.yaml").string()) +
-                   " --config " + shell_quote((dir_ / "extra.yaml").string()));
+  const auto result = preprocess_interactions("item_id,timestamp\n1,100\n");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(error_line(result.output),
             "pixelrec: error: '" + raw("interactions.csv") +
@@ -319,12 +322,7 @@ TEST_F(PreprocessCliErrors, MissingInteractionColumnExitsOneNamingFileAndColumn)
 }
 
 TEST_F(PreprocessCliErrors, HeaderOnlyInteractionsExitOneNamingTheProblem) {
-  write_text(raw("item_info.csv"), "item_id\n1\n");
-  write_text(raw("interactions.csv"), "item_id,user_id,timestamp\n");
-  write_text(dir_ / "extra.yaml", "data:\n  numerical_features_cols: []\n");
-  const auto result =
-      run_pixelrec("preprocess --config " + shell_quote((dir_ / "config.yaml").string()) +
-                   " --config " + shell_quote((dir_ / "extra.yaml").string()));
+  const auto result = preprocess_interactions("item_id,user_id,timestamp\n");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(error_line(result.output),
             "pixelrec: error: '" + raw("interactions.csv") +
