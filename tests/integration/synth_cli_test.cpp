@@ -12,14 +12,6 @@
 namespace pixelrec::test {
 namespace {
 
-std::map<std::string, std::string> read_tree(const fs::path& root) {
-  std::map<std::string, std::string> files;
-  for (const auto& entry : fs::recursive_directory_iterator(root))
-    if (entry.is_regular_file())
-      files[fs::relative(entry.path(), root).string()] = read_text(entry.path());
-  return files;
-}
-
 CommandResult synth(const fs::path& out, const std::string& args) {
   return run_pixelrec("synth --out " + shell_quote(out.string()) + " --no-progress " + args);
 }

@@ -60,6 +60,14 @@ std::string read_text(const fs::path& path) {
   return s.str();
 }
 
+std::map<std::string, std::string> read_tree(const fs::path& root) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(root))
+    if (entry.is_regular_file())
+      files[fs::relative(entry.path(), root).string()] = read_text(entry.path());
+  return files;
+}
+
 void write_text(const fs::path& path, const std::string& text) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ CommandResult run_command(const std::string& command_line);
 CommandResult run_pixelrec(const std::string& args);
 
 std::string read_text(const fs::path& path);
+
+// Every regular file below `root`: relative path → bytes (for byte-identical tree comparisons).
+std::map<std::string, std::string> read_tree(const fs::path& root);
 void write_text(const fs::path& path, const std::string& text);
 
 // Single-quotes a path or argument for the shell.

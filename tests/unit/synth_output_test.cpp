@@ -18,17 +18,10 @@ namespace pixelrec::synth {
 namespace {
 
 using test::read_text;
+using test::read_tree;
 using test::ScratchDir;
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
-
-std::map<std::string, std::string> read_tree(const fs::path& root) {
-  std::map<std::string, std::string> files;
-  for (const auto& entry : fs::recursive_directory_iterator(root))
-    if (entry.is_regular_file())
-      files[fs::relative(entry.path(), root).string()] = read_text(entry.path());
-  return files;
-}
 
 std::map<size_t, CsvRow> rows_by_line(const fs::path& path) {
   CsvReader reader = CsvReader::from_file(path);
