@@ -1,12 +1,49 @@
 // pixelrec: one binary, one subcommand per pipeline step. Exit status: 0 success, 1 failure
 // (one-line cause on stderr), 2 usage error.
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "app/cli_common.h"
 #include "core/errors.h"
 #include "core/logging.h"
 
+namespace {
+
+// Subcommands that need LibTorch live in pixelrec-torch (see src/CMakeLists.txt). Exec keeps the
+// process (pid, environment, MPI launcher) so `mpirun -np 2 pixelrec train` works unchanged.
+constexpr const char* kTorchSubcommands[] = {"train", "evaluate", "recommend"};
+
+bool is_torch_subcommand(const char* name) {
+  for (const char* s : kTorchSubcommands)
+    if (std::strcmp(s, name) == 0) return true;
+  return false;
+}
+
+int exec_torch_binary(char** argv) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const auto torch_binary =
+      (ec ? std::filesystem::path(argv[0]) : self).parent_path() / "pixelrec-torch";
+  execv(torch_binary.c_str(), argv);
+  std::cerr << "pixelrec: error: cannot start " << torch_binary.string() << " ("
+            << std::strerror(errno) << "); it is built beside pixelrec: rebuild with `make`\n";
+  return 1;
+}
+
+void register_torch_placeholders(CLI::App& app) {
+  app.add_subcommand("train", "Train the multimodal recommender (pixelrec train --help)");
+  app.add_subcommand("evaluate",
+                     "Evaluate the model or a baseline on a task (pixelrec evaluate --help)");
+  app.add_subcommand("recommend", "Top-K recommendations per user (pixelrec recommend --help)");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (argc >= 2 && is_torch_subcommand(argv[1])) return exec_torch_binary(argv);
   pixelrec::init_logging("info");
   CLI::App app{"pixelrec: train, tune and evaluate multimodal recommenders on PixelRec-format data",
                "pixelrec"};
@@ -20,6 +57,7 @@ int main(int argc, char** argv) {
   pixelrec::app::register_preprocess(app);
   pixelrec::app::register_split(app);
   pixelrec::app::register_cache(app);
+  register_torch_placeholders(app);
 
   try {
     app.parse(argc, argv);

@@ -26,7 +26,7 @@ struct ModelConfig {
   int num_attention_heads = 4;
   double attention_dropout = 0.1;
   std::string fusion_type = "concat";  // concat | gated | attention
-  std::vector<int> fusion_hidden_dims = {256, 128};
+  std::vector<int> fusion_hidden_dims = {512, 256, 128};
   std::string fusion_activation = "relu";
   bool use_batch_norm = true;
   std::optional<int> projection_hidden_dim;
@@ -194,6 +194,8 @@ struct EvaluationConfig {
   std::vector<int> k_values = {5, 10, 20};
   int num_negatives = 100;
   int seed = 42;
+  int knn_neighbors = 50;       // ItemKNN/UserKNN: neighbours kept per item/user
+  double knn_shrinkage = 10.0;  // cosine shrinkage: dot / (|a||b| + shrinkage)
 };
 
 struct DistributedConfig {

@@ -117,6 +117,13 @@ Check<std::vector<E>> each(Check<E> element, size_t exact_size = 0) {
           }};
 }
 
+// A non-empty list that also passes `inner`.
+template <class E>
+Check<std::vector<E>> non_empty(Check<std::vector<E>> inner) {
+  return {"a non-empty list, " + inner.allowed.substr(std::string("a list, ").size()),
+          [inner](const std::vector<E>& v) { return !v.empty() && inner.ok(v); }};
+}
+
 // The shortest decimal text that reads back as the same double ("0.3", not 0.29999999999999999).
 std::string shortest_double(double v);
 

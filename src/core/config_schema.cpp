@@ -136,7 +136,7 @@ std::vector<FieldSpec> build_fields() {
       F(std::string, model.fusion_type, "How modality vectors are fused",
         one_of({"concat", "gated", "attention"})),
       F(std::vector<int>, model.fusion_hidden_dims, "Hidden layer sizes of the MLP head",
-        each(in_range(1, 1 << 20))),
+        non_empty(each(in_range(1, 1 << 20)))),
       F(std::string, model.fusion_activation, "Activation of the MLP head", activation),
       F(bool, model.use_batch_norm, "BatchNorm in the MLP head", any_bool),
       OPT(int, model.projection_hidden_dim,
@@ -360,6 +360,10 @@ std::vector<FieldSpec> build_fields() {
         each(in_range(1, 100000))),
       F(int, evaluation.num_negatives, "Sampled negatives per user (sampled task)", pos_int),
       F(int, evaluation.seed, "Seed of evaluation sampling", nonneg_int),
+      F(int, evaluation.knn_neighbors, "ItemKNN/UserKNN: neighbours kept per item or user",
+        pos_int),
+      F(double, evaluation.knn_shrinkage, "KNN cosine shrinkage: dot / (|a| |b| + shrinkage)",
+        at_least(0.0)),
 
       // ---- distributed ----
       F(std::string, distributed.backend, "Communicator", one_of({"auto", "mpi", "gloo", "nccl"})),

@@ -108,8 +108,11 @@ TEST(Config, InvalidValuesNameKeyValueAndWhatIsAllowed) {
             "invalid value for training.batch_size: 'lots'; allowed: an integer in [1, 16777216] "
             "(in test.yaml line 2)");
   EXPECT_EQ(error_of([] { load_text("model:\n  fusion_hidden_dims: [64, 0]\n"); }),
-            "invalid value for model.fusion_hidden_dims: '[64, 0]'; allowed: a list, each an "
-            "integer in [1, 1048576] (in test.yaml line 2)");
+            "invalid value for model.fusion_hidden_dims: '[64, 0]'; allowed: a non-empty list, "
+            "each an integer in [1, 1048576] (in test.yaml line 2)");
+  EXPECT_EQ(error_of([] { load_text("model:\n  fusion_hidden_dims: []\n"); }),
+            "invalid value for model.fusion_hidden_dims: '[]'; allowed: a non-empty list, "
+            "each an integer in [1, 1048576] (in test.yaml line 2)");
   EXPECT_EQ(error_of([] { load_text("data:\n  image_augmentation:\n    crop_scale: [0.5]\n"); }),
             "invalid value for data.image_augmentation.crop_scale: '[0.5]'; allowed: a list of 2 "
             "values, each a number in [0.01, 1] (in test.yaml line 3)");

@@ -1,0 +1,204 @@
+// `pixelrec evaluate`: one or several recommenders (the trained model and/or baselines) on one
+// task, with result JSON, per-user CSV, optional predictions and paired significance tests.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "app/cli_common.h"
+#include "app/torch/torch_commands.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "core/hash.h"
+#include "core/logging.h"
+#include "core/strings.h"
+#include "dist/communicator.h"
+#include "eval/baselines.h"
+#include "eval/content_vectors.h"
+#include "eval/eval_result.h"
+#include "eval/evaluator.h"
+#include "features/feature_store.h"
+#include "model/trained_model.h"
+#include "model/trainer.h"
+
+namespace pixelrec::app {
+namespace fs = std::filesystem;
+namespace {
+
+struct EvaluateFlags {
+  CommonOptions common;
+  std::string recommenders = "multimodal";
+  std::string task = "sampled";
+  std::string run_name, checkpoint, output, predictions, baseline, part = "test";
+  std::string ks;
+  int num_negatives = 0;
+};
+
+std::vector<int> parse_ks(const std::string& text) {
+  std::vector<int> ks;
+  for (const auto& part : split(text, ',')) {
+    const auto k = parse_int(part);
+    if (!k || *k < 1) throw UsageError("--k '" + text + "': give positive integers, e.g. 5,10,20");
+    ks.push_back(int(*k));
+  }
+  return ks;
+}
+
+// A stable digest of the resolved config, recorded in result files.
+std::string config_fingerprint(const Config& config) {
+  return Hasher().add(config_to_yaml(config)).hex();
+}
+
+fs::path default_output(const Config& config, const EvaluateFlags& f, const std::string& name) {
+  const fs::path dir = f.run_name.empty() ? fs::path(config.results_dir) / "eval"
+                                          : fs::path(config.results_dir) / f.run_name / "eval";
+  return dir / (name + "_" + f.task + (f.part == "test" ? "" : "_" + f.part) + ".json");
+}
+
+std::unique_ptr<eval::ContentVectors> maybe_content(const Config& config, int threads) {
+  const fs::path store = config.feature_store_path();
+  const auto info = features::read_store_info(store);
+  if (!info) return nullptr;
+  for (const auto& m : info->modalities)
+    if (m.name == "image" || m.name == "text")
+      return std::make_unique<eval::ContentVectors>(eval::load_content_vectors(store, threads));
+  return nullptr;
+}
+
+void print_table(const std::vector<eval::EvalResult>& results, const std::vector<int>& ks) {
+  const int k = ks.size() > 1 ? ks[1] : ks[0];
+  const std::string K = "@" + std::to_string(k);
+  const std::vector<std::string> columns = {"ndcg" + K,      "hit_rate" + K, "recall" + K,
+                                            "precision" + K, "map" + K,      "mrr",
+                                            "coverage" + K,  "novelty" + K,  "diversity" + K};
+  std::string header = fmt::format("{:<12}", "recommender");
+  for (const auto& c : columns) header += fmt::format(" {:>13}", c);
+  std::cout << header << "\n";
+  for (const auto& r : results) {
+    std::string line = fmt::format("{:<12}", r.recommender);
+    for (const auto& c : columns) {
+      double value = std::numeric_limits<double>::quiet_NaN();
+      for (const auto& [name, v] : r.metrics)
+        if (name == c) value = v;
+      line += std::isnan(value) ? fmt::format(" {:>13}", "-") : fmt::format(" {:>13.4f}", value);
+    }
+    std::cout << line << "\n";
+  }
+  std::cout.flush();
+}
+
+void run_evaluate(const EvaluateFlags& f) {
+  const dist::LaunchEnv env = dist::detect_launch_env(dist::process_environment());
+  auto comm = dist::make_communicator(env);
+  if (comm->size() > 1) init_logging("info", comm->rank(), comm->size());
+  const LoadedConfig loaded = load_config_from(f.common);
+  const Config& config = loaded.config;
+  if (comm->rank() != 0) spdlog::set_level(spdlog::level::warn);
+  const int threads = model::training_threads(config, comm->size());
+  model::set_compute_threads(threads);
+
+  std::vector<std::string> names = split(f.recommenders, ',');
+  if (names.size() > 1 && !f.output.empty())
+    throw UsageError(
+        "--output names one file; with several --recommender values the results go "
+        "to <results_dir>/[<run>/]eval/<recommender>_<task>.json");
+  if (names.size() > 1 && !f.predictions.empty())
+    throw UsageError("--save-predictions needs a single --recommender");
+  eval::EvalOptions options;
+  options.task = eval::parse_eval_task(f.task);
+  options.ks = f.ks.empty() ? config.evaluation.k_values : parse_ks(f.ks);
+  options.num_negatives = f.num_negatives > 0 ? f.num_negatives : config.evaluation.num_negatives;
+  options.seed = uint64_t(config.evaluation.seed);
+  options.threads = threads;
+
+  const SplitData split_data = load_split_data(config);
+  const auto content = maybe_content(config, threads);
+  const eval::EvalContext context = eval::make_eval_context(split_data, content.get());
+  eval::BaselineInputs inputs;
+  inputs.split = &split_data;
+  inputs.train = &context.train;
+  inputs.content = content.get();
+  inputs.seed = uint64_t(config.evaluation.seed);
+  inputs.threads = threads;
+  inputs.knn_neighbors = config.evaluation.knn_neighbors;
+  inputs.knn_shrinkage = config.evaluation.knn_shrinkage;
+
+  std::unique_ptr<model::TrainedModel> trained;
+  const auto make_scorer = [&](const std::string& name) -> std::unique_ptr<eval::Scorer> {
+    if (name != "multimodal") return eval::make_baseline(name, inputs);
+    const fs::path path = model::checkpoint_for(config, f.run_name, f.checkpoint);
+    trained = model::load_trained_model(config, split_data, path, /*final_activation=*/false);
+    spdlog::info("model: {} (run '{}', epoch {})", path.string(), trained->checkpoint.meta.run_name,
+                 trained->checkpoint.state.epoch);
+    return nullptr;
+  };
+  const auto evaluate_one = [&](const std::string& name, const std::string& predictions) {
+    auto scorer = make_scorer(name);
+    eval::Scorer& s = scorer ? *scorer : static_cast<eval::Scorer&>(*trained->scorer);
+    eval::EvalOptions o = options;
+    o.predictions_path = predictions;
+    return eval::evaluate(s, context, o, *comm, f.part);
+  };
+
+  std::optional<eval::EvalResult> baseline;
+  if (!f.baseline.empty()) baseline = evaluate_one(f.baseline, "");
+  std::vector<eval::EvalResult> results;
+  for (const auto& name : names) {
+    results.push_back(evaluate_one(name, f.predictions));
+    const eval::EvalResult& r = results.back();
+    if (!comm->is_root()) continue;
+    eval::ResultMeta meta;
+    meta.config_fingerprint = config_fingerprint(config);
+    meta.split = split_data.directory.string();
+    meta.seed = options.seed;
+    if (name == "multimodal") meta.model = trained->checkpoint.path.string();
+    std::vector<std::pair<std::string, eval::PairedTest>> tests;
+    if (baseline && name != f.baseline) tests = eval::compare_per_user(r, *baseline);
+    const fs::path output = f.output.empty() ? default_output(config, f, name) : fs::path(f.output);
+    ensure_directory(output.parent_path().empty() ? fs::path(".") : output.parent_path());
+    eval::write_result_json(
+        output, eval::result_to_json(r, meta, tests.empty() ? nullptr : &tests, f.baseline));
+    fs::path per_user = output;
+    per_user.replace_extension(".per_user.csv");
+    eval::write_per_user_csv(per_user, r, split_data);
+    spdlog::info("{} on {} ({} users, {:.1f} s): {}", name, f.task, r.users.size(), r.seconds_total,
+                 output.string());
+  }
+  if (comm->is_root()) {
+    if (baseline) results.push_back(*baseline);
+    print_table(results, options.ks);
+  }
+}
+
+}  // namespace
+
+void register_evaluate(CLI::App& app) {
+  auto f = std::make_shared<EvaluateFlags>();
+  auto* cmd = app.add_subcommand(
+      "evaluate",
+      "Evaluate the trained model and/or baselines on the test (or val) part: tasks sampled "
+      "(positives + sampled negatives), full (the whole catalogue) and cold_item (items unseen in "
+      "training). Writes <results_dir>/[<run>/]eval/<recommender>_<task>.json and a per-user CSV "
+      "beside it, and prints a comparison table");
+  add_common_options(*cmd, f->common);
+  cmd->add_option("--recommender", f->recommenders,
+                  "multimodal | random | popularity | itemknn | userknn | contentknn, or a comma "
+                  "list of them");
+  cmd->add_option("--task", f->task, "sampled | full | cold_item (retrieval = sampled)");
+  cmd->add_option(flag_names("--run-name"), f->run_name,
+                  "Trained run: uses <checkpoint_dir>/<run>/best.pt (else last.pt)");
+  cmd->add_option("--checkpoint", f->checkpoint, "A checkpoint file instead of --run-name");
+  cmd->add_option("--k", f->ks, "Cut-offs, e.g. 5,10,20 (default: evaluation.k_values)");
+  cmd->add_option(flag_names("--num-negatives"), f->num_negatives,
+                  "Sampled task: negatives per user (default: evaluation.num_negatives)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--part", f->part, "test | val")->check(CLI::IsMember({"test", "val"}));
+  cmd->add_option("--baseline", f->baseline,
+                  "Also evaluate this baseline and add paired t-test and Wilcoxon p-values per "
+                  "metric to each result file");
+  cmd->add_option("-o,--output", f->output, "Result JSON path (single recommender)");
+  cmd->add_option(flag_names("--save-predictions"), f->predictions,
+                  "Write user_id,rank,item_id,score (top max K per user)");
+  cmd->callback([f] { run_evaluate(*f); });
+}
+
+}  // namespace pixelrec::app

@@ -1,0 +1,41 @@
+// pixelrec-torch: the LibTorch half of `pixelrec` (train, evaluate, recommend). Users run
+// `pixelrec SUBCOMMAND`, which execs this binary with the same arguments.
+#include <iostream>
+
+#include "app/cli_common.h"
+#include "app/torch/torch_commands.h"
+#include "core/errors.h"
+#include "core/logging.h"
+
+namespace pixelrec::app {
+namespace {
+int g_exit_status = 0;
+}
+void set_exit_status(int status) { g_exit_status = status; }
+int exit_status() { return g_exit_status; }
+}  // namespace pixelrec::app
+
+int main(int argc, char** argv) {
+  pixelrec::init_logging("info");
+  CLI::App app{"pixelrec: train, tune and evaluate multimodal recommenders on PixelRec-format data",
+               "pixelrec"};
+  app.option_defaults()->always_capture_default();
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(PIXELREC_VERSION));
+  pixelrec::app::register_train(app);
+  pixelrec::app::register_evaluate(app);
+  pixelrec::app::register_recommend(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  } catch (const pixelrec::UsageError& e) {
+    std::cerr << "pixelrec: usage error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "pixelrec: error: " << e.what() << "\n";
+    return 1;
+  }
+  return pixelrec::app::exit_status();
+}

@@ -1,0 +1,97 @@
+// Internal steps of evaluate(): the per-task plan (who is evaluated against which candidates),
+// negative sampling, ranking one user's scored candidates, scoring a range of users, and the
+// cross-rank exchange. Not part of the public API; exposed for evaluator.cpp and unit tests.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dist/communicator.h"
+#include "eval/evaluator.h"
+#include "eval/metrics.h"
+
+namespace pixelrec::eval::internal {
+
+struct EvalPlan {
+  EvalTask task = EvalTask::kSampled;
+  std::vector<int> ks;                                  // ascending, unique, positive
+  std::vector<uint32_t> users;                          // evaluated users, ascending
+  std::vector<uint64_t> relevant_offsets;               // CSR over users: users.size() + 1 entries
+  std::vector<uint32_t> relevant;                       // each user's relevant items, ascending
+  std::vector<uint32_t> candidate_counts;               // per evaluated user
+  std::vector<uint32_t> catalogue;                      // the items the task ranks, ascending
+  std::vector<std::pair<std::string, size_t>> skipped;  // reason → users
+
+  const uint32_t* relevant_of(size_t i) const { return relevant.data() + relevant_offsets[i]; }
+  size_t num_relevant(size_t i) const { return relevant_offsets[i + 1] - relevant_offsets[i]; }
+};
+
+// Validates the options (UsageError), selects users and relevant items, counts candidates and
+// checks every K against the smallest candidate list (UsageError naming the fix).
+EvalPlan make_eval_plan(const EvalContext& context, const EvalOptions& options,
+                        const IndexedInteractions& part, const std::string& part_name);
+
+// Up to `count` distinct items, uniform over the catalogue minus the user's known items, from
+// the stream (seed, user): the same items whatever the rank, thread or batch. `marks` is a
+// per-worker scratch of num_items zeros (left zeroed). Returns the number written to `out`:
+// min(count, items not known for the user).
+size_t sample_negatives(uint32_t user, size_t count, uint64_t seed, const UserItemIndex& known,
+                        uint32_t num_items, std::vector<uint8_t>& marks, uint32_t* out);
+
+struct ScoredItem {
+  float score;
+  uint32_t item;
+};
+
+// The tie rule: higher score first; equal scores by ascending item index.
+inline bool ranks_before(const ScoredItem& a, const ScoredItem& b) {
+  return a.score > b.score || (a.score == b.score && a.item < b.item);
+}
+
+// Ranks one user's candidates: column j scores item items[j] (items == nullptr: item j), minus
+// the sorted `excluded` items (only with items == nullptr). Writes the best top_k items and
+// scores, best first, and returns how many candidates rank ahead of `best_relevant`.
+size_t rank_candidates(const float* scores, const uint32_t* items, size_t n,
+                       const uint32_t* excluded_begin, const uint32_t* excluded_end,
+                       const ScoredItem& best_relevant, size_t top_k,
+                       std::vector<ScoredItem>& scratch, uint32_t* top_items, float* top_scores);
+
+// What one rank computes for its users (rows in plan order).
+struct LocalOutcome {
+  std::vector<double> per_user;     // rows × accuracy values
+  std::vector<uint32_t> top_items;  // rows × max K
+  std::vector<float> top_scores;    // rows × max K
+  double seconds_scoring = 0;
+  double pairs_scored = 0;
+};
+
+// Scores and ranks plan.users[begin, end) in batches of options.user_batch users.
+LocalOutcome score_user_range(Scorer& scorer, const EvalContext& context,
+                              const EvalOptions& options, const EvalPlan& plan,
+                              const AccuracyCalculator& accuracy, size_t begin, size_t end);
+
+// Contiguous share of `count` rows for `rank` of `size`: [count*rank/size, count*(rank+1)/size).
+std::pair<size_t, size_t> rank_share(size_t count, int rank, int size);
+
+// Every rank's rows (row_bytes each; rank r holds rank_share(total, r, size) rows) gathered into
+// `out` (total rows, in rank order) on every rank. Chunked to bound message sizes.
+void gather_rows(dist::Communicator& comm, const void* local, size_t row_bytes, size_t total_rows,
+                 void* out);
+
+// Collective: when any rank failed, every rank throws (the failing rank rethrows its own
+// exception; the others an Error quoting the first failing rank's message).
+void raise_if_any_rank_failed(dist::Communicator& comm, const std::exception_ptr& failure);
+
+double max_over_ranks(dist::Communicator& comm, double value);
+double sum_over_ranks(dist::Communicator& comm, double value);
+
+// Writes user_id,rank,item_id,score rows (rank 1-based, max K per user) atomically.
+void write_predictions(const std::string& path, const SplitData& split,
+                       const std::vector<uint32_t>& users, const std::vector<uint32_t>& top_items,
+                       const std::vector<float>& top_scores, size_t width);
+
+}  // namespace pixelrec::eval::internal

@@ -1,0 +1,61 @@
+// Checkpoints (SPEC §7): everything needed to continue training exactly or to evaluate and
+// recommend: model (network + embedding tables with their optimizer state), dense optimizer,
+// scheduler, early stopping, epoch/step, the RNG state, the resolved config, the shape of the
+// id maps with their hashes and the feature-store fingerprint. One file, written atomically.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "model/recommender.h"
+
+namespace pixelrec::model {
+
+struct CheckpointMeta {
+  std::string config_yaml;  // the resolved config of the run
+  std::string run_name;
+  std::string feature_fingerprint;
+  std::string user_map_hash, item_map_hash;  // of the split's id maps
+  bool use_tags = true;
+  std::vector<ContentInput> content;
+  RecommenderShape shape;
+};
+
+struct CheckpointState {
+  int epoch = 0;              // the epoch in progress; step_in_epoch == 0: it has not started
+  int64_t step_in_epoch = 0;  // micro-batches of `epoch` already done
+  int64_t global_step = 0;    // optimizer steps so far
+  double epoch_loss_sum = 0, epoch_loss_count = 0;  // running train loss of `epoch`
+  std::vector<double> scheduler, early_stopping;
+  torch::Tensor generator_state;  // torch's CPU generator (dropout), mid-epoch resume
+  bool finished = false;          // training ended (epochs done or early stop)
+};
+
+void save_checkpoint(const std::filesystem::path& path, Recommender& model,
+                     torch::optim::Optimizer* optimizer, const CheckpointMeta& meta,
+                     const CheckpointState& state);
+
+struct LoadedCheckpoint {
+  CheckpointMeta meta;
+  CheckpointState state;
+  Config config;
+  std::unique_ptr<Recommender> model;
+  std::filesystem::path path;
+};
+
+// Rebuilds the model from the stored config and loads every tensor. Throws Error naming the file
+// when it is missing, truncated or not a PixelRec-MM checkpoint.
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
+
+// Restores the dense optimizer's state saved with the checkpoint.
+void load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer);
+
+// A short hash of an id list (checkpoint ↔ split consistency checks).
+std::string hash_ids(const std::vector<std::string>& ids);
+
+}  // namespace pixelrec::model

@@ -1,0 +1,31 @@
+#include "model/interrupt.h"
+
+#include <csignal>
+
+namespace pixelrec::model {
+namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+struct sigaction g_previous_int, g_previous_term;
+
+void on_signal(int signal) { g_signal = signal; }
+
+}  // namespace
+
+void install_interrupt_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, &g_previous_int);
+  sigaction(SIGTERM, &action, &g_previous_term);
+}
+
+void restore_interrupt_handlers() {
+  sigaction(SIGINT, &g_previous_int, nullptr);
+  sigaction(SIGTERM, &g_previous_term, nullptr);
+}
+
+int pending_interrupt() { return int(g_signal); }
+void clear_interrupt() { g_signal = 0; }
+
+}  // namespace pixelrec::model

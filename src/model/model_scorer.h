@@ -1,0 +1,39 @@
+// The trained model as an eval::Scorer. With concat fusion the first head layer is split: its
+// item-side part is computed once per item (cached for the whole catalogue) and its user-side part
+// once per user, so a user × item block costs only the rest of the head per pair.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "eval/scorer.h"
+#include "model/recommender.h"
+
+namespace pixelrec::model {
+
+class ModelScorer : public eval::Scorer {
+ public:
+  // `final_activation`: apply model.final_activation to scores (recommendations); evaluation
+  // ranks raw logits (same order). pair_batch bounds the pairs of one forward pass.
+  ModelScorer(Recommender& model, const ItemFeatures& features, bool final_activation = false,
+              int64_t pair_batch = 1 << 16);
+
+  std::string name() const override { return "multimodal"; }
+  void score_block(const uint32_t* users, size_t num_users, const uint32_t* items, size_t num_items,
+                   float* out) override;
+  void score_pairs(const uint32_t* users, const uint32_t* items, size_t count, float* out) override;
+
+ private:
+  torch::Tensor scores_of(const torch::Tensor& logits) const;
+  const torch::Tensor& item_parts();  // [features.count, H1], computed on first use
+
+  Recommender& model_;
+  const ItemFeatures& features_;
+  bool final_activation_;
+  int64_t pair_batch_;
+  torch::Tensor item_parts_;
+};
+
+// Wraps a uint32 index array as an int64 tensor (copy).
+torch::Tensor index_tensor(const uint32_t* values, size_t count);
+
+}  // namespace pixelrec::model

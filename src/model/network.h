@@ -1,0 +1,95 @@
+// The dense part of the multimodal recommender (SPEC §6): projections of image/text/numeric
+// features to D, fusion of the modality tokens (concat, gated, attention), the MLP head and the
+// contrastive temperature. ID embedding tables live outside (model/embedding_table.h) because
+// they are updated sparsely. Item-side work is done once per distinct item of a batch.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace pixelrec::model {
+
+// A content modality the network projects: its store name and input dimension.
+struct ContentInput {
+  std::string name;  // "image" | "text" | "numeric"
+  int64_t dim = 0;
+};
+
+// Everything that fixes the network's shapes; saved in checkpoints.
+struct NetworkSpec {
+  ModelConfig config;
+  bool use_tags = true;
+  std::vector<ContentInput> content;
+  // Item-side tokens in fusion order: item id, [tag], then each content modality.
+  int64_t item_token_count() const { return 1 + (use_tags ? 1 : 0) + int64_t(content.size()); }
+  int64_t token_count() const { return 1 + item_token_count(); }  // + the user token
+};
+
+// Item-side tokens of a set of (distinct) items.
+struct ItemSide {
+  std::vector<torch::Tensor> tokens;  // item_token_count() tensors [U, D]
+  std::vector<torch::Tensor> masks;   // same count; undefined = always present, else float [U]
+  torch::Tensor image, text;          // projections for the contrastive loss (undefined if absent)
+  torch::Tensor image_present, text_present;
+};
+
+class NetworkImpl : public torch::nn::Module {
+ public:
+  explicit NetworkImpl(NetworkSpec spec);
+
+  // item_emb, tag_emb: [U, D]; features[k]: [U, content[k].dim]; presence[k]: float [U].
+  ItemSide item_side(const torch::Tensor& item_emb, const torch::Tensor& tag_emb,
+                     const std::vector<torch::Tensor>& features,
+                     const std::vector<torch::Tensor>& presence);
+
+  // Logits [B] for users' tokens [B, D] paired with items side[inverse[b]].
+  torch::Tensor logits(const torch::Tensor& user_tokens, const ItemSide& side,
+                       const torch::Tensor& inverse);
+
+  // Concat fusion only: the first head layer is linear, so it splits into a user part and an
+  // item part that scoring computes once per user and once per item ([*, H1], no bias).
+  bool factorized() const { return spec_.config.fusion_type == "concat"; }
+  torch::Tensor user_part(const torch::Tensor& user_tokens);
+  torch::Tensor item_part(const ItemSide& side);
+  // The rest of the head from the first layer's pre-activation without bias: [P, H1] → [P].
+  torch::Tensor head_from_first(const torch::Tensor& first_linear_no_bias);
+
+  // Symmetric InfoNCE between image and text projections of items that have both.
+  torch::Tensor contrastive(const ItemSide& side);
+  torch::Tensor temperature() const;  // exp(clamped log-temperature)
+
+  const NetworkSpec& spec() const { return spec_; }
+
+ private:
+  torch::Tensor activate(const torch::Tensor& x) const;
+  torch::Tensor fuse(const torch::Tensor& user_tokens, const ItemSide& side,
+                     const torch::Tensor& inverse);
+  torch::Tensor masked(const ItemSide& side, size_t k) const;
+
+  NetworkSpec spec_;
+  int64_t dim_;
+  std::vector<torch::nn::Sequential> projections_;
+  torch::nn::Linear gate_{nullptr};
+  torch::nn::MultiheadAttention attention_{nullptr};
+  torch::nn::LayerNorm attention_norm_{nullptr};
+  torch::nn::Linear first_{nullptr};
+  std::vector<torch::nn::BatchNorm1d> norms_;  // one per hidden layer when use_batch_norm
+  std::vector<torch::nn::Linear> hidden_;      // hidden layers after the first
+  torch::nn::Dropout dropout_{nullptr};
+  torch::nn::Linear output_{nullptr};
+  torch::Tensor log_temperature_;
+};
+TORCH_MODULE(Network);
+
+// Symmetric InfoNCE of row-paired [N, D] matrices at temperature t (exposed for tests).
+torch::Tensor info_nce(const torch::Tensor& image, const torch::Tensor& text,
+                       const torch::Tensor& temperature);
+
+// Applies model.init_method to a weight tensor (embeddings and linear layers).
+void init_weight(torch::Tensor& weight, const std::string& method);
+
+}  // namespace pixelrec::model

@@ -1,0 +1,100 @@
+#include "model/recommender.h"
+
+#include "core/errors.h"
+
+namespace pixelrec::model {
+
+std::vector<ContentInput> content_inputs(const Config& config,
+                                         const features::FeatureShard& shard) {
+  std::vector<ContentInput> inputs;
+  const auto want = [&](const std::string& name, bool enabled, const std::string& key) {
+    if (!enabled) return;
+    const auto* block = shard.modality(name);
+    if (!block)
+      throw Error("the feature store has no '" + name + "' features but " + key +
+                  " enables them; re-run `pixelrec cache` with this config (or disable " + key +
+                  ")");
+    inputs.push_back({name, block->spec.dim});
+  };
+  want("image", config.model.vision_model != "none", "model.vision_model");
+  want("text", config.model.language_model != "none", "model.language_model");
+  want("numeric", !config.data.numerical_features_cols.empty(), "data.numerical_features_cols");
+  return inputs;
+}
+
+bool uses_tags(const Config& config) {
+  const auto& cols = config.data.categorical_features_cols;
+  return std::find(cols.begin(), cols.end(), "tag") != cols.end();
+}
+
+ItemFeatures make_item_features(const features::FeatureShard& shard,
+                                const std::vector<ContentInput>& inputs,
+                                const std::vector<uint8_t>& item_in_train) {
+  ItemFeatures f;
+  f.first_item = shard.range.begin;
+  f.count = int64_t(shard.item_ids.size());
+  const int64_t num_tags = int64_t(shard.tag_vocab.size());
+  f.tag = torch::empty({f.count}, torch::kLong);
+  f.in_train = torch::empty({f.count}, torch::kBool);
+  auto* tag = f.tag.data_ptr<int64_t>();
+  auto* in_train = f.in_train.data_ptr<bool>();
+  for (int64_t i = 0; i < f.count; ++i) {
+    tag[i] = shard.tag_ids[i] < 0 ? num_tags : shard.tag_ids[i];
+    in_train[i] = item_in_train.at(size_t(f.first_item + i)) != 0;
+  }
+  for (const auto& input : inputs) {
+    const auto* block = shard.modality(input.name);
+    f.values.push_back(
+        torch::from_blob(const_cast<float*>(block->values.data()), {f.count, input.dim}).clone());
+    f.presence.push_back(
+        torch::from_blob(const_cast<uint8_t*>(block->present.data()), {f.count}, torch::kUInt8)
+            .to(torch::kFloat));
+  }
+  return f;
+}
+
+Recommender::Recommender(NetworkSpec spec, RecommenderShape shape)
+    : spec_(std::move(spec)), shape_(shape) {
+  const int64_t d = spec_.config.embedding_dim;
+  const std::string& init = spec_.config.init_method;
+  users_ = EmbeddingTable("user_embedding", shape_.num_users + 1, d, init);
+  items_ = EmbeddingTable("item_embedding", shape_.num_items + 1, d, init);
+  tags_ = EmbeddingTable("tag_embedding", shape_.num_tags + 1, d, init);
+  network_ = Network(spec_);
+}
+
+torch::Tensor Recommender::user_tokens(const torch::Tensor& users) {
+  // Cold users (not in training) share the unknown-user row.
+  return users_.lookup(users.clamp_max(shape_.num_users));
+}
+
+ItemSide Recommender::item_side(const torch::Tensor& items, const ItemFeatures& features,
+                                double item_id_dropout) {
+  const torch::Tensor local = items - features.first_item;
+  torch::Tensor known = features.in_train.index_select(0, local);
+  if (item_id_dropout > 0 && torch::GradMode::is_enabled())
+    known = known.logical_and(torch::rand({items.size(0)}).ge(item_id_dropout));
+  const torch::Tensor id_rows =
+      torch::where(known, items, torch::full_like(items, shape_.num_items));
+  const torch::Tensor item_emb = items_.lookup(id_rows);
+  torch::Tensor tag_emb;
+  if (spec_.use_tags) tag_emb = tags_.lookup(features.tag.index_select(0, local));
+  std::vector<torch::Tensor> values, presence;
+  for (size_t k = 0; k < features.values.size(); ++k) {
+    values.push_back(features.values[k].index_select(0, local));
+    presence.push_back(features.presence[k].index_select(0, local));
+  }
+  return network_->item_side(item_emb, tag_emb, values, presence);
+}
+
+torch::Tensor Recommender::forward(const torch::Tensor& users, const torch::Tensor& items,
+                                   const ItemFeatures& features, ItemSide* side_out,
+                                   double item_id_dropout) {
+  const auto [distinct, inverse] = torch::_unique(items, /*sorted=*/true, /*return_inverse=*/true);
+  ItemSide side = item_side(distinct, features, item_id_dropout);
+  torch::Tensor logits = network_->logits(user_tokens(users), side, inverse);
+  if (side_out) *side_out = std::move(side);
+  return logits;
+}
+
+}  // namespace pixelrec::model

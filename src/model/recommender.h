@@ -1,0 +1,74 @@
+// The multimodal recommender: user/item/tag embedding tables (sparse updates) + the dense
+// network, scoring (user, item) pairs against the item features of the store. Cold items (not in
+// training) and cold users use a shared unknown row; model.item_id_dropout trains that row.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "features/feature_store.h"
+#include "model/embedding_table.h"
+#include "model/network.h"
+
+namespace pixelrec::model {
+
+// Item features of a contiguous item range as tensors (read once from the store).
+struct ItemFeatures {
+  int64_t first_item = 0;  // catalogue index of row 0
+  int64_t count = 0;
+  torch::Tensor tag;       // int64 [count]; tags absent → num_tags (the unknown-tag row)
+  torch::Tensor in_train;  // bool [count]
+  std::vector<torch::Tensor> values;    // per network content input: float [count, dim]
+  std::vector<torch::Tensor> presence;  // per content input: float [count]
+};
+
+// The content inputs the config enables (image unless model.vision_model is none, text unless
+// model.language_model is none, numeric when data.numerical_features_cols is non-empty), checked
+// against the store: Error naming the store and the fix when an enabled modality is missing.
+std::vector<ContentInput> content_inputs(const Config& config, const features::FeatureShard& shard);
+bool uses_tags(const Config& config);
+
+ItemFeatures make_item_features(const features::FeatureShard& shard,
+                                const std::vector<ContentInput>& inputs,
+                                const std::vector<uint8_t>& item_in_train);
+
+struct RecommenderShape {
+  int64_t num_users = 0;  // training users; index num_users is the unknown user
+  int64_t num_items = 0;  // catalogue; index num_items is the unknown item
+  int64_t num_tags = 0;   // vocabulary; index num_tags is "no/unknown tag"
+};
+
+class Recommender {
+ public:
+  Recommender(NetworkSpec spec, RecommenderShape shape);
+
+  // Logits [B] for users (int64 [B], cold users >= num_users allowed) and catalogue items
+  // (int64 [B], inside `features`). `side_out` receives the batch's distinct-item side (for the
+  // contrastive loss). item_id_dropout > 0 replaces distinct items' ids by the unknown row.
+  torch::Tensor forward(const torch::Tensor& users, const torch::Tensor& items,
+                        const ItemFeatures& features, ItemSide* side_out = nullptr,
+                        double item_id_dropout = 0.0);
+
+  // Item side of catalogue items (int64 [U], inside `features`), e.g. for scoring.
+  ItemSide item_side(const torch::Tensor& items, const ItemFeatures& features,
+                     double item_id_dropout = 0.0);
+  torch::Tensor user_tokens(const torch::Tensor& users);
+
+  Network& network() { return network_; }
+  const NetworkSpec& spec() const { return spec_; }
+  const RecommenderShape& shape() const { return shape_; }
+  std::vector<EmbeddingTable*> tables() { return {&users_, &items_, &tags_}; }
+  void train(bool on) { network_->train(on); }
+
+ private:
+  NetworkSpec spec_;
+  RecommenderShape shape_;
+  Network network_{nullptr};
+  EmbeddingTable users_, items_, tags_;
+};
+
+}  // namespace pixelrec::model

@@ -1,0 +1,414 @@
+#include "model/trainer.h"
+
+#include <ATen/autocast_mode.h>
+#include <dlfcn.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <ctime>
+#include <thread>
+
+#include "core/config_loader.h"
+#include "core/errors.h"
+#include "core/files.h"
+#include "core/logging.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "core/strings.h"
+#include "data/split_data.h"
+#include "features/feature_store.h"
+#include "model/checkpoint.h"
+#include "model/interrupt.h"
+#include "model/optimizers.h"
+#include "model/training_batches.h"
+#include "model/validation.h"
+#include "train/early_stopping.h"
+#include "train/lr_schedule.h"
+#include "train/metrics_log.h"
+#include "train/tensorboard.h"
+
+namespace pixelrec::model {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string default_run_name() {
+  const std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "run-%Y%m%d-%H%M%S", std::localtime(&now));
+  return buf;
+}
+
+// Dropout and item-id dropout draw from torch's generator, reseeded per (seed, epoch, rank).
+void seed_epoch_generator(uint64_t seed, int epoch, int rank) {
+  Rng rng = Rng::stream(seed, {0x544F524348ull /* "TORCH" */, uint64_t(epoch), uint64_t(rank)});
+  torch::manual_seed(rng.next() >> 1);
+}
+
+// Mixed precision on CPU: bfloat16 autocast around the forward pass.
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  ~AutocastScope() {
+    if (!enabled_) return;
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+
+ private:
+  bool enabled_;
+};
+
+double find_metric(const std::vector<std::pair<std::string, double>>& metrics,
+                   const std::string& name) {
+  for (const auto& [n, v] : metrics)
+    if (n == name) return v;
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+std::string format_metrics(const std::vector<std::pair<std::string, double>>& metrics,
+                           const std::string& monitored) {
+  std::string out;
+  for (const auto& [name, value] : metrics) {
+    if (name != "train_loss" && name != "val_loss" && name != monitored &&
+        name.rfind("val_ndcg@", 0) != 0 && name.rfind("val_hit_rate@", 0) != 0)
+      continue;
+    out += fmt::format(" {} {:.4f}", name, value);
+  }
+  return out;
+}
+
+struct Setup {
+  SplitData split;
+  features::FeatureShard shard;
+  std::vector<ContentInput> inputs;
+  ItemFeatures features;
+  std::vector<uint32_t> positive_users, positive_items;
+  std::vector<uint32_t> shard_candidates, all_candidates;  // training items
+};
+
+Setup load_training_data(const Config& config, dist::Communicator& comm) {
+  Setup s;
+  s.split = load_split_data(config);
+  const fs::path store = config.feature_store_path();
+  if (!fs::exists(store))
+    throw Error("feature store " + store.string() + " does not exist; run `pixelrec cache` first");
+  s.shard = features::load_feature_shard(store, comm.rank(), comm.size());
+  if (s.shard.total_items != s.split.num_items())
+    throw Error("feature store " + store.string() + " holds " +
+                std::to_string(s.shard.total_items) + " items but the split's item_map.csv has " +
+                std::to_string(s.split.num_items()) +
+                "; the store is from another split: re-run `pixelrec cache`");
+  s.inputs = content_inputs(config, s.shard);
+  s.features = make_item_features(s.shard, s.inputs, s.split.item_in_train);
+  const uint32_t begin = s.shard.range.begin, end = s.shard.range.end;
+  for (size_t r = 0; r < s.split.train.size(); ++r) {
+    const uint32_t item = s.split.train.item[r];
+    if (item < begin || item >= end) continue;
+    s.positive_users.push_back(s.split.train.user[r]);
+    s.positive_items.push_back(item);
+  }
+  for (uint32_t i = 0; i < s.split.num_items(); ++i) {
+    if (!s.split.item_in_train[i]) continue;
+    s.all_candidates.push_back(i);
+    if (i >= begin && i < end) s.shard_candidates.push_back(i);
+  }
+  return s;
+}
+
+// Test hook: PIXELREC_TEST_SIGNAL_AFTER_STEPS=N raises SIGTERM after optimizer step N, so tests
+// can interrupt training at an exact point.
+int64_t test_signal_step() {
+  const char* value = std::getenv("PIXELREC_TEST_SIGNAL_AFTER_STEPS");
+  return value ? std::atoll(value) : -1;
+}
+
+}  // namespace
+
+int training_threads(const Config& config, int local_world_size) {
+  if (config.training.num_workers > 0) return config.training.num_workers;
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, local_world_size));
+}
+
+void set_compute_threads(int threads) {
+  at::set_num_threads(threads);
+  // Debian's LibTorch calls the system BLAS; OpenBLAS keeps its own pool.
+  using SetThreads = void (*)(int);
+  if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    fn(threads);
+}
+
+fs::path resolve_checkpoint(const Config& config, const std::string& run_name,
+                            const std::string& which) {
+  if (which == "last" || which == "best") {
+    if (run_name.empty())
+      throw UsageError("--resume " + which +
+                       " needs --run-name NAME (the run whose checkpoint to continue)");
+    return fs::path(config.checkpoint_dir) / run_name / (which + ".pt");
+  }
+  return which;
+}
+
+TrainResult train(const Config& config, const TrainOptions& options, dist::Communicator& comm) {
+  if (options.device != "cpu") {
+    if (options.device != "cuda")
+      throw UsageError("--device must be cpu or cuda, not '" + options.device + "'");
+    if (!torch::cuda::is_available())
+      throw Error(
+          "--device cuda: this LibTorch build or machine has no CUDA device; use "
+          "--device cpu");
+    throw Error("--device cuda: GPU training is not implemented in this build; use --device cpu");
+  }
+  if (comm.size() > 1)
+    throw Error("training on " + std::to_string(comm.size()) +
+                " ranks needs gradient synchronisation, which is not built yet (issue "
+                "[Distributed]); run `pixelrec train` as a single process");
+  const TrainingConfig& tc = config.training;
+  const int rank = comm.rank();
+  const bool root = comm.is_root();
+  const int threads = training_threads(config, comm.size());
+  set_compute_threads(threads);
+
+  // Resuming continues the named run; a bare checkpoint path continues the run stored in it.
+  std::string run_name = options.run_name;
+  fs::path resume_path;
+  if (!options.resume.empty()) {
+    resume_path = resolve_checkpoint(config, run_name, options.resume);
+    if (!fs::exists(resume_path))
+      throw Error("--resume: checkpoint " + resume_path.string() + " does not exist");
+  }
+
+  Setup data = load_training_data(config, comm);
+  const SplitData& split = data.split;
+  NetworkSpec spec{config.model, uses_tags(config), data.inputs};
+  RecommenderShape shape{int64_t(split.num_train_users()), int64_t(split.num_items()),
+                         int64_t(data.shard.tag_vocab.size())};
+
+  std::unique_ptr<Recommender> model;
+  CheckpointState state;
+  if (!resume_path.empty()) {
+    LoadedCheckpoint loaded = load_checkpoint(resume_path);
+    if (loaded.meta.user_map_hash != hash_ids(split.user_map.ids()) ||
+        loaded.meta.item_map_hash != hash_ids(split.item_map.ids()))
+      throw Error("checkpoint " + resume_path.string() +
+                  " was trained on another split (its id maps differ from " +
+                  split.directory.string() + ")");
+    if (run_name.empty()) run_name = loaded.meta.run_name;
+    state = loaded.state;
+    model = std::move(loaded.model);
+  } else {
+    torch::manual_seed(uint64_t(tc.seed));
+    model = std::make_unique<Recommender>(spec, shape);
+  }
+  if (run_name.empty()) run_name = default_run_name();
+
+  const std::vector<torch::Tensor> dense_params = dense_parameters(*model);
+  auto optimizer = make_dense_optimizer(tc, dense_params);
+  if (!resume_path.empty()) load_optimizer_state(resume_path, *optimizer);
+  const RowOptimizerOptions row_options = row_optimizer_options(tc);
+
+  const NegativeSampler sampler(parse_negative_strategy(config.data.negative_sampling_strategy),
+                                data.shard_candidates, split.train_item_counts(),
+                                UserItemIndex(split.num_users(), split.train));
+  EpochBatches batches(data.positive_users, data.positive_items, sampler,
+                       config.data.negative_sampling_ratio, uint64_t(tc.seed), rank, threads);
+  Validator validator(config, split, data.features, data.all_candidates, threads);
+
+  const auto names = validator.metric_names();
+  if (std::find(names.begin(), names.end(), tc.early_stopping_metric) == names.end())
+    throw ConfigError("training.early_stopping_metric '" + tc.early_stopping_metric +
+                      "' is not a validation metric; use one of: " + join(names, ", "));
+  const train::Direction direction =
+      train::resolve_direction(tc.early_stopping_metric, tc.early_stopping_direction);
+  train::EarlyStopping stopper(tc.early_stopping_metric, direction, tc.patience);
+  train::LrSchedule schedule(
+      train::lr_schedule_options(tc, direction == train::Direction::kMaximize));
+  if (!resume_path.empty()) {
+    schedule.load_state(state.scheduler);
+    stopper.load_state(state.early_stopping);
+  }
+
+  TrainResult result;
+  result.run_dir = fs::path(config.results_dir) / run_name;
+  result.checkpoint_dir = fs::path(config.checkpoint_dir) / run_name;
+  result.monitored_metric = tc.early_stopping_metric;
+  std::unique_ptr<train::MetricsLog> metrics_log;
+  std::unique_ptr<train::TensorBoardWriter> tensorboard;
+  if (root) {
+    ensure_directory(result.run_dir);
+    ensure_directory(result.checkpoint_dir);
+    write_resolved_config(config, result.run_dir / "config.yaml");
+    add_log_file(result.run_dir / "train.log");
+    metrics_log = std::make_unique<train::MetricsLog>(result.run_dir / "metrics.jsonl",
+                                                      result.run_dir / "metrics.csv");
+    metrics_log->truncate_after(state.epoch - 1);
+    tensorboard = std::make_unique<train::TensorBoardWriter>(result.run_dir / "tb");
+  }
+  spdlog::info(
+      "run '{}': {} training positives on rank {}, {} items, {} users, modalities [{}], "
+      "fusion {}, {} thread(s){}",
+      run_name, batches.positives(), rank, split.num_items(), split.num_train_users(),
+      [&] {
+        std::string m;
+        for (const auto& c : data.inputs) m += (m.empty() ? "" : ", ") + c.name;
+        return m;
+      }(),
+      config.model.fusion_type, threads,
+      resume_path.empty() ? "" : ", resuming from " + resume_path.string());
+
+  CheckpointMeta meta;
+  meta.config_yaml = config_to_yaml(config);
+  meta.run_name = run_name;
+  meta.feature_fingerprint = data.shard.fingerprint;
+  meta.user_map_hash = hash_ids(split.user_map.ids());
+  meta.item_map_hash = hash_ids(split.item_map.ids());
+  meta.use_tags = spec.use_tags;
+  meta.content = data.inputs;
+  meta.shape = shape;
+  const fs::path last_path = result.checkpoint_dir / "last.pt";
+  const fs::path best_path = result.checkpoint_dir / "best.pt";
+
+  install_interrupt_handlers();
+  struct RestoreHandlers {
+    ~RestoreHandlers() { restore_interrupt_handlers(); }
+  } restore_handlers;
+  const int64_t batch_size = tc.batch_size;
+  const int64_t accumulation = tc.gradient_accumulation_steps;
+  const uint64_t seed = uint64_t(tc.seed);
+  const int64_t signal_step = test_signal_step();
+  result.epochs_completed = state.epoch;
+  if (stopper.should_stop()) {
+    spdlog::info("the checkpoint's run already stopped early at epoch {}", state.epoch);
+    result.early_stopped = true;
+  }
+
+  for (int epoch = state.epoch; epoch < tc.epochs && !result.early_stopped; ++epoch) {
+    const auto epoch_start = Clock::now();
+    batches.start_epoch(epoch);
+    const int64_t micro_batches = batches.count(batch_size);
+    const int64_t steps_per_epoch = (micro_batches + accumulation - 1) / accumulation;
+    int64_t first = 0;
+    double loss_sum = 0, loss_count = 0;
+    if (epoch == state.epoch && state.step_in_epoch > 0) {  // mid-epoch resume
+      first = state.step_in_epoch;
+      loss_sum = state.epoch_loss_sum;
+      loss_count = state.epoch_loss_count;
+      at::Generator generator = at::detail::getDefaultCPUGenerator();
+      generator.set_state(state.generator_state);
+    } else {
+      seed_epoch_generator(seed, epoch, rank);
+    }
+    ProgressBar progress(fmt::format("epoch {}/{}", epoch + 1, tc.epochs), uint64_t(micro_batches),
+                         root && options.progress);
+    progress.advance(uint64_t(first));
+    model->train(true);
+    double lr = 0;
+    for (int64_t mb = first; mb < micro_batches; ++mb) {
+      const Batch batch = batches.batch(mb, batch_size);
+      const int64_t group_start = mb - mb % accumulation;
+      const int64_t group_size = std::min(accumulation, micro_batches - group_start);
+      torch::Tensor loss;
+      {
+        AutocastScope autocast(tc.mixed_precision);
+        ItemSide side;
+        const torch::Tensor logits = model->forward(batch.users, batch.items, data.features, &side,
+                                                    config.model.item_id_dropout);
+        loss = tc.bce_weight *
+               torch::binary_cross_entropy_with_logits(logits.to(torch::kFloat), batch.labels);
+        if (config.model.use_contrastive && tc.contrastive_weight > 0)
+          loss =
+              loss + tc.contrastive_weight * model->network()->contrastive(side).to(torch::kFloat);
+      }
+      (loss / double(group_size)).backward();
+      loss_sum += loss.item<double>() * double(batch.users.size(0));
+      loss_count += double(batch.users.size(0));
+      progress.advance();
+      if (mb + 1 != group_start + group_size) continue;
+
+      lr = schedule.lr(epoch, mb / accumulation, steps_per_epoch);
+      optimizer_step(*model, *optimizer, dense_params, row_options, lr, tc.gradient_clip);
+      ++state.global_step;
+      if (state.global_step == signal_step) std::raise(SIGTERM);
+      if (tensorboard && state.global_step % 50 == 0)
+        tensorboard->add_scalar("train/loss_step", float(loss.item<double>()), state.global_step);
+
+      if (const int signal = pending_interrupt()) {
+        progress.finish();
+        CheckpointState mid = state;
+        mid.epoch = epoch;
+        mid.step_in_epoch = mb + 1;
+        mid.epoch_loss_sum = loss_sum;
+        mid.epoch_loss_count = loss_count;
+        mid.scheduler = schedule.state();
+        mid.early_stopping = stopper.state();
+        mid.generator_state = at::detail::getDefaultCPUGenerator().get_state();
+        if (root) save_checkpoint(last_path, *model, optimizer.get(), meta, mid);
+        spdlog::warn(
+            "signal {} received: saved {} at epoch {} step {}; continue with "
+            "`pixelrec train --run-name {} --resume last`",
+            signal, last_path.string(), epoch + 1, mb + 1, run_name);
+        clear_interrupt();
+        result.interrupted_by = signal;
+        return result;
+      }
+    }
+    progress.finish();
+    const double train_seconds = seconds_since(epoch_start);
+    const double examples = loss_count - (first > 0 ? state.epoch_loss_count : 0);
+
+    std::vector<std::pair<std::string, double>> metrics{{"train_loss", loss_sum / loss_count}};
+    if (!validator.empty())
+      for (auto& m : validator.run(*model, comm)) metrics.push_back(m);
+    const double monitored = find_metric(metrics, tc.early_stopping_metric);
+    schedule.end_epoch(epoch, monitored);
+    const bool improved = stopper.update(epoch, monitored);
+    metrics.emplace_back("lr", lr);
+    metrics.emplace_back("epoch_seconds", seconds_since(epoch_start));
+    metrics.emplace_back("train_samples_per_second", examples / std::max(train_seconds, 1e-9));
+    metrics.emplace_back("skipped_negatives", double(batches.skipped_negatives()));
+
+    state.epoch = epoch + 1;
+    state.step_in_epoch = 0;
+    state.epoch_loss_sum = state.epoch_loss_count = 0;
+    state.scheduler = schedule.state();
+    state.early_stopping = stopper.state();
+    state.generator_state = torch::Tensor();
+    result.epochs_completed = epoch + 1;
+    result.last_metrics = metrics;
+    if (root) {
+      metrics_log->append({epoch, metrics});
+      for (const auto& [name, value] : metrics)
+        tensorboard->add_scalar(name, float(value), epoch + 1);
+      tensorboard->flush();
+      save_checkpoint(last_path, *model, optimizer.get(), meta, state);
+      if (improved) write_file_atomic(best_path, read_file(last_path));
+    }
+    spdlog::info("epoch {}/{}:{}{} ({:.1f} s, {:.0f} samples/s)", epoch + 1, tc.epochs,
+                 format_metrics(metrics, tc.early_stopping_metric), improved ? " (best)" : "",
+                 seconds_since(epoch_start), examples / std::max(train_seconds, 1e-9));
+    if (stopper.should_stop()) {
+      spdlog::info("early stopping: {} has not improved for {} epochs (best {:.4f} at epoch {})",
+                   tc.early_stopping_metric, tc.patience, stopper.best(), stopper.best_epoch() + 1);
+      result.early_stopped = true;
+    }
+  }
+  result.best_epoch = stopper.best_epoch();
+  result.best_value = stopper.best();
+  result.parameter_digest = parameter_digest(*model);
+  return result;
+}
+
+}  // namespace pixelrec::model

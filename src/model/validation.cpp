@@ -1,0 +1,83 @@
+#include "model/validation.h"
+
+#include "model/model_scorer.h"
+
+namespace pixelrec::model {
+namespace {
+
+constexpr uint64_t kValidationEpochKey = 0x56414C4944ull;  // "VALID": fixed negatives
+
+eval::EvalOptions sampled_options(const Config& config, int threads) {
+  eval::EvalOptions o;
+  o.task = eval::EvalTask::kSampled;
+  o.ks = config.evaluation.k_values;
+  o.num_negatives = config.evaluation.num_negatives;
+  o.seed = uint64_t(config.evaluation.seed);
+  o.threads = threads;
+  return o;
+}
+
+}  // namespace
+
+Validator::Validator(const Config& config, const SplitData& split, const ItemFeatures& features,
+                     std::vector<uint32_t> negative_candidates, int threads)
+    : config_(config),
+      split_(split),
+      features_(features),
+      threads_(threads),
+      context_(eval::make_eval_context(split, nullptr)) {
+  const auto& val = split.val;
+  const NegativeSampler sampler(NegativeStrategy::kRandom, std::move(negative_candidates),
+                                context_.train_counts, context_.known);
+  const NegativeDraw draw =
+      sampler.sample(val.user.data(), val.size(), config.data.negative_sampling_ratio,
+                     uint64_t(config.training.seed), kValidationEpochKey, 0, threads);
+  const int64_t n = int64_t(val.size() + draw.item.size());
+  users_ = torch::empty({n}, torch::kLong);
+  items_ = torch::empty({n}, torch::kLong);
+  labels_ = torch::zeros({n});
+  int64_t* u = users_.data_ptr<int64_t>();
+  int64_t* it = items_.data_ptr<int64_t>();
+  for (size_t p = 0; p < val.size(); ++p) u[p] = val.user[p], it[p] = val.item[p];
+  for (size_t q = 0; q < draw.item.size(); ++q)
+    u[val.size() + q] = draw.user[q], it[val.size() + q] = draw.item[q];
+  labels_.narrow(0, 0, int64_t(val.size())).fill_(1.0f);
+}
+
+std::vector<std::string> Validator::metric_names() const {
+  std::vector<std::string> names{"val_loss"};
+  // The sampled task's metric names (diversity needs content vectors, which validation omits).
+  for (const char* metric : {"precision", "recall", "f1", "hit_rate", "ndcg", "map"})
+    for (int k : config_.evaluation.k_values)
+      names.push_back("val_" + std::string(metric) + "@" + std::to_string(k));
+  names.push_back("val_mrr");
+  for (const char* metric : {"coverage", "novelty", "gini", "personalization"})
+    for (int k : config_.evaluation.k_values)
+      names.push_back("val_" + std::string(metric) + "@" + std::to_string(k));
+  return names;
+}
+
+std::vector<std::pair<std::string, double>> Validator::run(Recommender& model,
+                                                           dist::Communicator& comm) {
+  torch::NoGradGuard no_grad;
+  model.train(false);
+  double loss_sum = 0;
+  constexpr int64_t kBatch = 1 << 16;
+  for (int64_t begin = 0; begin < users_.size(0); begin += kBatch) {
+    const int64_t n = std::min(kBatch, users_.size(0) - begin);
+    const torch::Tensor logits =
+        model.forward(users_.narrow(0, begin, n), items_.narrow(0, begin, n), features_);
+    loss_sum += torch::binary_cross_entropy_with_logits(logits, labels_.narrow(0, begin, n), {}, {},
+                                                        at::Reduction::Sum)
+                    .item<double>();
+  }
+  std::vector<std::pair<std::string, double>> out{
+      {"val_loss", loss_sum / double(std::max<int64_t>(1, users_.size(0)))}};
+  ModelScorer scorer(model, features_);
+  const eval::EvalResult result =
+      eval::evaluate(scorer, context_, sampled_options(config_, threads_), comm, "val");
+  for (const auto& [name, value] : result.metrics) out.emplace_back("val_" + name, value);
+  return out;
+}
+
+}  // namespace pixelrec::model

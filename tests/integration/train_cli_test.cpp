@@ -1,0 +1,136 @@
+// `pixelrec train` end to end on the tiny generated dataset: run folder and checkpoint files,
+// exact resume (after a clean stop and after SIGTERM), and clear errors for bad model settings.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <regex>
+#include <string>
+
+#include "support/pipeline.h"
+#include "support/test_support.h"
+
+namespace pixelrec::test {
+namespace {
+
+// A small, fast model; one thread so resumed and straight runs are bitwise comparable.
+const char* kTrainYaml =
+    "model:\n"
+    "  embedding_dim: 16\n"
+    "  fusion_hidden_dims: [32, 16]\n"
+    "training:\n"
+    "  batch_size: 128\n"
+    "  epochs: 4\n"
+    "  num_workers: 1\n"
+    "  learning_rate: 0.005\n"
+    "evaluation:\n"
+    "  num_negatives: 50\n";
+
+std::string digest_of(const std::string& output) {
+  static const std::regex pattern("parameters digest ([0-9a-f]{16})");
+  std::smatch m;
+  return std::regex_search(output, m, pattern) ? m[1].str() : "";
+}
+
+// metrics.jsonl without the timing fields, which differ between runs.
+std::string metrics_without_timings(const fs::path& jsonl) {
+  std::string text = read_text(jsonl);
+  static const std::regex timing(",\"(epoch_seconds|train_samples_per_second)\":[-0-9.eE+]+");
+  return std::regex_replace(text, timing, "");
+}
+
+class TrainCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<ScratchDir>("train_cli");
+    pipeline_ = std::make_unique<Pipeline>(make_tiny_pipeline(dir_->path(), kTrainYaml));
+    const auto cache = run_pixelrec("cache " + pipeline_->config_arg() + " --log-level warn");
+    ASSERT_EQ(cache.exit_code, 0) << cache.output;
+  }
+  static void TearDownTestSuite() {
+    pipeline_.reset();
+    dir_.reset();
+  }
+  static CommandResult train(const std::string& args) {
+    return run_pixelrec("train " + pipeline_->config_arg() + " --no-progress " + args);
+  }
+  static fs::path root() { return dir_->path(); }
+
+  static std::unique_ptr<ScratchDir> dir_;
+  static std::unique_ptr<Pipeline> pipeline_;
+};
+std::unique_ptr<ScratchDir> TrainCli::dir_;
+std::unique_ptr<Pipeline> TrainCli::pipeline_;
+
+TEST_F(TrainCli, WritesRunFolderMetricsTensorBoardAndCheckpoints) {
+  const auto r = train("--run-name basic --set training.epochs=2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const fs::path run = root() / "results" / "basic";
+  for (const char* file : {"config.yaml", "train.log", "metrics.jsonl", "metrics.csv"})
+    EXPECT_TRUE(fs::exists(run / file)) << file;
+  const std::string jsonl = read_text(run / "metrics.jsonl");
+  EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 2);
+  EXPECT_NE(jsonl.find("{\"epoch\":0,\"train_loss\":"), std::string::npos) << jsonl;
+  EXPECT_NE(jsonl.find("\"val_ndcg@10\":"), std::string::npos);
+  EXPECT_NE(jsonl.find("\"val_loss\":"), std::string::npos);
+  const std::string csv = read_text(run / "metrics.csv");
+  EXPECT_EQ(csv.rfind("epoch,train_loss,val_loss,val_precision@5", 0), 0u) << csv;
+  size_t events = 0;
+  for (const auto& entry : fs::directory_iterator(run / "tb"))
+    events += entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+  EXPECT_EQ(events, 1u);
+  EXPECT_TRUE(fs::exists(root() / "checkpoints" / "basic" / "last.pt"));
+  EXPECT_TRUE(fs::exists(root() / "checkpoints" / "basic" / "best.pt"));
+  EXPECT_NE(read_text(run / "train.log").find("epoch 2/2:"), std::string::npos);
+  EXPECT_NE(read_text(run / "config.yaml").find("epochs: 2"), std::string::npos);
+}
+
+TEST_F(TrainCli, ResumeAfterTwoEpochsEqualsFourStraightEpochsBitwise) {
+  const auto straight = train("--run-name straight");
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  const auto first = train("--run-name resumed --set training.epochs=2");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const auto second = train("--run-name resumed --resume last");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  ASSERT_FALSE(digest_of(straight.output).empty()) << straight.output;
+  EXPECT_EQ(digest_of(second.output), digest_of(straight.output));
+  EXPECT_NE(digest_of(first.output), digest_of(straight.output));
+  EXPECT_EQ(metrics_without_timings(root() / "results" / "resumed" / "metrics.jsonl"),
+            metrics_without_timings(root() / "results" / "straight" / "metrics.jsonl"));
+}
+
+TEST_F(TrainCli, SigtermSavesCheckpointAndResumeContinuesExactly) {
+  const auto straight = train("--run-name sig-straight --set training.epochs=2");
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  // Stop in the middle of the first epoch (tiny has ~40 steps of 128 positives per epoch).
+  const auto stopped = run_command("PIXELREC_TEST_SIGNAL_AFTER_STEPS=7 " +
+                                   shell_quote(PIXELREC_BIN) + " train " + pipeline_->config_arg() +
+                                   " --no-progress --run-name sig --set training.epochs=2");
+  EXPECT_EQ(stopped.exit_code, 128 + 15) << stopped.output;
+  EXPECT_NE(stopped.output.find("--resume last"), std::string::npos) << stopped.output;
+  EXPECT_TRUE(fs::exists(root() / "checkpoints" / "sig" / "last.pt"));
+  const auto resumed = train("--run-name sig --resume last --set training.epochs=2");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(digest_of(resumed.output), digest_of(straight.output));
+}
+
+TEST_F(TrainCli, BadModelSettingsGiveClearErrors) {
+  const auto fusion = train("--set model.fusion_type=sum");
+  EXPECT_EQ(fusion.exit_code, 1);
+  EXPECT_NE(fusion.output.find("model.fusion_type"), std::string::npos) << fusion.output;
+  EXPECT_NE(fusion.output.find("concat, gated, attention"), std::string::npos) << fusion.output;
+  const auto dropout = train("--set model.dropout_rate=-0.1");
+  EXPECT_EQ(dropout.exit_code, 1);
+  EXPECT_NE(dropout.output.find("model.dropout_rate"), std::string::npos) << dropout.output;
+  const auto dims = train("--set model.fusion_hidden_dims=[]");
+  EXPECT_EQ(dims.exit_code, 1);
+  EXPECT_NE(dims.output.find("a non-empty list"), std::string::npos) << dims.output;
+  const auto metric = train("--set training.early_stopping_metric=val_auc");
+  EXPECT_EQ(metric.exit_code, 1);
+  EXPECT_NE(metric.output.find("val_ndcg@10"), std::string::npos) << metric.output;
+  const auto resume = train("--resume last");
+  EXPECT_EQ(resume.exit_code, 2);
+  EXPECT_NE(resume.output.find("--run-name"), std::string::npos) << resume.output;
+}
+
+}  // namespace
+}  // namespace pixelrec::test
