@@ -1,5 +1,7 @@
 #include "model/checkpoint.h"
 
+#include <spdlog/spdlog.h>
+
 #include <sstream>
 
 #include "core/config_loader.h"
