@@ -32,5 +32,6 @@ void register_synth(CLI::App& app);
 void register_preprocess(CLI::App& app);
 void register_split(CLI::App& app);
 void register_cache(CLI::App& app);
+void register_hpo(CLI::App& app);
 
 }  // namespace pixelrec::app

@@ -14,7 +14,7 @@ namespace {
 
 // Subcommands that need LibTorch live in pixelrec-torch (see src/CMakeLists.txt). Exec keeps the
 // process (pid, environment, MPI launcher) so `mpirun -np 2 pixelrec train` works unchanged.
-constexpr const char* kTorchSubcommands[] = {"train", "evaluate", "recommend"};
+constexpr const char* kTorchSubcommands[] = {"train", "evaluate", "recommend", "checkpoints"};
 
 bool is_torch_subcommand(const char* name) {
   for (const char* s : kTorchSubcommands)
@@ -38,6 +38,8 @@ void register_torch_placeholders(CLI::App& app) {
   app.add_subcommand("evaluate",
                      "Evaluate the model or a baseline on a task (pixelrec evaluate --help)");
   app.add_subcommand("recommend", "Top-K recommendations per user (pixelrec recommend --help)");
+  app.add_subcommand("checkpoints",
+                     "Inspect and compare checkpoints (pixelrec checkpoints --help)");
 }
 
 }  // namespace
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
   pixelrec::app::register_preprocess(app);
   pixelrec::app::register_split(app);
   pixelrec::app::register_cache(app);
+  pixelrec::app::register_hpo(app);
   register_torch_placeholders(app);
 
   try {

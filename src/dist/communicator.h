@@ -3,6 +3,7 @@
 // c10d Gloo/NCCL come with the distributed trainer. Failures name rank, operation and sequence.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -26,6 +27,11 @@ class Communicator {
   virtual void allreduce_sum(int64_t* data, size_t count) = 0;
   // Every rank contributes `bytes` bytes; `recv` receives size() * bytes, in rank order.
   virtual void allgather(const void* send, size_t bytes, void* recv) = 0;
+
+  // Every later collective must finish within `timeout`, else the job is aborted with an error
+  // naming the rank, the operation and its sequence number (distributed.timeout_seconds). A
+  // stalled or dead rank then ends the job instead of hanging it. No-op for one process.
+  virtual void set_timeout(std::chrono::milliseconds timeout) { (void)timeout; }
 
   bool is_root() const { return rank() == 0; }
 };

@@ -68,8 +68,8 @@ LaunchEnv detect_launch_env(const EnvLookup& env, const LaunchOverrides& overrid
     out.master_addr = env("MASTER_ADDR").value_or("");
     out.master_port = int_var(env, "MASTER_PORT").value_or(0);
   } else if (fill_from(env, "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "slurm", out)) {
-    out.master_addr = first_slurm_host(env("SLURM_STEP_NODELIST")
-                                           .value_or(env("SLURM_JOB_NODELIST").value_or("")));
+    out.master_addr = first_slurm_host(
+        env("SLURM_STEP_NODELIST").value_or(env("SLURM_JOB_NODELIST").value_or("")));
     out.master_port = int_var(env, "MASTER_PORT").value_or(0);
   } else if (fill_from(env, "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
                        "OMPI_COMM_WORLD_LOCAL_RANK", "openmpi", out)) {

@@ -1,8 +1,12 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <climits>
+#include <cstdio>
 #include <mutex>
+#include <thread>
 
 #include "core/errors.h"
 #include "dist/communicator.h"
@@ -32,6 +36,8 @@ class MpiCommunicator final : public Communicator {
   }
 
   ~MpiCommunicator() override {
+    stop_watchdog_ = true;
+    if (watchdog_.joinable()) watchdog_.join();
     std::lock_guard lock(g_mpi_mutex);
     if (--g_mpi_users == 0) {
       int finalized = 0;
@@ -44,9 +50,18 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   std::string backend() const override { return "mpi"; }
 
-  void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "barrier"); }
+  void set_timeout(std::chrono::milliseconds timeout) override {
+    timeout_ms_ = timeout.count();
+    if (!watchdog_.joinable()) watchdog_ = std::thread([this] { watch(); });
+  }
+
+  void barrier() override {
+    Deadline d(*this, "barrier");
+    check(MPI_Barrier(MPI_COMM_WORLD), "barrier");
+  }
 
   void broadcast(void* data, size_t bytes, int root) override {
+    Deadline d(*this, "broadcast");
     auto* p = static_cast<char*>(data);
     for (size_t off = 0; off < bytes; off += kMaxChunk) {
       const int n = static_cast<int>(std::min(kMaxChunk, bytes - off));
@@ -60,6 +75,7 @@ class MpiCommunicator final : public Communicator {
 
   void allgather(const void* send, size_t bytes, void* recv) override {
     PIXELREC_CHECK(bytes <= static_cast<size_t>(INT_MAX), "allgather chunking not implemented");
+    Deadline d(*this, "allgather");
     check(MPI_Allgather(send, static_cast<int>(bytes), MPI_BYTE, recv, static_cast<int>(bytes),
                         MPI_BYTE, MPI_COMM_WORLD),
           "allgather");
@@ -68,13 +84,50 @@ class MpiCommunicator final : public Communicator {
  private:
   static constexpr size_t kMaxChunk = size_t{1} << 30;
 
+  // Arms the watchdog for one collective.
+  class Deadline {
+   public:
+    Deadline(MpiCommunicator& c, const char* op) : c_(c) {
+      c_.current_op_ = op;
+      c_.started_ms_ = now_ms();
+    }
+    ~Deadline() { c_.started_ms_ = 0; }
+
+   private:
+    MpiCommunicator& c_;
+  };
+
+  static int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // Aborts the whole job when a collective outlives the timeout: the peers of a stalled or dead
+  // rank would otherwise wait forever. MPI_Abort makes mpirun/srun end every rank.
+  void watch() {
+    while (!stop_watchdog_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const int64_t started = started_ms_;
+      if (started == 0 || timeout_ms_ <= 0 || now_ms() - started <= timeout_ms_) continue;
+      std::fprintf(stderr,
+                   "pixelrec: error: rank %d: MPI %s (collective #%llu) did not complete within "
+                   "%.1f s (distributed.timeout_seconds): another rank stalled or died; aborting "
+                   "the job\n",
+                   rank_, current_op_.load(), static_cast<unsigned long long>(sequence_ + 1),
+                   double(timeout_ms_) / 1000.0);
+      std::fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+  }
+
   template <class T>
   void reduce(T* data, size_t count, MPI_Datatype type) {
+    Deadline d(*this, "allreduce");
     const size_t chunk = kMaxChunk / sizeof(T);
     for (size_t off = 0; off < count; off += chunk) {
       const int n = static_cast<int>(std::min(chunk, count - off));
-      check(MPI_Allreduce(MPI_IN_PLACE, data + off, n, type, MPI_SUM, MPI_COMM_WORLD),
-            "allreduce");
+      check(MPI_Allreduce(MPI_IN_PLACE, data + off, n, type, MPI_SUM, MPI_COMM_WORLD), "allreduce");
     }
   }
 
@@ -90,11 +143,18 @@ class MpiCommunicator final : public Communicator {
 
   int rank_ = 0;
   int size_ = 1;
-  uint64_t sequence_ = 0;
+  std::atomic<uint64_t> sequence_{0};
+  std::atomic<int64_t> timeout_ms_{0};
+  std::atomic<int64_t> started_ms_{0};  // 0: no collective in flight
+  std::atomic<const char*> current_op_{""};
+  std::atomic<bool> stop_watchdog_{false};
+  std::thread watchdog_;
 };
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_mpi_communicator() { return std::make_unique<MpiCommunicator>(); }
+std::unique_ptr<Communicator> make_mpi_communicator() {
+  return std::make_unique<MpiCommunicator>();
+}
 
 }  // namespace pixelrec::dist

@@ -104,6 +104,7 @@ void save_checkpoint(const fs::path& path, Recommender& model, torch::optim::Opt
   archive.write("state.global_step", c10::IValue(state.global_step));
   archive.write("state.epoch_loss_sum", c10::IValue(state.epoch_loss_sum));
   archive.write("state.epoch_loss_count", c10::IValue(state.epoch_loss_count));
+  archive.write("state.epoch_contrastive_sum", c10::IValue(state.epoch_contrastive_sum));
   archive.write("state.finished", c10::IValue(state.finished));
   archive.write("state.scheduler", doubles(state.scheduler));
   archive.write("state.early_stopping", doubles(state.early_stopping));
@@ -159,6 +160,9 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
   s.global_step = read_value<int64_t>(archive, "state.global_step");
   s.epoch_loss_sum = read_value<double>(archive, "state.epoch_loss_sum");
   s.epoch_loss_count = read_value<double>(archive, "state.epoch_loss_count");
+  c10::IValue contrastive_sum;  // absent from checkpoints written before it was recorded
+  if (archive.try_read("state.epoch_contrastive_sum", contrastive_sum))
+    s.epoch_contrastive_sum = contrastive_sum.toDouble();
   s.finished = read_value<bool>(archive, "state.finished");
   torch::Tensor t;
   archive.read("state.scheduler", t);
@@ -168,8 +172,19 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
   torch::Tensor generator;
   if (archive.try_read("state.generator", generator)) s.generator_state = generator;
 
+  // The stored config is complete and resolved: its compatibility keys already warned when the
+  // run was trained, so they are not repeated here (a logger without sinks swallows them).
   std::vector<std::string> warnings;
-  apply_config_yaml(out.config, m.config_yaml, path.string() + " (stored config)", false, warnings);
+  const auto logger = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("pixelrec-quiet"));
+  try {
+    apply_config_yaml(out.config, m.config_yaml, path.string() + " (stored config)", false,
+                      warnings);
+  } catch (...) {
+    spdlog::set_default_logger(logger);
+    throw;
+  }
+  spdlog::set_default_logger(logger);
   NetworkSpec spec{out.config.model, m.use_tags, m.content};
   out.model = std::make_unique<Recommender>(spec, m.shape);
   torch::serialize::InputArchive network;

@@ -31,8 +31,9 @@ struct CheckpointState {
   int64_t step_in_epoch = 0;  // micro-batches of `epoch` already done
   int64_t global_step = 0;    // optimizer steps so far
   double epoch_loss_sum = 0, epoch_loss_count = 0;  // running train loss of `epoch`
+  double epoch_contrastive_sum = 0;                 // running contrastive loss of `epoch`
   std::vector<double> scheduler, early_stopping;
-  torch::Tensor generator_state;  // torch's CPU generator (dropout), mid-epoch resume
+  torch::Tensor generator_state;  // optional extra RNG state (the trainer reseeds per batch)
   bool finished = false;          // training ended (epochs done or early stop)
 };
 

@@ -6,7 +6,7 @@ namespace pixelrec::model {
 namespace {
 
 volatile std::sig_atomic_t g_signal = 0;
-struct sigaction g_previous_int, g_previous_term;
+struct sigaction g_previous_int, g_previous_term, g_previous_usr1;
 
 void on_signal(int signal) { g_signal = signal; }
 
@@ -18,11 +18,13 @@ void install_interrupt_handlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, &g_previous_int);
   sigaction(SIGTERM, &action, &g_previous_term);
+  sigaction(SIGUSR1, &action, &g_previous_usr1);  // SLURM's pre-emption warning (--signal)
 }
 
 void restore_interrupt_handlers() {
   sigaction(SIGINT, &g_previous_int, nullptr);
   sigaction(SIGTERM, &g_previous_term, nullptr);
+  sigaction(SIGUSR1, &g_previous_usr1, nullptr);
 }
 
 int pending_interrupt() { return int(g_signal); }

@@ -1,5 +1,5 @@
-// SIGINT/SIGTERM during training: the handler only records the signal; the trainer checks it
-// after each optimizer step, writes the `last` checkpoint and exits (128 + signal).
+// SIGINT/SIGTERM/SIGUSR1 during training: the handler only records the signal; the trainer checks
+// it after each optimizer step, writes the `last` checkpoint and exits (128 + signal).
 #pragma once
 
 namespace pixelrec::model {

@@ -4,6 +4,7 @@
 
 #include "core/errors.h"
 #include "core/hash.h"
+#include "model/gradient_sync.h"
 #include "model/recommender.h"
 
 namespace pixelrec::model {
@@ -70,10 +71,16 @@ double clip_gradients(const std::vector<torch::Tensor>& params,
 
 void optimizer_step(Recommender& model, torch::optim::Optimizer& dense,
                     const std::vector<torch::Tensor>& dense_params,
-                    const RowOptimizerOptions& row_options, double lr, double clip) {
+                    const RowOptimizerOptions& row_options, double lr, double clip,
+                    GradientSync* sync) {
   set_learning_rate(dense, lr);
   std::vector<RowGradient> rows;
   for (auto* table : model.tables()) rows.push_back(table->gradient());
+  if (sync && sync->active()) {
+    sync->allreduce_dense(dense_params);
+    for (size_t t = 0; t < rows.size(); ++t)
+      rows[t] = sync->merge_rows(rows[t], model.tables()[t]->weight().size(1));
+  }
   const double scale = clip_gradients(dense_params, rows, clip);
   dense.step();
   for (size_t t = 0; t < rows.size(); ++t) model.tables()[t]->step(rows[t], row_options, lr, scale);

@@ -29,12 +29,15 @@ double clip_gradients(const std::vector<torch::Tensor>& params,
                       const std::vector<RowGradient>& rows, double clip);
 
 class Recommender;
+class GradientSync;
 
-// One optimizer step over the gradients accumulated since the last one: global-norm clipping
-// over dense and row gradients, the dense optimizer, the tables' sparse updates, then zeroing.
+// One optimizer step over the gradients accumulated since the last one: synchronisation across
+// ranks (when `sync` is given), global-norm clipping over dense and row gradients, the dense
+// optimizer, the tables' sparse updates, then zeroing.
 void optimizer_step(Recommender& model, torch::optim::Optimizer& dense,
                     const std::vector<torch::Tensor>& dense_params,
-                    const RowOptimizerOptions& row_options, double lr, double clip);
+                    const RowOptimizerOptions& row_options, double lr, double clip,
+                    GradientSync* sync = nullptr);
 
 // Trainable dense parameters of the model's network.
 std::vector<torch::Tensor> dense_parameters(Recommender& model);

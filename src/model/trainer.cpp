@@ -21,6 +21,7 @@
 #include "data/split_data.h"
 #include "features/feature_store.h"
 #include "model/checkpoint.h"
+#include "model/gradient_sync.h"
 #include "model/interrupt.h"
 #include "model/optimizers.h"
 #include "model/training_batches.h"
@@ -47,9 +48,11 @@ std::string default_run_name() {
   return buf;
 }
 
-// Dropout and item-id dropout draw from torch's generator, reseeded per (seed, epoch, rank).
-void seed_epoch_generator(uint64_t seed, int epoch, int rank) {
-  Rng rng = Rng::stream(seed, {0x544F524348ull /* "TORCH" */, uint64_t(epoch), uint64_t(rank)});
+// Dropout and item-id dropout draw from torch's generator, reseeded for every micro-batch from
+// (seed, epoch, batch, rank): a run resumed mid-epoch, on any rank, draws exactly the same masks.
+void seed_batch_generator(uint64_t seed, int epoch, int64_t batch, int rank) {
+  Rng rng = Rng::stream(
+      seed, {0x544F524348ull /* "TORCH" */, uint64_t(epoch), uint64_t(batch), uint64_t(rank)});
   torch::manual_seed(rng.next() >> 1);
 }
 
@@ -82,8 +85,8 @@ std::string format_metrics(const std::vector<std::pair<std::string, double>>& me
                            const std::string& monitored) {
   std::string out;
   for (const auto& [name, value] : metrics) {
-    if (name != "train_loss" && name != "val_loss" && name != monitored &&
-        name.rfind("val_ndcg@", 0) != 0 && name.rfind("val_hit_rate@", 0) != 0)
+    if (name != "train_loss" && name != "val_loss" && name != monitored && name != "val_ndcg@10" &&
+        name != "val_hit_rate@10")
       continue;
     out += fmt::format(" {} {:.4f}", name, value);
   }
@@ -96,7 +99,7 @@ struct Setup {
   std::vector<ContentInput> inputs;
   ItemFeatures features;
   std::vector<uint32_t> positive_users, positive_items;
-  std::vector<uint32_t> shard_candidates, all_candidates;  // training items
+  std::vector<uint32_t> candidates;  // training items (negatives are drawn from these)
 };
 
 Setup load_training_data(const Config& config, dist::Communicator& comm) {
@@ -113,26 +116,26 @@ Setup load_training_data(const Config& config, dist::Communicator& comm) {
                 "; the store is from another split: re-run `pixelrec cache`");
   s.inputs = content_inputs(config, s.shard);
   s.features = make_item_features(s.shard, s.inputs, s.split.item_in_train);
-  const uint32_t begin = s.shard.range.begin, end = s.shard.range.end;
-  for (size_t r = 0; r < s.split.train.size(); ++r) {
-    const uint32_t item = s.split.train.item[r];
-    if (item < begin || item >= end) continue;
-    s.positive_users.push_back(s.split.train.user[r]);
-    s.positive_items.push_back(item);
-  }
-  for (uint32_t i = 0; i < s.split.num_items(); ++i) {
-    if (!s.split.item_in_train[i]) continue;
-    s.all_candidates.push_back(i);
-    if (i >= begin && i < end) s.shard_candidates.push_back(i);
-  }
+  // Every rank knows every positive (cheap: two ints each) so that all derive the same global
+  // batches; each trains on the pairs whose item is in its shard.
+  s.positive_users = s.split.train.user;
+  s.positive_items = s.split.train.item;
+  for (uint32_t i = 0; i < s.split.num_items(); ++i)
+    if (s.split.item_in_train[i]) s.candidates.push_back(i);
   return s;
 }
 
-// Test hook: PIXELREC_TEST_SIGNAL_AFTER_STEPS=N raises SIGTERM after optimizer step N, so tests
-// can interrupt training at an exact point.
-int64_t test_signal_step() {
-  const char* value = std::getenv("PIXELREC_TEST_SIGNAL_AFTER_STEPS");
-  return value ? std::atoll(value) : -1;
+// Test hooks: PIXELREC_TEST_SIGNAL_AFTER_STEPS=N raises SIGTERM after optimizer step N (on rank
+// PIXELREC_TEST_SIGNAL_RANK only, when set), so tests can interrupt training at an exact point;
+// PIXELREC_TEST_STALL_AFTER_STEPS=N makes rank PIXELREC_TEST_STALL_RANK (default 0) sleep there,
+// a stalled peer for the collective timeout.
+int64_t test_step_hook(const char* steps_variable, const char* rank_variable, int rank,
+                       int default_rank) {
+  const char* steps = std::getenv(steps_variable);
+  const char* only = std::getenv(rank_variable);
+  if (!steps) return -1;
+  if (only ? std::atoi(only) != rank : (default_rank >= 0 && rank != default_rank)) return -1;
+  return std::atoll(steps);
 }
 
 }  // namespace
@@ -172,10 +175,6 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
           "--device cpu");
     throw Error("--device cuda: GPU training is not implemented in this build; use --device cpu");
   }
-  if (comm.size() > 1)
-    throw Error("training on " + std::to_string(comm.size()) +
-                " ranks needs gradient synchronisation, which is not built yet (issue "
-                "[Distributed]); run `pixelrec train` as a single process");
   const TrainingConfig& tc = config.training;
   const int rank = comm.rank();
   const bool root = comm.is_root();
@@ -221,11 +220,14 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
   const RowOptimizerOptions row_options = row_optimizer_options(tc);
 
   const NegativeSampler sampler(parse_negative_strategy(config.data.negative_sampling_strategy),
-                                data.shard_candidates, split.train_item_counts(),
+                                data.candidates, split.train_item_counts(),
                                 UserItemIndex(split.num_users(), split.train));
   EpochBatches batches(data.positive_users, data.positive_items, sampler,
-                       config.data.negative_sampling_ratio, uint64_t(tc.seed), rank, threads);
-  Validator validator(config, split, data.features, data.all_candidates, threads);
+                       config.data.negative_sampling_ratio, uint64_t(tc.seed), data.shard.range,
+                       threads);
+  Validator validator(config, split, data.features, data.candidates, threads);
+  GradientSync sync(comm);
+  if (resume_path.empty()) sync.broadcast_parameters(*model);
 
   const auto names = validator.metric_names();
   if (std::find(names.begin(), names.end(), tc.early_stopping_metric) == names.end())
@@ -247,6 +249,14 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
   result.monitored_metric = tc.early_stopping_metric;
   std::unique_ptr<train::MetricsLog> metrics_log;
   std::unique_ptr<train::TensorBoardWriter> tensorboard;
+  if (root && resume_path.empty() && fs::exists(result.run_dir / "metrics.jsonl")) {
+    if (!options.overwrite)
+      throw UsageError("run '" + run_name + "' already exists in " + result.run_dir.string() +
+                       "; continue it with --resume last, pick another --run-name, or pass "
+                       "--overwrite to start it again");
+    fs::remove_all(result.run_dir);
+    fs::remove_all(result.checkpoint_dir);
+  }
   if (root) {
     ensure_directory(result.run_dir);
     ensure_directory(result.checkpoint_dir);
@@ -258,9 +268,10 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
     tensorboard = std::make_unique<train::TensorBoardWriter>(result.run_dir / "tb");
   }
   spdlog::info(
-      "run '{}': {} training positives on rank {}, {} items, {} users, modalities [{}], "
-      "fusion {}, {} thread(s){}",
-      run_name, batches.positives(), rank, split.num_items(), split.num_train_users(),
+      "run '{}': {} training positives ({} with items of rank {}'s shard), {} items, {} users, "
+      "modalities [{}], fusion {}, {} thread(s){}",
+      run_name, batches.positives(), batches.shard_positives(), rank, split.num_items(),
+      split.num_train_users(),
       [&] {
         std::string m;
         for (const auto& c : data.inputs) m += (m.empty() ? "" : ", ") + c.name;
@@ -288,7 +299,10 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
   const int64_t batch_size = tc.batch_size;
   const int64_t accumulation = tc.gradient_accumulation_steps;
   const uint64_t seed = uint64_t(tc.seed);
-  const int64_t signal_step = test_signal_step();
+  const int64_t signal_step =
+      test_step_hook("PIXELREC_TEST_SIGNAL_AFTER_STEPS", "PIXELREC_TEST_SIGNAL_RANK", rank, -1);
+  const int64_t stall_step =
+      test_step_hook("PIXELREC_TEST_STALL_AFTER_STEPS", "PIXELREC_TEST_STALL_RANK", rank, 0);
   result.epochs_completed = state.epoch;
   if (stopper.should_stop()) {
     spdlog::info("the checkpoint's run already stopped early at epoch {}", state.epoch);
@@ -301,15 +315,14 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
     const int64_t micro_batches = batches.count(batch_size);
     const int64_t steps_per_epoch = (micro_batches + accumulation - 1) / accumulation;
     int64_t first = 0;
-    double loss_sum = 0, loss_count = 0;
+    double loss_sum = 0, loss_count = 0, contrastive_sum = 0;
     if (epoch == state.epoch && state.step_in_epoch > 0) {  // mid-epoch resume
       first = state.step_in_epoch;
-      loss_sum = state.epoch_loss_sum;
-      loss_count = state.epoch_loss_count;
-      at::Generator generator = at::detail::getDefaultCPUGenerator();
-      generator.set_state(state.generator_state);
-    } else {
-      seed_epoch_generator(seed, epoch, rank);
+      if (root) {  // the checkpoint holds all ranks' sums; they are summed again at epoch end
+        loss_sum = state.epoch_loss_sum;
+        loss_count = state.epoch_loss_count;
+        contrastive_sum = state.epoch_contrastive_sum;
+      }
     }
     ProgressBar progress(fmt::format("epoch {}/{}", epoch + 1, tc.epochs), uint64_t(micro_batches),
                          root && options.progress);
@@ -318,43 +331,61 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
     double lr = 0;
     for (int64_t mb = first; mb < micro_batches; ++mb) {
       const Batch batch = batches.batch(mb, batch_size);
+      seed_batch_generator(seed, epoch, mb, rank);
       const int64_t group_start = mb - mb % accumulation;
       const int64_t group_size = std::min(accumulation, micro_batches - group_start);
+      const int64_t local = batch.users.size(0);
+      const double global = double(batch.global_pairs);
+      // This rank's share of the global batch's mean loss: its pairs' sum / all ranks' pairs, so
+      // the gradients summed over ranks are the one-process gradient of the global batch.
+      // BatchNorm cannot train on < 2 rows: such a rank sits the step out (zero gradients).
       torch::Tensor loss;
-      {
+      if (local > 0 && !(config.model.use_batch_norm && local < 2)) {
         AutocastScope autocast(tc.mixed_precision);
         ItemSide side;
         const torch::Tensor logits = model->forward(batch.users, batch.items, data.features, &side,
                                                     config.model.item_id_dropout);
         loss = tc.bce_weight *
-               torch::binary_cross_entropy_with_logits(logits.to(torch::kFloat), batch.labels);
-        if (config.model.use_contrastive && tc.contrastive_weight > 0)
-          loss =
-              loss + tc.contrastive_weight * model->network()->contrastive(side).to(torch::kFloat);
+               torch::binary_cross_entropy_with_logits(logits.to(torch::kFloat), batch.labels, {},
+                                                       {}, at::Reduction::Sum) /
+               global;
+        if (config.model.use_contrastive && tc.contrastive_weight > 0) {
+          // InfoNCE over this rank's distinct items, weighted by its share of the batch.
+          const torch::Tensor contrastive = model->network()->contrastive(side).to(torch::kFloat);
+          contrastive_sum += contrastive.item<double>() * double(local);
+          loss = loss + tc.contrastive_weight * contrastive * (double(local) / global);
+        }
       }
-      (loss / double(group_size)).backward();
-      loss_sum += loss.item<double>() * double(batch.users.size(0));
-      loss_count += double(batch.users.size(0));
+      if (loss.defined()) {
+        (loss / double(group_size)).backward();
+        loss_sum += loss.item<double>() * global;
+      }
+      loss_count += double(local);
       progress.advance();
       if (mb + 1 != group_start + group_size) continue;
 
       lr = schedule.lr(epoch, mb / accumulation, steps_per_epoch);
-      optimizer_step(*model, *optimizer, dense_params, row_options, lr, tc.gradient_clip);
+      optimizer_step(*model, *optimizer, dense_params, row_options, lr, tc.gradient_clip, &sync);
       ++state.global_step;
       if (state.global_step == signal_step) std::raise(SIGTERM);
+      if (state.global_step == stall_step) std::this_thread::sleep_for(std::chrono::minutes(10));
       if (tensorboard && state.global_step % 50 == 0)
-        tensorboard->add_scalar("train/loss_step", float(loss.item<double>()), state.global_step);
+        tensorboard->add_scalar("train/loss_step", float(loss.defined() ? loss.item<double>() : 0),
+                                state.global_step);
 
-      if (const int signal = pending_interrupt()) {
+      // Every rank stops at the same step when any rank received SIGINT/SIGTERM/SIGUSR1.
+      if (const int signal = sync.agree_on_signal(pending_interrupt())) {
         progress.finish();
+        double sums[3] = {loss_sum, loss_count, contrastive_sum};
+        comm.allreduce_sum(sums, 3);
         CheckpointState mid = state;
         mid.epoch = epoch;
         mid.step_in_epoch = mb + 1;
-        mid.epoch_loss_sum = loss_sum;
-        mid.epoch_loss_count = loss_count;
+        mid.epoch_loss_sum = sums[0];
+        mid.epoch_loss_count = sums[1];
+        mid.epoch_contrastive_sum = sums[2];
         mid.scheduler = schedule.state();
         mid.early_stopping = stopper.state();
-        mid.generator_state = at::detail::getDefaultCPUGenerator().get_state();
         if (root) save_checkpoint(last_path, *model, optimizer.get(), meta, mid);
         spdlog::warn(
             "signal {} received: saved {} at epoch {} step {}; continue with "
@@ -367,9 +398,16 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
     }
     progress.finish();
     const double train_seconds = seconds_since(epoch_start);
-    const double examples = loss_count - (first > 0 ? state.epoch_loss_count : 0);
+    const double resumed_examples = first > 0 && root ? state.epoch_loss_count : 0;
+    double sums[4] = {loss_sum, loss_count, contrastive_sum, loss_count - resumed_examples};
+    comm.allreduce_sum(sums, 4);
+    loss_sum = sums[0], loss_count = sums[1], contrastive_sum = sums[2];
+    const double examples = sums[3];
 
+    // train_loss = bce_weight * BCE + contrastive_weight * InfoNCE, per example.
     std::vector<std::pair<std::string, double>> metrics{{"train_loss", loss_sum / loss_count}};
+    if (config.model.use_contrastive && tc.contrastive_weight > 0)
+      metrics.emplace_back("train_contrastive", contrastive_sum / loss_count);
     if (!validator.empty())
       for (auto& m : validator.run(*model, comm)) metrics.push_back(m);
     const double monitored = find_metric(metrics, tc.early_stopping_metric);
@@ -382,10 +420,9 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
 
     state.epoch = epoch + 1;
     state.step_in_epoch = 0;
-    state.epoch_loss_sum = state.epoch_loss_count = 0;
+    state.epoch_loss_sum = state.epoch_loss_count = state.epoch_contrastive_sum = 0;
     state.scheduler = schedule.state();
     state.early_stopping = stopper.state();
-    state.generator_state = torch::Tensor();
     result.epochs_completed = epoch + 1;
     result.last_metrics = metrics;
     if (root) {

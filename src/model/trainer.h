@@ -19,6 +19,7 @@ struct TrainOptions {
   std::string resume;    // "", "last", "best" or a checkpoint path
   std::string device = "cpu";
   bool progress = true;
+  bool overwrite = false;  // a fresh run may replace an existing run folder of the same name
 };
 
 struct TrainResult {

@@ -1,6 +1,8 @@
-// The training examples of one epoch: the rank's positives in a shuffled order, each followed by
-// its freshly drawn negatives (SPEC §6), cut into micro-batches gathered with index copies only.
-// Deterministic per (seed, epoch, rank): a resumed run sees exactly the same batches.
+// The training examples of one epoch (SPEC §6): all positives in a shuffled order, each followed
+// by its freshly drawn negatives, cut into global batches. The order and the negatives depend only
+// on (seed, epoch), never on the number of ranks: every rank derives the same global batches and
+// keeps the pairs whose item lies in its shard of the store, so N ranks together process exactly
+// the batch one process would. Batches are gathered with index copies only.
 #pragma once
 
 #include <torch/torch.h>
@@ -9,27 +11,30 @@
 #include <vector>
 
 #include "data/negative_sampler.h"
+#include "features/shard_plan.h"
 
 namespace pixelrec::model {
 
 struct Batch {
-  torch::Tensor users, items;  // int64 [n]
+  torch::Tensor users, items;  // int64 [n]: this rank's pairs of the global batch
   torch::Tensor labels;        // float [n]: 1 positive, 0 negative
-  int64_t positives = 0;
+  int64_t global_pairs = 0;    // pairs of the whole global batch (all ranks): the loss divisor
 };
 
 class EpochBatches {
  public:
-  // positives: (user, item) pairs of this rank; ratio: negatives per positive.
+  // users/items: every training positive; sampler: over every training item; shard: the items
+  // this rank trains on.
   EpochBatches(std::vector<uint32_t> users, std::vector<uint32_t> items,
-               const NegativeSampler& sampler, double ratio, uint64_t seed, int rank, int threads);
+               const NegativeSampler& sampler, double ratio, uint64_t seed,
+               features::ItemRange shard, int threads);
 
   // Shuffles the positives and redraws their negatives for `epoch`.
   void start_epoch(int epoch);
-  int64_t count(int64_t batch_size) const;  // micro-batches per epoch
+  int64_t count(int64_t batch_size) const;  // global batches per epoch (equal on every rank)
   Batch batch(int64_t index, int64_t batch_size) const;
   size_t positives() const { return users_.size(); }
-  size_t negatives() const { return draw_.item.size(); }
+  size_t shard_positives() const;
   size_t skipped_negatives() const { return draw_.skipped; }
 
  private:
@@ -37,7 +42,8 @@ class EpochBatches {
   const NegativeSampler& sampler_;
   double ratio_;
   uint64_t seed_;
-  int rank_, threads_;
+  features::ItemRange shard_;
+  int threads_;
   std::vector<uint32_t> order_;        // permutation of the positives
   std::vector<uint32_t> order_users_;  // users_[order_[p]]
   NegativeDraw draw_;

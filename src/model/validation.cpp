@@ -1,6 +1,6 @@
 #include "model/validation.h"
 
-#include "model/model_scorer.h"
+#include "model/sharded_scorer.h"
 
 namespace pixelrec::model {
 namespace {
@@ -61,21 +61,32 @@ std::vector<std::pair<std::string, double>> Validator::run(Recommender& model,
                                                            dist::Communicator& comm) {
   torch::NoGradGuard no_grad;
   model.train(false);
+  // val_loss over the pairs whose item is in this rank's shard, summed over ranks.
+  const torch::Tensor local = items_.ge(features_.first_item)
+                                  .logical_and(items_.lt(features_.first_item + features_.count))
+                                  .nonzero()
+                                  .squeeze(1);
+  const torch::Tensor users = users_.index_select(0, local);
+  const torch::Tensor items = items_.index_select(0, local);
+  const torch::Tensor labels = labels_.index_select(0, local);
   double loss_sum = 0;
   constexpr int64_t kBatch = 1 << 16;
-  for (int64_t begin = 0; begin < users_.size(0); begin += kBatch) {
-    const int64_t n = std::min(kBatch, users_.size(0) - begin);
+  for (int64_t begin = 0; begin < users.size(0); begin += kBatch) {
+    const int64_t n = std::min(kBatch, users.size(0) - begin);
     const torch::Tensor logits =
-        model.forward(users_.narrow(0, begin, n), items_.narrow(0, begin, n), features_);
-    loss_sum += torch::binary_cross_entropy_with_logits(logits, labels_.narrow(0, begin, n), {}, {},
+        model.forward(users.narrow(0, begin, n), items.narrow(0, begin, n), features_);
+    loss_sum += torch::binary_cross_entropy_with_logits(logits, labels.narrow(0, begin, n), {}, {},
                                                         at::Reduction::Sum)
                     .item<double>();
   }
+  comm.allreduce_sum(&loss_sum, 1);
   std::vector<std::pair<std::string, double>> out{
       {"val_loss", loss_sum / double(std::max<int64_t>(1, users_.size(0)))}};
-  ModelScorer scorer(model, features_);
+  // Every rank evaluates every validation user; the scorer splits the scoring by item shard.
+  ShardedScorer scorer(model, features_, comm);
+  const auto single = dist::make_single_process_communicator();
   const eval::EvalResult result =
-      eval::evaluate(scorer, context_, sampled_options(config_, threads_), comm, "val");
+      eval::evaluate(scorer, context_, sampled_options(config_, threads_), *single, "val");
   for (const auto& [name, value] : result.metrics) out.emplace_back("val_" + name, value);
   return out;
 }

@@ -56,6 +56,8 @@ TEST_F(EvaluateCli, ResultJsonHasEveryContractMetricAndPredictionsRecheck) {
   const auto r = run("evaluate --run-name m --task full --output " + path("full.json").string() +
                      " --save-predictions " + path("pred.csv").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The checkpoint's stored config loads silently (its compatibility keys warned at training).
+  EXPECT_EQ(r.output.find("accepted for compatibility"), std::string::npos) << r.output;
   const auto j = nlohmann::json::parse(read_text(path("full.json")));
   EXPECT_EQ(j.at("recommender"), "multimodal");
   EXPECT_EQ(j.at("task"), "full");

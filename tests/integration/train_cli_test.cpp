@@ -73,7 +73,7 @@ TEST_F(TrainCli, WritesRunFolderMetricsTensorBoardAndCheckpoints) {
   EXPECT_NE(jsonl.find("\"val_ndcg@10\":"), std::string::npos);
   EXPECT_NE(jsonl.find("\"val_loss\":"), std::string::npos);
   const std::string csv = read_text(run / "metrics.csv");
-  EXPECT_EQ(csv.rfind("epoch,train_loss,val_loss,val_precision@5", 0), 0u) << csv;
+  EXPECT_EQ(csv.rfind("epoch,train_loss,train_contrastive,val_loss,val_precision@5", 0), 0u) << csv;
   size_t events = 0;
   for (const auto& entry : fs::directory_iterator(run / "tb"))
     events += entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
@@ -82,6 +82,14 @@ TEST_F(TrainCli, WritesRunFolderMetricsTensorBoardAndCheckpoints) {
   EXPECT_TRUE(fs::exists(root() / "checkpoints" / "basic" / "best.pt"));
   EXPECT_NE(read_text(run / "train.log").find("epoch 2/2:"), std::string::npos);
   EXPECT_NE(read_text(run / "config.yaml").find("epochs: 2"), std::string::npos);
+
+  const auto again = train("--run-name basic --set training.epochs=1");
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.output.find("--resume last"), std::string::npos) << again.output;
+  const auto overwrite = train("--run-name basic --set training.epochs=1 --overwrite");
+  ASSERT_EQ(overwrite.exit_code, 0) << overwrite.output;
+  const std::string rerun = read_text(run / "metrics.jsonl");
+  EXPECT_EQ(std::count(rerun.begin(), rerun.end(), '\n'), 1);
 }
 
 TEST_F(TrainCli, ResumeAfterTwoEpochsEqualsFourStraightEpochsBitwise) {

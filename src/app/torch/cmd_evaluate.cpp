@@ -91,6 +91,7 @@ void run_evaluate(const EvaluateFlags& f) {
   auto comm = dist::make_communicator(env);
   if (comm->size() > 1) init_logging("info", comm->rank(), comm->size());
   const LoadedConfig loaded = load_config_from(f.common);
+  comm->set_timeout(std::chrono::seconds(loaded.config.distributed.timeout_seconds));
   const Config& config = loaded.config;
   if (comm->rank() != 0) spdlog::set_level(spdlog::level::warn);
   const int threads = model::training_threads(config, comm->size());

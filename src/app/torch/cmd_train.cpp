@@ -29,11 +29,15 @@ void register_train(CLI::App& app) {
   cmd->add_option("--device", options->train.device, "cpu | cuda")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_flag(flag_names("--no-progress"), options->no_progress, "No progress bar");
+  cmd->add_flag("--overwrite", options->train.overwrite,
+                "Start the run again when --run-name already exists (deletes its folder and "
+                "checkpoints)");
   cmd->callback([options] {
     const dist::LaunchEnv env = dist::detect_launch_env(dist::process_environment());
     auto comm = dist::make_communicator(env);
     if (comm->size() > 1) init_logging("info", comm->rank(), comm->size());
     const LoadedConfig loaded = load_config_from(options->common);
+    comm->set_timeout(std::chrono::seconds(loaded.config.distributed.timeout_seconds));
     if (comm->rank() != 0) spdlog::set_level(spdlog::level::warn);
     options->train.progress = !options->no_progress && isatty(STDERR_FILENO);
     const model::TrainResult r = model::train(loaded.config, options->train, *comm);

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   pixelrec::app::register_train(app);
   pixelrec::app::register_evaluate(app);
   pixelrec::app::register_recommend(app);
+  pixelrec::app::register_checkpoints(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

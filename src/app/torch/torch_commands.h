@@ -1,5 +1,5 @@
 // The subcommands that need LibTorch, built into `pixelrec-torch` (which `pixelrec` execs for
-// them): train, evaluate, recommend.
+// them): train, evaluate, recommend, checkpoints.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -9,6 +9,7 @@ namespace pixelrec::app {
 void register_train(CLI::App& app);
 void register_evaluate(CLI::App& app);
 void register_recommend(CLI::App& app);
+void register_checkpoints(CLI::App& app);
 
 // Set by a subcommand that must end with a specific status (e.g. 128 + signal after SIGTERM).
 void set_exit_status(int status);

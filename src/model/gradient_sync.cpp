@@ -1,0 +1,99 @@
+#include "model/gradient_sync.h"
+
+#include <algorithm>
+
+#include "core/errors.h"
+#include "model/recommender.h"
+
+namespace pixelrec::model {
+
+GradientSync::GradientSync(dist::Communicator& comm, size_t bucket_floats)
+    : comm_(comm), bucket_floats_(bucket_floats) {}
+
+void GradientSync::broadcast_parameters(Recommender& model) {
+  if (!active()) return;
+  torch::NoGradGuard no_grad;
+  const auto send = [&](torch::Tensor t) {
+    PIXELREC_CHECK(t.is_contiguous(), "parameters are contiguous");
+    comm_.broadcast(t.data_ptr(), size_t(t.numel()) * t.element_size(), 0);
+  };
+  for (auto& p : model.network()->parameters()) send(p);
+  for (auto& b : model.network()->buffers()) send(b);
+  for (auto* table : model.tables()) send(table->weight());
+}
+
+void GradientSync::allreduce_dense(const std::vector<torch::Tensor>& params) {
+  if (!active()) return;
+  torch::NoGradGuard no_grad;
+  size_t begin = 0;
+  while (begin < params.size()) {
+    // One bucket: consecutive parameters up to bucket_floats_ values (at least one parameter).
+    size_t end = begin, floats = 0;
+    while (end < params.size() &&
+           (end == begin || floats + size_t(params[end].numel()) <= bucket_floats_))
+      floats += size_t(params[end++].numel());
+    bucket_.resize(floats);
+    size_t offset = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const size_t n = size_t(params[i].numel());
+      const torch::Tensor& g = params[i].grad();
+      if (g.defined())
+        std::copy_n(g.contiguous().data_ptr<float>(), n, bucket_.data() + offset);
+      else
+        std::fill_n(bucket_.data() + offset, n, 0.0f);
+      offset += n;
+    }
+    comm_.allreduce_sum(bucket_.data(), bucket_.size());
+    offset = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const int64_t n = params[i].numel();
+      torch::Tensor summed = torch::from_blob(bucket_.data() + offset, params[i].sizes()).clone();
+      params[i].mutable_grad() = summed;
+      offset += size_t(n);
+    }
+    begin = end;
+  }
+}
+
+RowGradient GradientSync::merge_rows(const RowGradient& local, int64_t dim) {
+  if (!active()) return local;
+  const int world = comm_.size();
+  int64_t count = local.first.defined() ? local.first.numel() : 0;
+  std::vector<int64_t> counts(size_t(world), 0);
+  comm_.allgather(&count, sizeof count, counts.data());
+  const int64_t max_count = *std::max_element(counts.begin(), counts.end());
+  if (max_count == 0) return {};
+  // Fixed-size allgather: every rank sends max_count rows, padded.
+  std::vector<int64_t> rows(size_t(max_count), 0), all_rows(size_t(max_count) * world);
+  std::vector<float> grads(size_t(max_count * dim), 0.0f), all_grads(grads.size() * world);
+  if (count > 0) {
+    std::copy_n(local.first.contiguous().data_ptr<int64_t>(), count, rows.data());
+    std::copy_n(local.second.contiguous().data_ptr<float>(), count * dim, grads.data());
+  }
+  comm_.allgather(rows.data(), rows.size() * sizeof(int64_t), all_rows.data());
+  comm_.allgather(grads.data(), grads.size() * sizeof(float), all_grads.data());
+  std::vector<torch::Tensor> row_parts, grad_parts;
+  for (int r = 0; r < world; ++r) {
+    const int64_t n = counts[size_t(r)];
+    if (n == 0) continue;
+    row_parts.push_back(
+        torch::from_blob(all_rows.data() + size_t(r) * max_count, {n}, torch::kLong));
+    grad_parts.push_back(
+        torch::from_blob(all_grads.data() + size_t(r) * max_count * dim, {n, dim}));
+  }
+  const auto [merged, inverse] =
+      torch::_unique(torch::cat(row_parts), /*sorted=*/true, /*return_inverse=*/true);
+  torch::Tensor grad = torch::zeros({merged.size(0), dim});
+  grad.index_add_(0, inverse, torch::cat(grad_parts));
+  return {merged, grad};
+}
+
+int GradientSync::agree_on_signal(int local_signal) {
+  if (!active()) return local_signal;
+  std::vector<int64_t> signals(size_t(comm_.size()), 0);
+  const int64_t mine = local_signal;
+  comm_.allgather(&mine, sizeof mine, signals.data());
+  return int(*std::max_element(signals.begin(), signals.end()));
+}
+
+}  // namespace pixelrec::model

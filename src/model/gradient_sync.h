@@ -1,0 +1,36 @@
+// Data-parallel synchronisation of the trainer over a dist::Communicator: initial parameters
+// broadcast from rank 0, dense gradients summed by bucketed allreduce (flatten → allreduce → copy
+// back, undefined gradients as zeros), embedding-row gradients merged across ranks (allgather of
+// each rank's touched rows, summed by row), and agreement on a pending signal. Losses are already
+// scaled by the global batch size, so summing gives exactly one process's step on that batch.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "dist/communicator.h"
+#include "model/optimizers.h"
+
+namespace pixelrec::model {
+
+class Recommender;
+
+class GradientSync {
+ public:
+  explicit GradientSync(dist::Communicator& comm, size_t bucket_floats = size_t(1) << 22);
+
+  bool active() const { return comm_.size() > 1; }
+  void broadcast_parameters(Recommender& model);
+  void allreduce_dense(const std::vector<torch::Tensor>& params);
+  RowGradient merge_rows(const RowGradient& local, int64_t dim);
+  // The largest pending signal number over all ranks (0: none), so every rank stops together.
+  int agree_on_signal(int local_signal);
+
+ private:
+  dist::Communicator& comm_;
+  size_t bucket_floats_;
+  std::vector<float> bucket_;
+};
+
+}  // namespace pixelrec::model

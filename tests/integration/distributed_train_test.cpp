@@ -1,0 +1,172 @@
+// Multi-process training and evaluation under mpirun: N ranks make the same steps as one process
+// on the same global batches, checkpoints resume on another world size, a signal on one rank
+// stops every rank with a checkpoint, a stalled rank ends the job with a clear error, and
+// evaluation metrics do not depend on the number of ranks.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+
+#include "support/pipeline.h"
+#include "support/test_support.h"
+
+namespace pixelrec::test {
+namespace {
+
+const char* kYaml =
+    "model:\n"
+    "  embedding_dim: 16\n"
+    "  fusion_hidden_dims: [32, 16]\n"
+    "training:\n"
+    "  batch_size: 128\n"
+    "  epochs: 2\n"
+    "  num_workers: 1\n"
+    "  learning_rate: 0.005\n"
+    "evaluation:\n"
+    "  num_negatives: 50\n";
+
+// Exactness needs what is per-rank by design off: BatchNorm statistics, dropout draws and the
+// contrastive loss's in-batch negatives (docs/distributed.md).
+const char* kExact =
+    " --set model.use_batch_norm=false --set model.dropout_rate=0 --set "
+    "model.use_contrastive=false";
+
+double max_difference(const std::string& output) {
+  static const std::regex pattern("max abs difference: +([-0-9.eE+]+)");
+  std::smatch m;
+  return std::regex_search(output, m, pattern) ? std::stod(m[1].str()) : 1e9;
+}
+
+std::string digest_of(const std::string& output) {
+  static const std::regex pattern("parameters digest ([0-9a-f]{16})");
+  std::smatch m;
+  return std::regex_search(output, m, pattern) ? m[1].str() : "";
+}
+
+class DistributedTrain : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<ScratchDir>("distributed_train");
+    pipeline_ = std::make_unique<Pipeline>(make_tiny_pipeline(dir_->path(), kYaml));
+    const auto cache = run_pixelrec("cache " + pipeline_->config_arg() + " --log-level warn");
+    ASSERT_EQ(cache.exit_code, 0) << cache.output;
+  }
+  static void TearDownTestSuite() {
+    pipeline_.reset();
+    dir_.reset();
+  }
+  // `pixelrec ARGS` on `ranks` MPI processes (1: a plain process).
+  static CommandResult run(int ranks, const std::string& args, const std::string& env = "") {
+    const std::string launcher = ranks == 1 ? ""
+                                            : "mpirun --allow-run-as-root --oversubscribe -np " +
+                                                  std::to_string(ranks) + " ";
+    return run_command(env + " " + launcher + shell_quote(PIXELREC_BIN) + " " + args + " " +
+                       pipeline_->config_arg());
+  }
+  static CommandResult train(int ranks, const std::string& args, const std::string& env = "") {
+    return run(ranks, "train --no-progress " + args, env);
+  }
+  static double compare(const std::string& a, const std::string& b) {
+    const auto r = run_pixelrec("checkpoints inspect " + last(a) + " --compare " + last(b));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return max_difference(r.output);
+  }
+  static std::string last(const std::string& run) {
+    return (dir_->path() / "checkpoints" / run / "last.pt").string();
+  }
+  static void copy_run(const std::string& from, const std::string& to) {
+    for (const char* top : {"checkpoints", "results"})
+      fs::copy(dir_->path() / top / from, dir_->path() / top / to, fs::copy_options::recursive);
+  }
+  static std::unique_ptr<ScratchDir> dir_;
+  static std::unique_ptr<Pipeline> pipeline_;
+};
+std::unique_ptr<ScratchDir> DistributedTrain::dir_;
+std::unique_ptr<Pipeline> DistributedTrain::pipeline_;
+
+TEST_F(DistributedTrain, TwoAndThreeRanksMakeTheOneProcessSteps) {
+  for (int ranks : {1, 2, 3}) {
+    const auto r = train(ranks, "--run-name exact" + std::to_string(ranks) + kExact);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  EXPECT_LT(compare("exact1", "exact2"), 1e-5);
+  EXPECT_LT(compare("exact1", "exact3"), 1e-5);
+}
+
+TEST_F(DistributedTrain, ResumesOnAnotherNumberOfRanks) {
+  ASSERT_EQ(
+      train(1, std::string("--run-name straight4 --set training.epochs=4") + kExact).exit_code, 0);
+  const auto two = train(2, std::string("--run-name half") + kExact);
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  for (int ranks : {1, 3}) {
+    const std::string name = "resumed_on_" + std::to_string(ranks);
+    copy_run("half", name);
+    const auto r =
+        train(ranks, "--run-name " + name + " --resume last --set training.epochs=4" + kExact);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_LT(compare("straight4", name), 1e-5) << ranks << " ranks";
+  }
+}
+
+TEST_F(DistributedTrain, SignalOnOneRankCheckpointsEveryRankAndResumesExactly) {
+  const auto straight = train(2, "--run-name sig-straight");
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  const auto stopped =
+      train(2, "--run-name sig", "PIXELREC_TEST_SIGNAL_AFTER_STEPS=5 PIXELREC_TEST_SIGNAL_RANK=1");
+  EXPECT_NE(stopped.exit_code, 0);
+  EXPECT_NE(stopped.output.find("--resume last"), std::string::npos) << stopped.output;
+  const auto inspect = run_pixelrec("checkpoints inspect " + last("sig"));
+  EXPECT_NE(inspect.output.find("step 5 of it"), std::string::npos) << inspect.output;
+  const auto resumed = train(2, "--run-name sig --resume last");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(digest_of(resumed.output), digest_of(straight.output));  // same world size: bitwise
+}
+
+TEST_F(DistributedTrain, StalledRankEndsTheJobWithAClearError) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = train(2, "--run-name stall --set distributed.timeout_seconds=3",
+                       "PIXELREC_TEST_STALL_AFTER_STEPS=3 PIXELREC_TEST_STALL_RANK=1");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("rank 0: MPI"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("did not complete within 3.0 s"), std::string::npos) << r.output;
+  EXPECT_LT(seconds, 120.0);
+}
+
+TEST_F(DistributedTrain, EvaluationMetricsAreIdenticalOnOneTwoAndThreeRanks) {
+  ASSERT_EQ(train(1, "--run-name evalmodel --set training.epochs=1").exit_code, 0);
+  // A random split, whose test users do not divide evenly over 3 ranks, for the baselines.
+  const std::string random_split =
+      " --set data.splitting.strategy=random --set data.split_data_path=" +
+      (dir_->path() / "splits" / "random").string();
+  ASSERT_EQ(run(1, "split --log-level warn" + random_split).exit_code, 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"multimodal", "--run-name evalmodel"},
+      {"itemknn", random_split},
+      {"contentknn", random_split}};
+  for (const auto& [recommender, args] : cases) {
+    nlohmann::json reference;
+    for (int ranks : {1, 2, 3}) {
+      const fs::path out = dir_->path() / ("eval_" + recommender + std::to_string(ranks) + ".json");
+      const auto r = run(ranks, "evaluate --recommender " + recommender + " --task full " + args +
+                                    " --output " + out.string() + " --log-level warn");
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+      const auto j = nlohmann::json::parse(read_text(out));
+      if (ranks == 1) {
+        reference = j;
+        if (recommender != "multimodal")
+          EXPECT_NE(j.at("users_evaluated").get<int>() % 3, 0) << "users should not split evenly";
+        continue;
+      }
+      EXPECT_EQ(j.at("metrics"), reference.at("metrics")) << recommender << " on " << ranks;
+      EXPECT_EQ(j.at("users_evaluated"), reference.at("users_evaluated"));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pixelrec::test
