@@ -66,9 +66,10 @@ void measure(const char* name, const std::string& data) {
     }
   }
   const double parse_s = seconds_since(t0) / 5;
-  std::printf("%-13s %7.1f MB  %9zu rows  CsvReader %7.0f MB/s  memchr baseline %7.0f MB/s  "
-              "ratio %.2f\n",
-              name, mb, rows / 5, mb / parse_s, mb / memchr_s, memchr_s / parse_s);
+  std::printf(
+      "%-13s %7.1f MB  %9zu rows  CsvReader %7.0f MB/s  memchr baseline %7.0f MB/s  "
+      "ratio %.2f\n",
+      name, mb, rows / 5, mb / parse_s, mb / memchr_s, memchr_s / parse_s);
   if (lines == 0 || fields == 0) std::printf("(nothing parsed?)\n");
 }
 

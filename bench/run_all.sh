@@ -54,3 +54,44 @@ echo "== cache pixelrec50k: built-in text features only (items/s = items / wall 
   "$PIXELREC" cache -c "$OUT/bench50k.yaml" --set data.split_data_path=$OUT/splits50k/leave_one_out \
   --set model.vision_model=none --set "data.numerical_features_cols=[]" \
   --set data.feature_store_path=$OUT/cache50k/text.h5 --force-recompute --log-level warn
+
+echo "== training step throughput: default model, pixelrec50k shapes, 1 and 2 threads"
+"$BUILD/bench/bench_train"
+
+echo "== ranking and evaluation: score_block over 82,865 items, ItemKNN fit, sampled evaluation"
+"$BUILD/bench/bench_ranking"
+
+echo "== small preset, real pipeline: synth → preprocess → split → cache → train 1 epoch → evaluate"
+SMALL=$OUT/small
+rm -rf "$SMALL"
+cat > "$OUT/small.yaml" <<YAML
+data:
+  item_info_path: $SMALL/raw/item_info.csv
+  interactions_path: $SMALL/raw/interactions.csv
+  image_folder: $SMALL/raw/images
+  processed_item_info_path: $SMALL/processed/item_info.csv
+  processed_interactions_path: $SMALL/processed/interactions.csv
+  processed_image_destination_folder: $SMALL/processed/images
+  split_data_path: $SMALL/splits/leave_one_out
+  feature_store_path: $SMALL/cache/features.h5
+  splitting:
+    min_interactions_per_user: 5
+    min_interactions_per_item: 5
+checkpoint_dir: $SMALL/checkpoints
+results_dir: $SMALL/results
+YAML
+timed() {
+  local name=$1
+  shift
+  /usr/bin/time -f "$name: %e s wall, %U s user, %M KB max RSS" "$@"
+}
+timed "small synth" "$PIXELREC" synth --preset small --out "$SMALL/raw" --seed 1 --log-level warn
+timed "small preprocess" "$PIXELREC" preprocess -c "$OUT/small.yaml" --log-level warn
+timed "small split" "$PIXELREC" split -c "$OUT/small.yaml" --log-level warn
+timed "small cache" "$PIXELREC" cache -c "$OUT/small.yaml" --log-level warn
+timed "small train, 1 epoch (validation included)" "$PIXELREC" train -c "$OUT/small.yaml" \
+  --set training.epochs=1 --run-name bench --no-progress
+for task in full sampled; do
+  timed "small evaluate --task $task" "$PIXELREC" evaluate -c "$OUT/small.yaml" \
+    --run-name bench --task $task --log-level warn
+done

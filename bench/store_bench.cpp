@@ -15,7 +15,9 @@ using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 using namespace pixelrec::features;
 
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 void build_store(const fs::path& path, uint32_t n, const std::vector<ModalitySpec>& specs) {
   StoreHeader h;
@@ -57,7 +59,8 @@ double fread_seconds(const fs::path& path, size_t& bytes) {
 int main() {
   const fs::path path = fs::temp_directory_path() / "pixelrec_store_bench.h5";
   const uint32_t n = 100000;
-  const std::vector<ModalitySpec> specs = {{"image", 164, "{}"}, {"text", 256, "{}"}, {"numeric", 7, "{}"}};
+  const std::vector<ModalitySpec> specs = {
+      {"image", 164, "{}"}, {"text", 256, "{}"}, {"numeric", 7, "{}"}};
   build_store(path, n, specs);
   size_t bytes = 0;
   fread_seconds(path, bytes);  // warm the page cache
@@ -75,7 +78,8 @@ int main() {
   const double gb = static_cast<double>(bytes) / 1e9;
   std::printf("store: %u items, %.2f GB file\n", n, gb);
   std::printf("fread baseline        %6.2f GB/s\n", gb / fread_s);
-  std::printf("load 1 rank (all)     %6.2f GB/s  ratio vs fread %.2f\n", gb / load1_s, fread_s / load1_s);
+  std::printf("load 1 rank (all)     %6.2f GB/s  ratio vs fread %.2f\n", gb / load1_s,
+              fread_s / load1_s);
   std::printf("load rank 0 of 2      %6.3f s (%.0f%% of the 1-rank time; holds half the rows)\n",
               load2_s, 100 * load2_s / load1_s);
   fs::remove(path);

@@ -23,21 +23,22 @@ cat demo/splits/leave_one_out/split_stats.json
   --set data.split_data_path=demo/splits/cold_item
 cat demo/splits/cold_item/split_stats.json
 
-step "4/7 cache: built-in image, text and numeric features into the HDF5 store (2 ranks)"
+# Steps that run distributed use 2 MPI ranks when mpirun is there (one process otherwise).
+RANKS=()
 if command -v mpirun >/dev/null 2>&1; then
-  mpirun --allow-run-as-root --oversubscribe -np 2 "$PIXELREC" cache -c "$CONFIG"
-else
-  "$PIXELREC" cache -c "$CONFIG"
+  RANKS=(mpirun --allow-run-as-root --oversubscribe -np 2)
 fi
+
+step "4/7 cache: built-in image, text and numeric features into the HDF5 store (2 ranks)"
+"${RANKS[@]}" "$PIXELREC" cache -c "$CONFIG"
 cat demo/cache/cache_report.json
 
-# Training runs as one process until multi-rank gradient synchronisation lands ([Distributed]).
-step "5/7 train: the multimodal model (concat fusion, contrastive loss, early stop on val_ndcg@10)"
-"$PIXELREC" train -c "$CONFIG" --run-name demo --overwrite
+step "5/7 train on 2 ranks: the multimodal model (concat fusion, contrastive loss, early stop on val_ndcg@10)"
+"${RANKS[@]}" "$PIXELREC" train -c "$CONFIG" --run-name demo --overwrite
 cat demo/results/demo/metrics.csv | cut -d, -f1-6 | column -t -s, 2>/dev/null || true
 
 step "6/7 evaluate: full-catalogue ranking of the test interactions, model vs every baseline"
-"$PIXELREC" evaluate -c "$CONFIG" --run-name demo --task full --baseline popularity \
+"${RANKS[@]}" "$PIXELREC" evaluate -c "$CONFIG" --run-name demo --task full --baseline popularity \
   --recommender multimodal,random,itemknn,userknn,contentknn
 echo "result files: demo/results/demo/eval/ (JSON with paired t-test and Wilcoxon p-values vs popularity)"
 
@@ -45,7 +46,8 @@ step "7/7 cold items: items never seen in training, ranked by content (item spli
 COLD=(--set data.splitting.strategy=item --set data.split_data_path=demo/splits/cold_item
       --set data.cache_config.cache_directory=demo/cache_cold_item)
 "$PIXELREC" cache -c "$CONFIG" "${COLD[@]}" --log-level warn
-"$PIXELREC" train -c "$CONFIG" "${COLD[@]}" --run-name demo-cold --overwrite --log-level warn
+"${RANKS[@]}" "$PIXELREC" train -c "$CONFIG" "${COLD[@]}" --run-name demo-cold --overwrite \
+  --log-level warn
 "$PIXELREC" evaluate -c "$CONFIG" "${COLD[@]}" --run-name demo-cold --task cold_item \
   --recommender multimodal,popularity,random,contentknn --log-level warn
 "$PIXELREC" recommend -c "$CONFIG" --run-name demo --sample-users 3 --top-k 5 \

@@ -27,8 +27,7 @@ void add_common_options(CLI::App& cmd, CommonOptions& options) {
 
 LoadedConfig load_config_from(const CommonOptions& options) {
   if (!options.log_level.empty()) spdlog::set_level(parse_log_level(options.log_level));
-  LoadedConfig loaded =
-      load_config({options.config_files, options.overrides, options.strict});
+  LoadedConfig loaded = load_config({options.config_files, options.overrides, options.strict});
   if (options.log_level.empty())
     spdlog::set_level(parse_log_level(loaded.config.runtime.log_level));
   return loaded;

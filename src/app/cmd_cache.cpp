@@ -38,9 +38,11 @@ void register_cache(CLI::App& app) {
       std::string present;
       for (const auto& [modality, count] : s.present)
         present += " " + modality + "=" + std::to_string(count);
-      spdlog::info("feature store {}: {} items, {} chunks ({} resumed), present:{}, {:.1f}s on {} "
-                   "rank(s)", s.store_path.string(), s.items, s.chunks_total, s.chunks_resumed,
-                   present, s.seconds, comm->size());
+      spdlog::info(
+          "feature store {}: {} items, {} chunks ({} resumed), present:{}, {:.1f}s on {} "
+          "rank(s)",
+          s.store_path.string(), s.items, s.chunks_total, s.chunks_resumed, present, s.seconds,
+          comm->size());
     }
   });
 }

@@ -13,14 +13,14 @@ void register_config(CLI::App& app) {
   auto show_options = std::make_shared<CommonOptions>();
   auto* show = cmd->add_subcommand("show", "Print the resolved configuration (every key) as YAML");
   add_common_options(*show, *show_options);
-  show->callback([show_options] {
-    std::cout << config_to_yaml(load_config_from(*show_options).config);
-  });
+  show->callback(
+      [show_options] { std::cout << config_to_yaml(load_config_from(*show_options).config); });
 
   auto check_options = std::make_shared<CommonOptions>();
   auto* check = cmd->add_subcommand(
-      "check", "Load and validate the configuration; exit 1 on an invalid value (or, with "
-               "--strict, an unknown key)");
+      "check",
+      "Load and validate the configuration; exit 1 on an invalid value (or, with "
+      "--strict, an unknown key)");
   add_common_options(*check, *check_options);
   check->callback([check_options] {
     const LoadedConfig loaded = load_config_from(*check_options);

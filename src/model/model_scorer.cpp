@@ -81,9 +81,12 @@ void ModelScorer::score_pairs(const uint32_t* users, const uint32_t* items, size
     const torch::Tensor i = index_tensor(items + begin, n);
     torch::Tensor logits;
     if (model_.network()->factorized()) {
-      logits =
-          model_.network()->head_from_first(model_.network()->user_part(model_.user_tokens(u)) +
-                                            item_parts().index_select(0, i - features_.first_item));
+      // The user part once per distinct user of the batch (sampled candidates repeat users).
+      const auto [distinct, inverse] = torch::_unique(u, /*sorted=*/true, /*return_inverse=*/true);
+      const torch::Tensor user_part =
+          model_.network()->user_part(model_.user_tokens(distinct)).index_select(0, inverse);
+      logits = model_.network()->head_from_first(
+          user_part + item_parts().index_select(0, i - features_.first_item));
     } else {
       logits = model_.forward(u, i, features_);
     }

@@ -15,7 +15,7 @@ class ModelScorer : public eval::Scorer {
   // `final_activation`: apply model.final_activation to scores (recommendations); evaluation
   // ranks raw logits (same order). pair_batch bounds the pairs of one forward pass.
   ModelScorer(Recommender& model, const ItemFeatures& features, bool final_activation = false,
-              int64_t pair_batch = 1 << 16);
+              int64_t pair_batch = 1 << 13);
 
   std::string name() const override { return "multimodal"; }
   void score_block(const uint32_t* users, size_t num_users, const uint32_t* items, size_t num_items,

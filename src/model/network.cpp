@@ -9,6 +9,7 @@ namespace {
 
 constexpr double kMinTemperature = 0.01;  // CLIP's bound on the logit scale (100)
 constexpr double kMaxTemperature = 1.0;
+constexpr int64_t kMaxContrastiveItems = 512;
 
 void push_activation(torch::nn::Sequential& seq, const std::string& name) {
   if (name == "relu")
@@ -210,8 +211,15 @@ torch::Tensor NetworkImpl::temperature() const {
 torch::Tensor NetworkImpl::contrastive(const ItemSide& side) {
   if (!side.image.defined() || !side.text.defined())
     return torch::zeros({}, log_temperature_.options());
-  const torch::Tensor both = (side.image_present * side.text_present).gt(0).nonzero().squeeze(1);
+  torch::Tensor both = (side.image_present * side.text_present).gt(0).nonzero().squeeze(1);
   if (both.size(0) < 2) return torch::zeros({}, log_temperature_.options());
+  // InfoNCE costs O(n^2) in the batch's distinct items: beyond kMaxContrastiveItems a random
+  // subset (torch's generator, seeded per batch by the trainer) keeps it a small part of a step.
+  if (both.size(0) > kMaxContrastiveItems)
+    both = both.index_select(
+        0,
+        std::get<0>(
+            torch::randperm(both.size(0), torch::kLong).narrow(0, 0, kMaxContrastiveItems).sort()));
   return info_nce(side.image.index_select(0, both), side.text.index_select(0, both), temperature());
 }
 

@@ -3,10 +3,9 @@
 // gives one identical store under mpirun -np 2, and masks a corrupt image instead of crashing.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "features/feature_store.h"
 #include "support/pipeline.h"
@@ -88,17 +87,23 @@ TEST_F(CacheCli, AnyFingerprintedChangeRecomputes) {
   ASSERT_EQ(changed_config.exit_code, 0) << changed_config.output;
   const std::string fp1 = features::read_store_info(path("change.h5"))->fingerprint;
   EXPECT_NE(fp0, fp1);
-  auto dims = cache("change.h5", "--set data.numerical_normalization_method=min_max --set features.text_dim=64");
+  auto dims = cache("change.h5",
+                    "--set data.numerical_normalization_method=min_max --set features.text_dim=64");
   ASSERT_EQ(dims.exit_code, 0) << dims.output;
   EXPECT_EQ(features::load_feature_range(path("change.h5"), {0, 1}).modality("text")->spec.dim, 64);
-  EXPECT_EQ(cache("change.h5", "--force-recompute --set data.numerical_normalization_method=min_max --set features.text_dim=64").exit_code, 0);
+  EXPECT_EQ(cache("change.h5",
+                  "--force-recompute --set data.numerical_normalization_method=min_max --set "
+                  "features.text_dim=64")
+                .exit_code,
+            0);
 }
 
 TEST_F(CacheCli, ResumesAfterKillNineWithIdenticalDatasets) {
   ASSERT_EQ(cache("straight.h5").exit_code, 0);
-  auto killed = run_command("PIXELREC_TEST_KILL_AFTER_PARTS=2 " + shell_quote(PIXELREC_BIN) +
-                            " cache " + pipeline_->config_arg() +
-                            " --set data.feature_store_path=" + shell_quote(path("resumed.h5").string()));
+  auto killed =
+      run_command("PIXELREC_TEST_KILL_AFTER_PARTS=2 " + shell_quote(PIXELREC_BIN) + " cache " +
+                  pipeline_->config_arg() +
+                  " --set data.feature_store_path=" + shell_quote(path("resumed.h5").string()));
   EXPECT_EQ(killed.exit_code, 137) << killed.output;
   EXPECT_FALSE(fs::exists(path("resumed.h5")));
   EXPECT_TRUE(fs::exists(path("resumed.h5.parts/chunk_000001.part")));
@@ -134,8 +139,9 @@ TEST_F(CacheCli, CorruptImageGetsPresenceZeroAndACountedWarning) {
   EXPECT_NE(r.output.find("1 input(s) unusable for image features"), std::string::npos) << r.output;
   const auto report = nlohmann::json::parse(read_text(p.root / "cache/cache_report.json"));
   EXPECT_EQ(report["unusable_inputs"]["image"], 1);
-  const auto store = features::load_feature_range(p.root / "cache/features.h5",
-                                                  {0, features::read_store_info(p.root / "cache/features.h5")->num_items});
+  const auto store = features::load_feature_range(
+      p.root / "cache/features.h5",
+      {0, features::read_store_info(p.root / "cache/features.h5")->num_items});
   const std::string victim_id = victim.stem().string();
   size_t idx = 0;
   while (store.item_ids[idx] != victim_id) ++idx;

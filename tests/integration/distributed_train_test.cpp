@@ -158,8 +158,9 @@ TEST_F(DistributedTrain, EvaluationMetricsAreIdenticalOnOneTwoAndThreeRanks) {
       const auto j = nlohmann::json::parse(read_text(out));
       if (ranks == 1) {
         reference = j;
-        if (recommender != "multimodal")
+        if (recommender != "multimodal") {
           EXPECT_NE(j.at("users_evaluated").get<int>() % 3, 0) << "users should not split evenly";
+        }
         continue;
       }
       EXPECT_EQ(j.at("metrics"), reference.at("metrics")) << recommender << " on " << ranks;

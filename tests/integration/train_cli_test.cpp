@@ -121,6 +121,19 @@ TEST_F(TrainCli, SigtermSavesCheckpointAndResumeContinuesExactly) {
   EXPECT_EQ(digest_of(resumed.output), digest_of(straight.output));
 }
 
+TEST_F(TrainCli, MixedPrecisionAndEveryFusionTrainWithFiniteLosses) {
+  for (const char* extra :
+       {"--set training.mixed_precision=true", "--set model.fusion_type=gated",
+        "--set model.fusion_type=attention --set model.num_attention_heads=4"}) {
+    const auto r =
+        train(std::string("--run-name variant --overwrite --set training.epochs=1 ") + extra);
+    ASSERT_EQ(r.exit_code, 0) << extra << "\n" << r.output;
+    const std::string jsonl = read_text(root() / "results" / "variant" / "metrics.jsonl");
+    EXPECT_NE(jsonl.find("\"train_loss\":"), std::string::npos) << jsonl;
+    EXPECT_EQ(jsonl.find("null"), std::string::npos) << extra << ": non-finite metric\n" << jsonl;
+  }
+}
+
 TEST_F(TrainCli, BadModelSettingsGiveClearErrors) {
   const auto fusion = train("--set model.fusion_type=sum");
   EXPECT_EQ(fusion.exit_code, 1);
