@@ -155,7 +155,8 @@ BatchShape measure_shape(const std::vector<Batch>& ring, const ItemFeatures& f) 
         f.presence[0].index_select(0, distinct) * f.presence[1].index_select(0, distinct);
     s.pairs += double(b.users.size(0));
     s.distinct += double(distinct.size(0));
-    s.contrastive += both.sum().item<double>();
+    // The network caps InfoNCE at 512 items per step (network.cpp, kMaxContrastiveItems).
+    s.contrastive += std::min(512.0, both.sum().item<double>());
   }
   const double n = double(ring.size());
   return {s.pairs / n, s.distinct / n, s.contrastive / n};

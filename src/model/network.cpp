@@ -65,11 +65,11 @@ NetworkImpl::NetworkImpl(NetworkSpec spec) : spec_(std::move(spec)) {
     const int64_t hidden = c.projection_hidden_dim ? *c.projection_hidden_dim : dim_;
     seq->push_back(make_linear(input.dim, hidden, c.init_method));
     push_activation(seq, c.fusion_activation);
-    seq->push_back(torch::nn::Dropout(c.dropout_rate));
+    seq->push_back(FastDropout(c.dropout_rate));
     if (c.projection_hidden_dim) {
       seq->push_back(make_linear(hidden, dim_, c.init_method));
       push_activation(seq, c.fusion_activation);
-      seq->push_back(torch::nn::Dropout(c.dropout_rate));
+      seq->push_back(FastDropout(c.dropout_rate));
     }
     projections_.push_back(register_module("project_" + input.name, seq));
   }
@@ -100,7 +100,7 @@ NetworkImpl::NetworkImpl(NetworkSpec spec) : spec_(std::move(spec)) {
       hidden_.push_back(register_module("head_" + std::to_string(i + 1),
                                         make_linear(dims[i], dims[i + 1], c.init_method)));
   }
-  dropout_ = register_module("head_dropout", torch::nn::Dropout(c.dropout_rate));
+  dropout_ = register_module("head_dropout", FastDropout(c.dropout_rate));
   output_ = register_module("head_out", make_linear(dims.back(), 1, c.init_method));
   log_temperature_ =
       register_parameter("log_temperature", torch::full({}, std::log(c.contrastive_temperature)),

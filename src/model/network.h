@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "model/fast_dropout.h"
 
 namespace pixelrec::model {
 
@@ -79,7 +80,7 @@ class NetworkImpl : public torch::nn::Module {
   torch::nn::Linear first_{nullptr};
   std::vector<torch::nn::BatchNorm1d> norms_;  // one per hidden layer when use_batch_norm
   std::vector<torch::nn::Linear> hidden_;      // hidden layers after the first
-  torch::nn::Dropout dropout_{nullptr};
+  FastDropout dropout_{nullptr};
   torch::nn::Linear output_{nullptr};
   torch::Tensor log_temperature_;
 };

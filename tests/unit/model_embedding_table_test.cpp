@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "model/embedding_table.h"
+#include "model/fast_dropout.h"
 
 namespace pixelrec::model {
 namespace {
@@ -85,6 +86,34 @@ TEST(EmbeddingTableTest, NoGradLookupIsPlainGather) {
   const auto rows = table.lookup(torch::tensor({4, 0}, torch::kLong));
   EXPECT_TRUE(torch::equal(rows[0], table.weight()[4]));
   EXPECT_FALSE(table.gradient().first.defined());
+}
+
+}  // namespace
+}  // namespace pixelrec::model
+
+namespace pixelrec::model {
+namespace {
+
+TEST(FastDropoutTest, DropsTheRightShareScalesKeptValuesAndIsDeterministic) {
+  const torch::Tensor mask = dropout_mask(400001, 0.3, 7);
+  const double dropped = mask.eq(0).sum().item<double>() / 400001.0;
+  EXPECT_NEAR(dropped, 0.3, 0.005);
+  EXPECT_NEAR(mask.max().item<float>(), 1.0f / 0.7f, 1e-6);
+  EXPECT_TRUE(torch::equal(mask, dropout_mask(400001, 0.3, 7)));
+  EXPECT_FALSE(torch::equal(mask, dropout_mask(400001, 0.3, 8)));
+  EXPECT_NEAR(mask.mean().item<double>(), 1.0, 0.01);  // inverted dropout keeps the expectation
+
+  FastDropout dropout(0.5);
+  const torch::Tensor x = torch::ones({64, 8}, torch::requires_grad());
+  dropout->train(false);
+  EXPECT_TRUE(torch::equal(dropout->forward(x), x));  // identity in eval mode
+  dropout->train(true);
+  torch::manual_seed(3);
+  const torch::Tensor a = dropout->forward(x);
+  torch::manual_seed(3);
+  EXPECT_TRUE(torch::equal(a, dropout->forward(x)));  // reproducible from torch's generator
+  a.sum().backward();
+  EXPECT_TRUE(torch::equal(x.grad(), a.detach()));  // gradient = the scaled mask
 }
 
 }  // namespace
