@@ -1,5 +1,8 @@
 #include "app/cli_common.h"
 
+#include <iostream>
+
+#include "core/errors.h"
 #include "core/logging.h"
 
 namespace pixelrec::app {
@@ -23,6 +26,22 @@ void add_common_options(CLI::App& cmd, CommonOptions& options) {
   cmd.add_flag("--strict", options.strict, "Unknown config keys are errors, not warnings");
   cmd.add_option(flag_names("--log-level"), options.log_level,
                  "trace|debug|info|warn|error|off (default: runtime.log_level)");
+}
+
+int run_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help, version or the parse error
+    return code == 0 ? 0 : 2;
+  } catch (const UsageError& e) {
+    std::cerr << "pixelrec: usage error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "pixelrec: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 LoadedConfig load_config_from(const CommonOptions& options) {

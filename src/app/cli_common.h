@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <vector>
 
@@ -23,6 +22,10 @@ void add_common_options(CLI::App& cmd, CommonOptions& options);
 
 // Loads the configuration named by the common options and applies the log level.
 LoadedConfig load_config_from(const CommonOptions& options);
+
+// Parses and runs the command line, mapping outcomes to the exit status contract: 0 success,
+// 1 failure (one-line cause on stderr), 2 usage error (help/version exit 0).
+int run_command_line(CLI::App& app, int argc, char** argv);
 
 // "--force-reprocess" → "--force-reprocess,--force_reprocess": both spellings are accepted.
 std::string flag_names(const std::string& dashed, const std::string& short_name = "");

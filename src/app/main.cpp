@@ -66,20 +66,5 @@ int main(int argc, char** argv) {
   pixelrec::app::register_hpo(app);
   register_torch_placeholders(app);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);  // prints help, version or the parse error
-    return code == 0 ? 0 : 2;
-  } catch (const pixelrec::UsageError& e) {
-    std::cerr << "pixelrec: usage error: " << e.what() << "\n";
-    return 2;
-  } catch (const pixelrec::Error& e) {
-    std::cerr << "pixelrec: error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "pixelrec: error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  return pixelrec::app::run_command_line(app, argc, argv);
 }

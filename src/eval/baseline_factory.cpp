@@ -41,6 +41,20 @@ std::vector<std::string> baseline_names() {
   return {"random", "popularity", "itemknn", "userknn", "contentknn"};
 }
 
+BaselineInputs baseline_inputs(const EvaluationConfig& evaluation, const SplitData& split,
+                               const UserItemIndex& train, const ContentVectors* content,
+                               int threads) {
+  BaselineInputs inputs;
+  inputs.split = &split;
+  inputs.train = &train;
+  inputs.content = content;
+  inputs.seed = uint64_t(evaluation.seed);
+  inputs.threads = threads;
+  inputs.knn_neighbors = evaluation.knn_neighbors;
+  inputs.knn_shrinkage = evaluation.knn_shrinkage;
+  return inputs;
+}
+
 std::unique_ptr<Scorer> make_baseline(const std::string& name, const BaselineInputs& inputs) {
   PIXELREC_CHECK(inputs.split != nullptr, "BaselineInputs.split is required");
   const SplitData& split = *inputs.split;

@@ -29,6 +29,11 @@ struct BaselineInputs {
 // for anything else, ConfigError for knn_neighbors < 1 or knn_shrinkage < 0, Error when
 // contentknn has no content vectors or they do not match the split's catalogue.
 std::unique_ptr<Scorer> make_baseline(const std::string& name, const BaselineInputs& inputs);
+
+// Inputs with the seed and KNN settings of `evaluation.*` in the config.
+BaselineInputs baseline_inputs(const EvaluationConfig& evaluation, const SplitData& split,
+                               const UserItemIndex& train, const ContentVectors* content,
+                               int threads);
 std::vector<std::string> baseline_names();
 
 // Per-row neighbour lists in CSR form, each row's neighbours sorted by index.

@@ -114,14 +114,8 @@ void run_evaluate(const EvaluateFlags& f) {
   const SplitData split_data = load_split_data(config);
   const auto content = maybe_content(config, threads);
   const eval::EvalContext context = eval::make_eval_context(split_data, content.get());
-  eval::BaselineInputs inputs;
-  inputs.split = &split_data;
-  inputs.train = &context.train;
-  inputs.content = content.get();
-  inputs.seed = uint64_t(config.evaluation.seed);
-  inputs.threads = threads;
-  inputs.knn_neighbors = config.evaluation.knn_neighbors;
-  inputs.knn_shrinkage = config.evaluation.knn_shrinkage;
+  const eval::BaselineInputs inputs =
+      eval::baseline_inputs(config.evaluation, split_data, context.train, content.get(), threads);
 
   std::unique_ptr<model::TrainedModel> trained;
   const auto make_scorer = [&](const std::string& name) -> std::unique_ptr<eval::Scorer> {

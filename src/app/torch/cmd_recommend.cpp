@@ -49,14 +49,8 @@ void run_recommend(const RecommendFlags& f) {
         eval::load_content_vectors(config.feature_store_path(), threads));
   const UserItemIndex train(split.num_users(), split.train);
   const UserItemIndex seen(split.num_users(), {&split.train, &split.val, &split.test});
-  eval::BaselineInputs inputs;
-  inputs.split = &split;
-  inputs.train = &train;
-  inputs.content = content.get();
-  inputs.seed = uint64_t(config.evaluation.seed);
-  inputs.threads = threads;
-  inputs.knn_neighbors = config.evaluation.knn_neighbors;
-  inputs.knn_shrinkage = config.evaluation.knn_shrinkage;
+  const eval::BaselineInputs inputs =
+      eval::baseline_inputs(config.evaluation, split, train, content.get(), threads);
   auto fallback = eval::make_baseline("popularity", inputs);
 
   std::unique_ptr<model::TrainedModel> trained;

@@ -26,17 +26,6 @@ int main(int argc, char** argv) {
   pixelrec::app::register_evaluate(app);
   pixelrec::app::register_recommend(app);
   pixelrec::app::register_checkpoints(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;
-  } catch (const pixelrec::UsageError& e) {
-    std::cerr << "pixelrec: usage error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "pixelrec: error: " << e.what() << "\n";
-    return 1;
-  }
-  return pixelrec::app::exit_status();
+  const int status = pixelrec::app::run_command_line(app, argc, argv);
+  return status != 0 ? status : pixelrec::app::exit_status();
 }
