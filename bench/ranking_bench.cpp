@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "core/config.h"
 #include "core/errors.h"
 #include "core/rng.h"
@@ -25,43 +26,15 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using pixelrec::bench::Clock;
+using pixelrec::bench::matmul_gflops;
+using pixelrec::bench::seconds_since;
 using namespace pixelrec;
 using namespace pixelrec::model;
 
 constexpr uint32_t kUsers = 50'000, kItems = 82'865;
 constexpr int64_t kTags = 24, kBlockUsers = 256;
 constexpr int kThreads = 2;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// Uniform [-1, 1) values from a seeded stream.
-torch::Tensor random_matrix(int64_t rows, int64_t cols, uint64_t key) {
-  torch::Tensor t = torch::empty({rows, cols});
-  float* p = t.data_ptr<float>();
-  Rng rng = Rng::stream(2, {key});
-  for (int64_t i = 0; i < rows * cols; ++i) p[i] = float(rng.uniform(-1.0, 1.0));
-  return t;
-}
-
-// Every item in training with a tag and all three modalities (the scorer's cost does not depend
-// on which are present).
-ItemFeatures make_features(const std::vector<ContentInput>& inputs) {
-  ItemFeatures f;
-  f.count = kItems;
-  f.tag = torch::empty({int64_t(kItems)}, torch::kLong);
-  Rng rng = Rng::stream(2, {0});
-  int64_t* tag = f.tag.data_ptr<int64_t>();
-  for (uint32_t i = 0; i < kItems; ++i) tag[i] = int64_t(rng.below(kTags));
-  f.in_train = torch::ones({int64_t(kItems)}, torch::kBool);
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    f.values.push_back(random_matrix(kItems, inputs[k].dim, k + 1));
-    f.presence.push_back(torch::ones({int64_t(kItems)}));
-  }
-  return f;
-}
 
 // Users "0".."49999" with 5-39 distinct popularity-skewed items each (density ~ x^-0.5 over the
 // catalogue), in random order; the last item of each user is test, the one before val, the rest
@@ -97,19 +70,6 @@ SplitData make_split() {
   return split;
 }
 
-// torch::matmul GFLOP/s on [m, k] × [k, n], repeated for at least 1 s.
-double matmul_gflops(int64_t m, int64_t k, int64_t n) {
-  const torch::Tensor a = random_matrix(m, k, 100), b = random_matrix(k, n, 101);
-  torch::Tensor c = torch::matmul(a, b);
-  int64_t reps = 0;
-  const auto start = Clock::now();
-  while (seconds_since(start) < 1.0) {
-    c = torch::matmul(a, b);
-    ++reps;
-  }
-  return 2.0 * double(m * k * n) * double(reps) / seconds_since(start) / 1e9;
-}
-
 // FLOPs per scored pair with the factorized first layer: the add of the user and item parts,
 // then the rest of the head (2 FLOPs per multiply-add).
 double flops_per_block_pair(const ModelConfig& c) {
@@ -134,7 +94,7 @@ int run(int argc, char** argv) {
   const Config config;
   const NetworkSpec spec{
       config.model, uses_tags(config), {{"image", 165}, {"text", 256}, {"numeric", 7}}};
-  const ItemFeatures features = make_features(spec.content);
+  const ItemFeatures features = bench::make_features(spec.content, kItems, kTags, 2);
   torch::manual_seed(uint64_t(config.training.seed));
   Recommender model(spec, RecommenderShape{kUsers, kItems, kTags});
   if (!model.network()->factorized()) throw Error("the default model should use concat fusion");

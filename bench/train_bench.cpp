@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "core/config.h"
 #include "core/errors.h"
 #include "core/rng.h"
@@ -24,7 +25,10 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using pixelrec::bench::Clock;
+using pixelrec::bench::load_average;
+using pixelrec::bench::matmul_gflops;
+using pixelrec::bench::seconds_since;
 using namespace pixelrec;
 using namespace pixelrec::model;
 
@@ -32,43 +36,10 @@ constexpr int64_t kUsers = 50'000, kItems = 82'865, kTags = 24;
 constexpr size_t kPositives = 989'494;
 constexpr int kRingBatches = 32;  // pre-built batches cycled through by the step-only runs
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// The 1-minute load average: other processes on the 2 cores distort multi-thread figures.
-double load_average() {
-  double load = -1;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
-    std::fclose(f);
-  }
-  return load;
-}
-
-// Uniform [-1, 1) values from a seeded stream.
-torch::Tensor random_matrix(int64_t rows, int64_t cols, uint64_t key) {
-  torch::Tensor t = torch::empty({rows, cols});
-  float* p = t.data_ptr<float>();
-  Rng rng = Rng::stream(1, {key});
-  for (int64_t i = 0; i < rows * cols; ++i) p[i] = float(rng.uniform(-1.0, 1.0));
-  return t;
-}
-
-// Every item in training with a tag, text and numeric values; 1% without an image (as in the
-// synthetic data's faulty images), which the contrastive loss then leaves out.
+// pixelrec50k-shaped features; 1% of items without an image (as in the synthetic data's faulty
+// images), which the contrastive loss then leaves out.
 ItemFeatures make_features(const std::vector<ContentInput>& inputs) {
-  ItemFeatures f;
-  f.count = kItems;
-  f.tag = torch::empty({kItems}, torch::kLong);
-  Rng rng = Rng::stream(1, {0});
-  int64_t* tag = f.tag.data_ptr<int64_t>();
-  for (int64_t i = 0; i < kItems; ++i) tag[i] = int64_t(rng.below(kTags));
-  f.in_train = torch::ones({kItems}, torch::kBool);
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    f.values.push_back(random_matrix(kItems, inputs[k].dim, k + 1));
-    f.presence.push_back(torch::ones({kItems}));
-  }
+  ItemFeatures f = bench::make_features(inputs, kItems, kTags, 1);
   for (int64_t i = 0; i < kItems; i += 100) {
     f.values[0][i].zero_();
     f.presence[0][i] = 0.0f;
@@ -193,19 +164,6 @@ RunResult run_steps(Setup& s, const std::vector<Batch>* ring, const EpochBatches
   }
   r.samples_per_second = double(samples) / seconds_since(start);
   return r;
-}
-
-// torch::matmul GFLOP/s on [m, k] × [k, n], repeated for at least 1 s.
-double matmul_gflops(int64_t m, int64_t k, int64_t n) {
-  const torch::Tensor a = random_matrix(m, k, 100), b = random_matrix(k, n, 101);
-  torch::Tensor c = torch::matmul(a, b);
-  int64_t reps = 0;
-  const auto start = Clock::now();
-  while (seconds_since(start) < 1.0) {
-    c = torch::matmul(a, b);
-    ++reps;
-  }
-  return 2.0 * double(m * k * n) * double(reps) / seconds_since(start) / 1e9;
 }
 
 // Self CPU time per operator (inclusive time minus nested operators) from the legacy profiler.
