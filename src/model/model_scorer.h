@@ -15,7 +15,7 @@ class ModelScorer : public eval::Scorer {
   // `final_activation`: apply model.final_activation to scores (recommendations); evaluation
   // ranks raw logits (same order). pair_batch bounds the pairs of one forward pass.
   ModelScorer(Recommender& model, const ItemFeatures& features, bool final_activation = false,
-              int64_t pair_batch = 1 << 13);
+              int64_t pair_batch = 1 << 9);
 
   std::string name() const override { return "multimodal"; }
   void score_block(const uint32_t* users, size_t num_users, const uint32_t* items, size_t num_items,
@@ -24,13 +24,16 @@ class ModelScorer : public eval::Scorer {
 
  private:
   torch::Tensor scores_of(const torch::Tensor& logits) const;
-  const torch::Tensor& item_parts();  // [features.count, H1], computed on first use
+  // [features.count, H1] with the first BatchNorm folded in, computed (and folded_ set) on first
+  // use: the model must not change during this scorer's life.
+  const torch::Tensor& item_parts();
 
   Recommender& model_;
   const ItemFeatures& features_;
   bool final_activation_;
   int64_t pair_batch_;
   torch::Tensor item_parts_;
+  NetworkImpl::FoldedHead folded_;
 };
 
 // Wraps a uint32 index array as an int64 tensor (copy).

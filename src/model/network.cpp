@@ -168,6 +168,46 @@ torch::Tensor NetworkImpl::head_from_first(const torch::Tensor& first_linear_no_
   return output_->forward(h).squeeze(1);
 }
 
+torch::Tensor NetworkImpl::activate_(torch::Tensor& x) const {
+  if (spec_.config.fusion_activation == "relu") return x.relu_();
+  x = activate(x);
+  return x;
+}
+
+NetworkImpl::FoldedHead NetworkImpl::fold_head() {
+  torch::NoGradGuard no_grad;
+  FoldedHead f;
+  const auto bn = [&](size_t i) -> std::pair<torch::Tensor, torch::Tensor> {  // y = x*a + c
+    if (norms_.empty()) return {};
+    const auto& n = norms_[i];
+    const torch::Tensor a = n->weight / (n->running_var + n->options.eps()).sqrt();
+    return {a, n->bias - n->running_mean * a};
+  };
+  const auto [a0, c0] = bn(0);
+  f.first_scale = a0.defined() ? a0 : torch::ones_like(first_->bias);
+  f.first_shift = a0.defined() ? first_->bias * a0 + c0 : first_->bias.clone();
+  for (size_t i = 0; i < hidden_.size(); ++i) {
+    const auto [a, c] = bn(i + 1);
+    torch::Tensor w = hidden_[i]->weight, b = hidden_[i]->bias;
+    if (a.defined()) {
+      w = w * a.unsqueeze(1);
+      b = b * a + c;
+    }
+    f.layers.emplace_back(w.t().contiguous(), b.clone());
+  }
+  f.layers.emplace_back(output_->weight.t().contiguous(), output_->bias.clone());
+  return f;
+}
+
+torch::Tensor NetworkImpl::folded_head_rest(const FoldedHead& head, torch::Tensor first_activated) {
+  torch::Tensor h = std::move(first_activated);
+  for (size_t i = 0; i < head.layers.size(); ++i) {
+    h = torch::addmm(head.layers[i].second, h, head.layers[i].first);
+    if (i + 1 < head.layers.size()) activate_(h);
+  }
+  return h.squeeze(1);
+}
+
 torch::Tensor NetworkImpl::fuse(const torch::Tensor& user_tokens, const ItemSide& side,
                                 const torch::Tensor& inverse) {
   const int64_t m = spec_.token_count();

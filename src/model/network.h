@@ -59,6 +59,18 @@ class NetworkImpl : public torch::nn::Module {
   // The rest of the head from the first layer's pre-activation without bias: [P, H1] → [P].
   torch::Tensor head_from_first(const torch::Tensor& first_linear_no_bias);
 
+  // Inference form of the head (eval mode): BatchNorm folded into the layers. The first layer's
+  // BatchNorm becomes scale/shift, which a scorer folds into its cached user and item parts:
+  // head(x) = folded_head_rest(relu(x * first_scale + first_shift)), x the first linear without
+  // bias. Saves every BatchNorm and bias pass over the [pairs, H] activations.
+  struct FoldedHead {
+    torch::Tensor first_scale, first_shift;                       // [H1]
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> layers;  // (W^T, b), output last
+  };
+  FoldedHead fold_head();
+  torch::Tensor folded_head_rest(const FoldedHead& head, torch::Tensor first_activated);
+  torch::Tensor activate_(torch::Tensor& x) const;  // in place when the activation allows
+
   // Symmetric InfoNCE between image and text projections of items that have both.
   torch::Tensor contrastive(const ItemSide& side);
   torch::Tensor temperature() const;  // exp(clamped log-temperature)

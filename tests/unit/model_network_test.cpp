@@ -162,6 +162,13 @@ TEST(ScorerTest, BlockPairsAndForwardAgree) {
     torch::manual_seed(4);
     Recommender model(tiny_spec(fusion), tiny_shape());
     const ItemFeatures features = tiny_features();
+    {  // move BatchNorm's running statistics away from 0/1 so the folded head is really tested
+      torch::NoGradGuard no_grad;
+      model.train(true);
+      for (int step = 0; step < 5; ++step)
+        model.forward(torch::randint(0, 10, {32}, torch::kLong),
+                      torch::randint(0, 12, {32}, torch::kLong), features);
+    }
     model.train(false);
     ModelScorer scorer(model, features, /*final_activation=*/false, /*pair_batch=*/7);
     const std::vector<uint32_t> users = {0, 3, 10};  // 10: a cold user
