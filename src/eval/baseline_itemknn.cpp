@@ -4,17 +4,13 @@
 
 #include "core/parallel.h"
 #include "eval/baselines.h"
+#include "eval/dense_row_scoring.h"
 
 namespace pixelrec::eval {
 
 namespace {
 
 constexpr size_t kPairsPerTask = 2048;
-
-struct DenseScratch {
-  std::vector<double> sums;  // per catalogue item
-  std::vector<uint32_t> touched;
-};
 
 }  // namespace
 
@@ -29,23 +25,14 @@ ItemKnnScorer::ItemKnnScorer(const UserItemIndex& train, uint32_t num_items, int
 // requested items are gathered. Additions happen in training-item order, as in score_pairs.
 void ItemKnnScorer::score_block(const uint32_t* users, size_t num_users, const uint32_t* items,
                                 size_t num_items, float* out) {
-  std::vector<DenseScratch> scratch(size_t(std::max(threads_, 1)));
-  parallel_for(num_users, threads_, [&](size_t u, size_t worker) {
-    DenseScratch& s = scratch[worker];
-    if (s.sums.empty()) s.sums.assign(num_items_, 0.0);
-    const uint32_t user = users[u];
-    if (user < train_.num_users())
-      for (const uint32_t* j = train_.begin(user); j != train_.end(user); ++j)
-        for (uint64_t e = neighbours_.offsets[*j]; e < neighbours_.offsets[*j + 1]; ++e) {
-          const uint32_t i = neighbours_.index[e];
-          if (s.sums[i] == 0.0) s.touched.push_back(i);  // similarities are > 0
-          s.sums[i] += neighbours_.similarity[e];
-        }
-    float* row = out + u * num_items;
-    for (size_t j = 0; j < num_items; ++j) row[j] = float(s.sums[items[j]]);
-    for (uint32_t i : s.touched) s.sums[i] = 0.0;
-    s.touched.clear();
-  });
+  score_block_by_dense_rows(
+      users, num_users, items, num_items, num_items_, threads_, out,
+      [this](uint32_t user, const auto& add) {
+        if (user >= train_.num_users()) return;
+        for (const uint32_t* j = train_.begin(user); j != train_.end(user); ++j)
+          for (uint64_t e = neighbours_.offsets[*j]; e < neighbours_.offsets[*j + 1]; ++e)
+            add(neighbours_.index[e], neighbours_.similarity[e]);
+      });
 }
 
 void ItemKnnScorer::score_pairs(const uint32_t* users, const uint32_t* items, size_t count,

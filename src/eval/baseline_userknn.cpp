@@ -4,17 +4,13 @@
 
 #include "core/parallel.h"
 #include "eval/baselines.h"
+#include "eval/dense_row_scoring.h"
 
 namespace pixelrec::eval {
 
 namespace {
 
 constexpr size_t kPairsPerTask = 2048;
-
-struct DenseScratch {
-  std::vector<double> sums;  // per catalogue item
-  std::vector<uint32_t> touched;
-};
 
 }  // namespace
 
@@ -30,25 +26,16 @@ UserKnnScorer::UserKnnScorer(const UserItemIndex& train, uint32_t num_items, int
 // index order, as in score_pairs), then the requested items are gathered.
 void UserKnnScorer::score_block(const uint32_t* users, size_t num_users, const uint32_t* items,
                                 size_t num_items, float* out) {
-  std::vector<DenseScratch> scratch(size_t(std::max(threads_, 1)));
-  parallel_for(num_users, threads_, [&](size_t u, size_t worker) {
-    DenseScratch& s = scratch[worker];
-    if (s.sums.empty()) s.sums.assign(num_items_, 0.0);
-    const uint32_t user = users[u];
-    if (user < neighbours_.rows())
-      for (uint64_t e = neighbours_.offsets[user]; e < neighbours_.offsets[user + 1]; ++e) {
-        const uint32_t v = neighbours_.index[e];
-        const double sim = neighbours_.similarity[e];
-        for (const uint32_t* i = train_.begin(v); i != train_.end(v); ++i) {
-          if (s.sums[*i] == 0.0) s.touched.push_back(*i);  // similarities are > 0
-          s.sums[*i] += sim;
-        }
-      }
-    float* row = out + u * num_items;
-    for (size_t j = 0; j < num_items; ++j) row[j] = float(s.sums[items[j]]);
-    for (uint32_t i : s.touched) s.sums[i] = 0.0;
-    s.touched.clear();
-  });
+  score_block_by_dense_rows(users, num_users, items, num_items, num_items_, threads_, out,
+                            [this](uint32_t user, const auto& add) {
+                              if (user >= neighbours_.rows()) return;
+                              for (uint64_t e = neighbours_.offsets[user];
+                                   e < neighbours_.offsets[user + 1]; ++e) {
+                                const uint32_t v = neighbours_.index[e];
+                                for (const uint32_t* i = train_.begin(v); i != train_.end(v); ++i)
+                                  add(*i, neighbours_.similarity[e]);
+                              }
+                            });
 }
 
 void UserKnnScorer::score_pairs(const uint32_t* users, const uint32_t* items, size_t count,
