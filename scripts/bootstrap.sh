@@ -9,7 +9,8 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libboost-dev libopencv-dev libutf8proc-dev
-  libsqlite3-dev
+  libsqlite3-dev zlib1g-dev
+  nodejs npm chromium
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
 

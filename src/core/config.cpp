@@ -42,8 +42,8 @@ void validate_config(const Config& config) {
     std::ostringstream msg;
     msg << "data.splitting.train_final_ratio + val_final_ratio + test_final_ratio must sum to 1, "
            "got "
-        << s.train_final_ratio << " + " << s.val_final_ratio << " + " << s.test_final_ratio
-        << " = " << sum << " (adjust the three ratios)";
+        << s.train_final_ratio << " + " << s.val_final_ratio << " + " << s.test_final_ratio << " = "
+        << sum << " (adjust the three ratios)";
     throw ConfigError(msg.str());
   }
   if (config.model.fusion_type == "attention" &&
@@ -52,6 +52,20 @@ void validate_config(const Config& config) {
                       ") must be divisible by model.num_attention_heads (" +
                       std::to_string(config.model.num_attention_heads) +
                       ") for attention fusion (change either key)");
+  }
+  const auto& hpo = config.hyperparameter_search;
+  if (hpo.coordinator.heartbeat_seconds >= hpo.coordinator.lease_seconds) {
+    throw ConfigError("hyperparameter_search.coordinator.heartbeat_seconds (" +
+                      std::to_string(hpo.coordinator.heartbeat_seconds) +
+                      ") must be less than lease_seconds (" +
+                      std::to_string(hpo.coordinator.lease_seconds) +
+                      "), else every trial expires between heartbeats");
+  }
+  if (hpo.asha.max_resource != 0 && hpo.asha.max_resource < hpo.asha.min_resource) {
+    throw ConfigError("hyperparameter_search.asha.max_resource (" +
+                      std::to_string(hpo.asha.max_resource) + ") is below asha.min_resource (" +
+                      std::to_string(hpo.asha.min_resource) +
+                      "); raise max_resource or set it to 0 (training.epochs)");
   }
 }
 

@@ -14,8 +14,10 @@ namespace pixelrec {
 
 struct ModelConfig {
   std::string model_class = "pretrained";
-  std::string vision_model = "builtin";    // builtin | resnet | clip | dino | convnext | import:PATH | none
-  std::string language_model = "builtin";  // builtin | sentence-bert | mpnet | bert | roberta | import:PATH | none
+  std::string vision_model =
+      "builtin";  // builtin | resnet | clip | dino | convnext | import:PATH | none
+  std::string language_model =
+      "builtin";  // builtin | sentence-bert | mpnet | bert | roberta | import:PATH | none
   std::string backbone_dir = "models/backbones";
   int embedding_dim = 64;
   bool freeze_vision = true;
@@ -30,7 +32,7 @@ struct ModelConfig {
   std::string fusion_activation = "relu";
   bool use_batch_norm = true;
   std::optional<int> projection_hidden_dim;
-  bool use_cross_modal_attention = false;    // reference "enhanced" model only: deprecated
+  bool use_cross_modal_attention = false;     // reference "enhanced" model only: deprecated
   double cross_modal_attention_weight = 0.5;  // reference "enhanced" model only: deprecated
   std::string final_activation = "sigmoid";
   std::string init_method = "xavier_uniform";
@@ -44,7 +46,7 @@ struct TrainingConfig {
   double weight_decay = 0.01;
   int patience = 5;
   double gradient_clip = 1.0;  // <= 0 disables clipping
-  int num_workers = 0;  // worker threads for data work (images, features); 0 = every core
+  int num_workers = 0;         // worker threads for data work (images, features); 0 = every core
   double contrastive_weight = 0.1;
   double bce_weight = 1.0;
   bool use_lr_scheduler = true;
@@ -60,6 +62,7 @@ struct TrainingConfig {
   double adam_eps = 1e-8;
   double sgd_momentum = 0.9;
   int gradient_accumulation_steps = 1;
+  int checkpoint_every_epochs = 0;  // also keep epoch_<E>.pt every N epochs (0: only last, best)
   bool mixed_precision = false;
   std::string early_stopping_metric = "val_loss";
   std::string early_stopping_direction = "auto";  // auto | minimize | maximize
@@ -152,12 +155,12 @@ struct DataConfig {
   std::optional<int64_t> sample_size;
   double train_val_split = 0.8;  // reference-only; deprecated by splitting.*_final_ratio
   bool require_image = true;
-  bool cache_processed_images = false;  // reference-only; deprecated
+  bool cache_processed_images = false;                // reference-only; deprecated
   std::string negative_sampling_strategy = "random";  // random | popularity | popularity_inverse
   double negative_sampling_ratio = 1.0;
   std::vector<std::string> numerical_features_cols = {
-      "view_number",  "comment_number",  "thumbup_number", "share_number",
-      "coin_number",  "favorite_number", "barrage_number"};
+      "view_number", "comment_number",  "thumbup_number", "share_number",
+      "coin_number", "favorite_number", "barrage_number"};
   std::string numerical_normalization_method = "log1p_standardization";
   std::vector<std::string> categorical_features_cols = {"tag"};
   CacheConfig cache_config;
@@ -178,16 +181,44 @@ struct RecommendationConfig {
   int max_candidates = 1000;
 };
 
+struct AshaConfig {
+  int min_resource = 1;      // epochs at the first rung
+  int max_resource = 0;      // epochs of a full trial; 0: training.epochs
+  int reduction_factor = 3;  // eta: a trial continues past a rung if it is in the top 1/eta there
+};
+
+struct MedianStoppingConfig {
+  int n_startup_trials = 5;  // no pruning until this many trials have completed
+  int n_warmup_steps = 0;    // no pruning before this epoch
+};
+
+// The coordinator of a distributed study (pixelrec hpo coordinator / worker).
+struct CoordinatorConfig {
+  std::string host = "127.0.0.1";  // address the coordinator listens on
+  int port = 0;                    // 0: any free port (written to <study>/coordinator.json)
+  std::string token;           // shared secret; empty: generated and written to the study folder
+  int lease_seconds = 60;      // a trial whose worker is silent this long becomes STALE
+  int heartbeat_seconds = 10;  // how often workers renew their lease
+  int max_message_bytes = 1 << 20;  // longer protocol lines are rejected
+  int idle_timeout_seconds = 120;   // a connection silent this long is closed
+};
+
 struct HyperparameterSearchConfig {
   int n_trials = 20;
+  int seed = 42;  // sampler seed: the same seed and results give the same suggestions
   std::string study_name = "pixelrec_study";
   std::string storage;  // empty: sqlite:///<results_dir>/hpo/<study_name>.db
   std::string sampler = "tpe";
   std::string pruner = "asha";
   std::string direction = "maximize";
   std::string optimize_metric = "val_ndcg@10";
-  int parallel = 1;
-  YAML::Node search_space;  // free-form: parameter → {type, low, high, log, step, choices, condition}
+  int parallel = 1;         // local worker groups (pixelrec hpo)
+  int ranks_per_group = 1;  // processes (DDP ranks) per local worker group
+  AshaConfig asha;
+  MedianStoppingConfig median;
+  CoordinatorConfig coordinator;
+  YAML::Node
+      search_space;  // free-form: parameter → {type, low, high, log, step, choices, condition}
 };
 
 struct EvaluationConfig {

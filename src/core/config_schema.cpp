@@ -45,10 +45,11 @@ using namespace config_detail;
 
 // The key path is the member path: F(int, model.embedding_dim, ...) binds "model.embedding_dim".
 #define F(T, member, doc, ...) \
-  make_field<T>(#member, [](Config& c) -> T& { return c.member; }, doc, __VA_ARGS__)
+  make_field<T>(               \
+      #member, [](Config& c) -> T& { return c.member; }, doc, __VA_ARGS__)
 #define OPT(T, member, doc, ...) \
-  make_optional_field<T>(#member, [](Config& c) -> std::optional<T>& { return c.member; }, doc, \
-                         __VA_ARGS__)
+  make_optional_field<T>(        \
+      #member, [](Config& c) -> std::optional<T>& { return c.member; }, doc, __VA_ARGS__)
 
 FieldSpec deprecated(FieldSpec f, std::string note) {
   f.deprecation = std::move(note);
@@ -58,8 +59,8 @@ FieldSpec deprecated(FieldSpec f, std::string note) {
 // A string naming a feature extractor; YAML null means "modality disabled" and is kept as "none".
 FieldSpec extractor_field(const char* path, std::string ModelConfig::*member, const char* doc,
                           std::vector<std::string> names) {
-  const std::string allowed = "builtin, none (or null), import:PATH, or a backbone name (" +
-                              join(names, ", ") + ")";
+  const std::string allowed =
+      "builtin, none (or null), import:PATH, or a backbone name (" + join(names, ", ") + ")";
   FieldSpec f;
   f.path = path;
   f.allowed = allowed;
@@ -115,8 +116,8 @@ std::vector<FieldSpec> build_fields() {
       // ---- model ----
       deprecated(F(std::string, model.model_class, "Model family", one_of({"pretrained"})),
                  "there is one model class; the key is kept so reference configs load"),
-      extractor_field("model.vision_model", &ModelConfig::vision_model,
-                      "Image feature extractor", {"resnet", "clip", "dino", "convnext"}),
+      extractor_field("model.vision_model", &ModelConfig::vision_model, "Image feature extractor",
+                      {"resnet", "clip", "dino", "convnext"}),
       extractor_field("model.language_model", &ModelConfig::language_model,
                       "Text feature extractor", {"sentence-bert", "mpnet", "bert", "roberta"}),
       F(std::string, model.backbone_dir, "Folder holding TorchScript backbones and sidecars",
@@ -129,8 +130,7 @@ std::vector<FieldSpec> build_fields() {
                  "backbones always run frozen, once, at cache time"),
       F(bool, model.use_contrastive, "Add the vision-text InfoNCE loss", any_bool),
       F(double, model.contrastive_temperature, "Initial InfoNCE temperature", positive()),
-      F(double, model.dropout_rate, "Dropout in projections and the MLP head",
-        in_range(0.0, 0.99)),
+      F(double, model.dropout_rate, "Dropout in projections and the MLP head", in_range(0.0, 0.99)),
       F(int, model.num_attention_heads, "Heads of attention fusion", in_range(1, 64)),
       F(double, model.attention_dropout, "Dropout inside attention fusion", in_range(0.0, 0.99)),
       F(std::string, model.fusion_type, "How modality vectors are fused",
@@ -141,12 +141,12 @@ std::vector<FieldSpec> build_fields() {
       F(bool, model.use_batch_norm, "BatchNorm in the MLP head", any_bool),
       OPT(int, model.projection_hidden_dim,
           "Hidden size of two-layer projections (null: one linear layer)", in_range(1, 1 << 20)),
-      deprecated(F(bool, model.use_cross_modal_attention, "Reference 'enhanced' model option",
-                   any_bool),
-                 "the reference's 'enhanced' model is not part of PixelRec-MM; use "
-                 "model.fusion_type: attention"),
-      deprecated(F(double, model.cross_modal_attention_weight,
-                   "Reference 'enhanced' model option", in_range(0.0, 1.0)),
+      deprecated(
+          F(bool, model.use_cross_modal_attention, "Reference 'enhanced' model option", any_bool),
+          "the reference's 'enhanced' model is not part of PixelRec-MM; use "
+          "model.fusion_type: attention"),
+      deprecated(F(double, model.cross_modal_attention_weight, "Reference 'enhanced' model option",
+                   in_range(0.0, 1.0)),
                  "the reference's 'enhanced' model is not part of PixelRec-MM; use "
                  "model.fusion_type: attention"),
       F(std::string, model.final_activation, "Applied to reported scores only",
@@ -183,8 +183,10 @@ std::vector<FieldSpec> build_fields() {
       F(double, training.adam_eps, "Adam epsilon", positive()),
       F(double, training.sgd_momentum, "SGD momentum", in_range(0.0, 0.999999)),
       F(int, training.gradient_accumulation_steps, "Batches per optimizer step", pos_int),
-      F(bool, training.mixed_precision, "Mixed precision where the device supports it",
-        any_bool),
+      F(int, training.checkpoint_every_epochs,
+        "Also keep checkpoint epoch_<E>.pt every N epochs (0: only last.pt and best.pt)",
+        nonneg_int),
+      F(bool, training.mixed_precision, "Mixed precision where the device supports it", any_bool),
       F(std::string, training.early_stopping_metric,
         "val_loss or a validation ranking metric such as val_ndcg@10", non_empty_str),
       F(std::string, training.early_stopping_direction, "auto picks by metric name",
@@ -196,8 +198,7 @@ std::vector<FieldSpec> build_fields() {
       F(std::string, data.interactions_path, "Raw interactions.csv", non_empty_str),
       F(std::string, data.image_folder, "Raw images folder (<item_id>.<ext>)", non_empty_str),
       F(std::string, data.processed_item_info_path, "Processed item_info.csv", non_empty_str),
-      F(std::string, data.processed_interactions_path, "Processed interactions.csv",
-        non_empty_str),
+      F(std::string, data.processed_interactions_path, "Processed interactions.csv", non_empty_str),
       F(std::string, data.processed_image_destination_folder, "Processed images folder",
         non_empty_str),
       F(std::string, data.scaler_path, "Numeric scaler statistics (JSON)", non_empty_str),
@@ -213,9 +214,9 @@ std::vector<FieldSpec> build_fields() {
         "HDF5 feature store (empty: <cache_config.cache_directory>/features.h5)", any_str),
       OPT(int64_t, data.sample_size, "Interactions sampled before splitting (null: all)",
           at_least<int64_t>(1)),
-      deprecated(F(double, data.train_val_split, "Reference two-way split ratio",
-                   in_range(0.0, 1.0)),
-                 "splits are three-way; use data.splitting.*_final_ratio"),
+      deprecated(
+          F(double, data.train_val_split, "Reference two-way split ratio", in_range(0.0, 1.0)),
+          "splits are three-way; use data.splitting.*_final_ratio"),
       F(bool, data.require_image, "Reject items without a valid image (false: keep, masked)",
         any_bool),
       deprecated(F(bool, data.cache_processed_images, "Reference image cache switch", any_bool),
@@ -242,17 +243,17 @@ std::vector<FieldSpec> build_fields() {
       deprecated(F(std::string, data.image_cache_config.strategy, "Reference image cache",
                    one_of({"hybrid", "memory", "disk", "disabled"})),
                  reference_cache),
-      deprecated(F(int, data.image_cache_config.max_memory_items, "Reference image cache",
+      deprecated(
+          F(int, data.image_cache_config.max_memory_items, "Reference image cache", nonneg_int),
+          reference_cache),
+      deprecated(
+          F(std::string, data.image_cache_config.cache_directory, "Reference image cache", any_str),
+          reference_cache),
+      deprecated(
+          F(bool, data.image_cache_config.precompute_at_startup, "Reference image cache", any_bool),
+          reference_cache),
+      deprecated(F(int, data.image_cache_config.preprocessing_batch_size, "Reference image cache",
                    nonneg_int),
-                 reference_cache),
-      deprecated(F(std::string, data.image_cache_config.cache_directory, "Reference image cache",
-                   any_str),
-                 reference_cache),
-      deprecated(F(bool, data.image_cache_config.precompute_at_startup, "Reference image cache",
-                   any_bool),
-                 reference_cache),
-      deprecated(F(int, data.image_cache_config.preprocessing_batch_size,
-                   "Reference image cache", nonneg_int),
                  reference_cache),
 
       // ---- data: augmentation ----
@@ -274,8 +275,7 @@ std::vector<FieldSpec> build_fields() {
       F(std::string, data.text_augmentation.augmentation_type, "Text augmentation",
         one_of({"random_delete", "random_swap", "none"})),
       F(double, data.text_augmentation.delete_prob, "Word deletion probability", probability()),
-      F(double, data.text_augmentation.swap_prob, "Adjacent-word swap probability",
-        probability()),
+      F(double, data.text_augmentation.swap_prob, "Adjacent-word swap probability", probability()),
 
       // ---- data: offline preprocessing ----
       F(bool, data.offline_image_compression.enabled, "Resize/re-encode large images", any_bool),
@@ -287,16 +287,14 @@ std::vector<FieldSpec> build_fields() {
           "Resize when width or height exceeds [w, h]", each(in_range(1, 1 << 16), 2)),
       OPT(int, data.offline_image_compression.resize_target_longest_edge,
           "Longest edge after resizing (null: keep size)", in_range(8, 1 << 16)),
-      F(bool, data.offline_image_validation.check_corrupted, "Decode every image fully",
-        any_bool),
+      F(bool, data.offline_image_validation.check_corrupted, "Decode every image fully", any_bool),
       F(int, data.offline_image_validation.min_width, "Minimum image width (px)", nonneg_int),
       F(int, data.offline_image_validation.min_height, "Minimum image height (px)", nonneg_int),
       F(std::vector<std::string>, data.offline_image_validation.allowed_extensions,
         "Image extensions tried in order",
         each(Check<std::string>{"a string starting with '.'",
                                 [](const std::string& s) { return s.size() > 1 && s[0] == '.'; }})),
-      F(bool, data.offline_text_cleaning.remove_html, "Strip HTML tags, decode entities",
-        any_bool),
+      F(bool, data.offline_text_cleaning.remove_html, "Strip HTML tags, decode entities", any_bool),
       F(bool, data.offline_text_cleaning.normalize_unicode, "Unicode NFKC", any_bool),
       F(bool, data.offline_text_cleaning.to_lowercase, "Unicode-aware lowercasing", any_bool),
 
@@ -337,7 +335,33 @@ std::vector<FieldSpec> build_fields() {
         one_of({"minimize", "maximize"})),
       F(std::string, hyperparameter_search.optimize_metric, "Validation metric to optimise",
         non_empty_str),
-      F(int, hyperparameter_search.parallel, "Local worker groups", pos_int),
+      F(int, hyperparameter_search.seed, "Sampler seed", nonneg_int),
+      F(int, hyperparameter_search.parallel, "Local worker groups (pixelrec hpo)", pos_int),
+      F(int, hyperparameter_search.ranks_per_group, "DDP ranks per local worker group",
+        in_range(1, 1024)),
+      F(int, hyperparameter_search.asha.min_resource, "ASHA: epochs at the first rung", pos_int),
+      F(int, hyperparameter_search.asha.max_resource,
+        "ASHA: epochs of a full trial (0: training.epochs)", nonneg_int),
+      F(int, hyperparameter_search.asha.reduction_factor, "ASHA: reduction factor eta",
+        in_range(2, 100)),
+      F(int, hyperparameter_search.median.n_startup_trials,
+        "Median stopping: completed trials before pruning starts", nonneg_int),
+      F(int, hyperparameter_search.median.n_warmup_steps,
+        "Median stopping: epochs before a trial can be pruned", nonneg_int),
+      F(std::string, hyperparameter_search.coordinator.host, "Coordinator listen address",
+        non_empty_str),
+      F(int, hyperparameter_search.coordinator.port, "Coordinator TCP port (0: any free port)",
+        in_range(0, 65535)),
+      F(std::string, hyperparameter_search.coordinator.token,
+        "Shared token workers must present (empty: generated into the study folder)", any_str),
+      F(int, hyperparameter_search.coordinator.lease_seconds,
+        "Seconds without a heartbeat before a trial becomes STALE and is requeued", pos_int),
+      F(int, hyperparameter_search.coordinator.heartbeat_seconds,
+        "Seconds between worker heartbeats (less than lease_seconds)", pos_int),
+      F(int, hyperparameter_search.coordinator.max_message_bytes,
+        "Longest accepted protocol line in bytes", in_range(1024, 1 << 30)),
+      F(int, hyperparameter_search.coordinator.idle_timeout_seconds,
+        "Seconds of silence after which the coordinator closes a connection", pos_int),
       search_space_field(),
 
       // ---- features (the HDF5 feature store) ----
@@ -411,14 +435,14 @@ std::string suggest_config_key(std::string_view unknown_path) {
   if (auto best = closest_match(unknown_path, paths)) return *best;
   // A right key in the wrong section ("training.embedding_dim"): match on the last segment.
   const auto dot = unknown_path.rfind('.');
-  const std::string_view leaf = dot == std::string_view::npos ? unknown_path
-                                                              : unknown_path.substr(dot + 1);
+  const std::string_view leaf =
+      dot == std::string_view::npos ? unknown_path : unknown_path.substr(dot + 1);
   std::string best;
   size_t best_d = SIZE_MAX;
   for (const auto& p : paths) {
     const auto pd = p.rfind('.');
-    const std::string_view pl = pd == std::string::npos ? std::string_view(p)
-                                                        : std::string_view(p).substr(pd + 1);
+    const std::string_view pl =
+        pd == std::string::npos ? std::string_view(p) : std::string_view(p).substr(pd + 1);
     const size_t d = edit_distance(leaf, pl);
     if (d < best_d) {
       best_d = d;
