@@ -20,7 +20,7 @@ test: build
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 900
 
 demo: build
-	@bash scripts/demo.sh $(BUILD_DIR)/src/pixelrec
+	@$(BUILD_DIR)/src/pixelrec demo --out demo
 
 bench: build
 	@bash bench/run_all.sh $(BUILD_DIR)

@@ -68,4 +68,18 @@ inline double matmul_gflops(int64_t m, int64_t k, int64_t n) {
   return 2.0 * double(m * k * n) * double(reps) / seconds_since(start) / 1e9;
 }
 
+// `count` positives over `users` × `items` with popularity-skewed items (density ~ x^-0.5 over
+// the catalogue), the interaction shape bench_train uses.
+inline void make_skewed_positives(int64_t users, int64_t items, size_t count,
+                                  std::vector<uint32_t>& user_of, std::vector<uint32_t>& item_of) {
+  Rng rng = Rng::stream(1, {0x504F53ull /* "POS" */});
+  user_of.resize(count);
+  item_of.resize(count);
+  for (size_t p = 0; p < count; ++p) {
+    user_of[p] = uint32_t(rng.below(uint64_t(users)));
+    const double u = rng.uniform();
+    item_of[p] = uint32_t(double(items) * u * u);
+  }
+}
+
 }  // namespace pixelrec::bench

@@ -11,12 +11,12 @@
 #include <mutex>
 
 #include "core/config_loader.h"
-#include "core/config_schema.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/logging.h"
 #include "core/parallel.h"
 #include "core/strings.h"
+#include "hpo/best_config.h"
 #include "hpo/random_sampler.h"
 #include "hpo/study.h"
 #include "hpo/study_outputs.h"
@@ -103,29 +103,12 @@ std::string params_text(const ParamMap& params) {
   return s;
 }
 
-// The text a parameter's value is written as in a config override: a categorical choice keeps its
-// YAML spelling ("1e-3" stays "1e-3").
-std::string override_text(const ParamSpec& spec, const ParamValue& value) {
-  if (!spec.is_numeric()) {
-    const int i = spec.choice_index(value);
-    if (i >= 0) return spec.choices[static_cast<size_t>(i)].text;
-  }
-  return format_value(value);
-}
-
 // Writes best_config.yaml when every parameter is a config key and a base config was given;
 // otherwise removes a stale one and returns why it was skipped.
 std::string write_best_config(const BlackBoxOptions& o, const SearchSpace& space,
                               const FrozenTrial& best, const std::filesystem::path& dir) {
   const std::filesystem::path file = dir / "best_config.yaml";
-  std::string why;
-  for (const ParamSpec& spec : space.params()) {
-    if (why.empty() && !find_config_field(spec.name)) {
-      why = "parameter '" + spec.name +
-            "' is not a config key path (such as training.learning_rate), so the winner cannot "
-            "be written as a config";
-    }
-  }
+  std::string why = best_config_blocker(space);
   if (why.empty() && o.config_files.empty()) {
     why =
         "no base configuration was given; pass --config FILE to get a complete config that "
@@ -136,12 +119,7 @@ std::string write_best_config(const BlackBoxOptions& o, const SearchSpace& space
     return why;
   }
   LoadedConfig loaded = load_config({o.config_files, o.config_overrides, o.config_strict});
-  std::vector<std::string> warnings;
-  for (const auto& [name, value] : best.params) {
-    apply_config_override(loaded.config, name + "=" + override_text(*space.find(name), value),
-                          /*strict=*/true, warnings);
-  }
-  write_resolved_config(loaded.config, file);
+  write_resolved_config(config_with_params(std::move(loaded.config), space, best.params), file);
   return "";
 }
 

@@ -73,11 +73,19 @@ double standard_truncated_lower(double a, double b, Rng& rng) {
   return std::clamp(x, a, b);
 }
 
+// A term this far below the running maximum adds exp(-40) < 2^-57 to the running sum, which is
+// >= 1: less than half an ulp, so the sum is unchanged and skipping the term is exact.
+constexpr double kNegligibleGap = 40.0;
+
 // Streaming log-sum-exp: no buffer of terms needed.
 class LogSumExp {
  public:
+  // True when any term <= `upper_bound` would leave the result bit-identical, so the caller may
+  // skip computing it.
+  bool negligible(double upper_bound) const { return upper_bound < max_ - kNegligibleGap; }
+
   void add(double term) {
-    if (term == kNegInf) return;
+    if (term == kNegInf || negligible(term)) return;
     if (term > max_) {
       sum_ = sum_ * std::exp(max_ - term) + 1.0;
       max_ = term;
@@ -258,9 +266,16 @@ double ParzenEstimator::numeric_log_pdf(double value) const {
   if (discrete_) {
     // Probability mass of the grid cell [value - step/2, value + step/2].
     const double a = transform(value - step_ / 2), b = transform(value + step_ / 2);
+    // A kernel's mass over the cell is at most 1 and at most the cell's width (in sigmas) times
+    // the density at the cell's point nearest the mean; that bound skips the (costly) exact mass
+    // of kernels too far away to change the sum, which with many kernels is most of them.
+    const double min_sigma = *std::min_element(sigmas_.begin(), sigmas_.end());
+    const double log_width = std::log((b - a) / min_sigma) - kLogSqrt2Pi;
     for (size_t k = 0; k < mus_.size(); ++k) {
-      total.add(log_coef_[k] +
-                log_gauss_mass((a - mus_[k]) / sigmas_[k], (b - mus_[k]) / sigmas_[k]));
+      const double za = (a - mus_[k]) / sigmas_[k], zb = (b - mus_[k]) / sigmas_[k];
+      const double gap = za > 0.0 ? za : zb < 0.0 ? -zb : 0.0;
+      if (total.negligible(log_coef_[k] + std::min(0.0, log_width - 0.5 * gap * gap))) continue;
+      total.add(log_coef_[k] + log_gauss_mass(za, zb));
     }
     return total.value();
   }

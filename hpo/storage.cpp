@@ -51,6 +51,22 @@ CREATE TABLE IF NOT EXISTS reports (
   attempt  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reports_by_study ON reports (study_id, seq);
+CREATE TABLE IF NOT EXISTS late_messages (
+  seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+  study_id INTEGER NOT NULL REFERENCES studies (study_id),
+  trial    INTEGER NOT NULL,
+  attempt  INTEGER NOT NULL,
+  message  TEXT NOT NULL,
+  received REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS evaluations (
+  study_id INTEGER NOT NULL REFERENCES studies (study_id),
+  trial    INTEGER NOT NULL,
+  metrics  TEXT NOT NULL,
+  worker   TEXT NOT NULL DEFAULT '',
+  recorded REAL NOT NULL,
+  PRIMARY KEY (study_id, trial)
+);
 )sql";
 
 [[noreturn]] void fail(sqlite3* db, const std::filesystem::path& path, const std::string& what) {
@@ -333,6 +349,63 @@ std::vector<int64_t> StudyStorage::mark_running_stale(int64_t study, const std::
   update.bind(1, message).bind(2, study).run();
   txn.commit();
   return numbers;
+}
+
+void StudyStorage::mark_trial_stale(int64_t study, int64_t number, const std::string& message) {
+  Transaction txn(db_, path_);
+  Statement update(db_, path_,
+                   "UPDATE trials SET state = 'STALE', message = ? "
+                   "WHERE study_id = ? AND number = ? AND state = 'RUNNING'");
+  update.bind(1, message).bind(2, study).bind(3, number).run();
+  PIXELREC_CHECK(sqlite3_changes(db_) == 1,
+                 "trial " + std::to_string(number) + " is not RUNNING and cannot become STALE");
+  txn.commit();
+}
+
+int64_t StudyStorage::add_late_message(int64_t study, int64_t trial, int64_t attempt,
+                                       const std::string& message, double now) {
+  Transaction txn(db_, path_);
+  Statement insert(db_, path_,
+                   "INSERT INTO late_messages (study_id, trial, attempt, message, received) "
+                   "VALUES (?, ?, ?, ?, ?)");
+  insert.bind(1, study).bind(2, trial).bind(3, attempt).bind(4, message).bind(5, now).run();
+  const int64_t seq = sqlite3_last_insert_rowid(db_);
+  txn.commit();
+  return seq;
+}
+
+std::vector<LateMessage> StudyStorage::late_messages(int64_t study) const {
+  Statement q(db_, path_,
+              "SELECT seq, trial, attempt, message, received FROM late_messages "
+              "WHERE study_id = ? ORDER BY seq");
+  q.bind(1, study);
+  std::vector<LateMessage> out;
+  while (q.step()) {
+    out.push_back({q.integer(0), q.integer(1), q.integer(2), q.text(3), q.real(4).value_or(0)});
+  }
+  return out;
+}
+
+bool StudyStorage::add_evaluation(int64_t study, int64_t trial, const std::string& metrics_json,
+                                  const std::string& worker, double now) {
+  Transaction txn(db_, path_);
+  Statement insert(db_, path_,
+                   "INSERT OR IGNORE INTO evaluations (study_id, trial, metrics, worker, recorded) "
+                   "VALUES (?, ?, ?, ?, ?)");
+  insert.bind(1, study).bind(2, trial).bind(3, metrics_json).bind(4, worker).bind(5, now).run();
+  const bool inserted = sqlite3_changes(db_) == 1;
+  txn.commit();
+  return inserted;
+}
+
+std::optional<StoredEvaluation> StudyStorage::evaluation(int64_t study, int64_t trial) const {
+  Statement q(db_, path_,
+              "SELECT metrics, worker, recorded FROM evaluations WHERE study_id = ? AND trial = ?");
+  q.bind(1, study).bind(2, trial);
+  if (!q.step()) return std::nullopt;
+  StoredEvaluation e{trial, q.text(0), q.text(1), q.real(2).value_or(0)};
+  q.reset();
+  return e;
 }
 
 int64_t StudyStorage::add_report(int64_t study, const Report& report, int64_t attempt) {

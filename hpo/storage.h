@@ -33,6 +33,24 @@ struct StoredTrial {
   std::string message;             // why it FAILED (or was marked STALE)
 };
 
+// A message about a trial that arrived after the trial's lease was lost (a late report or finish
+// from an attempt that was declared STALE): kept for the record, never applied to the trial.
+struct LateMessage {
+  int64_t seq = 0;
+  int64_t trial = 0;
+  int64_t attempt = 0;
+  std::string message;  // the protocol message as JSON
+  double received = 0;  // unix seconds
+};
+
+// The test metrics of a study's best trial (evaluated once, by one worker).
+struct StoredEvaluation {
+  int64_t trial = 0;
+  std::string metrics_json;  // {"metric": value, ...}
+  std::string worker;
+  double recorded = 0;  // unix seconds
+};
+
 struct StudyRecord {
   int64_t id = 0;
   std::string name;
@@ -81,6 +99,21 @@ class StudyStorage {
                     const std::string& message, double now);
   // Every RUNNING trial of the study becomes STALE with `message`; returns their numbers.
   std::vector<int64_t> mark_running_stale(int64_t study, const std::string& message);
+
+  // RUNNING trial `number` becomes STALE with `message` (its worker lost the lease). Throws
+  // InternalError unless the trial is RUNNING.
+  void mark_trial_stale(int64_t study, int64_t number, const std::string& message);
+
+  // Keeps a late message about `trial` (see LateMessage); returns its sequence number.
+  int64_t add_late_message(int64_t study, int64_t trial, int64_t attempt,
+                           const std::string& message, double now);
+  std::vector<LateMessage> late_messages(int64_t study) const;  // in arrival order
+
+  // Stores the test metrics of `trial`; false (nothing written) when that trial already has them.
+  bool add_evaluation(int64_t study, int64_t trial, const std::string& metrics_json,
+                      const std::string& worker, double now);
+  // The stored evaluation of `trial`, or nullopt.
+  std::optional<StoredEvaluation> evaluation(int64_t study, int64_t trial) const;
 
   // Appends a report; returns its arrival sequence number. NaN values are kept.
   int64_t add_report(int64_t study, const Report& report, int64_t attempt);

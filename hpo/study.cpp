@@ -75,6 +75,18 @@ std::vector<int64_t> Study::requeue_running(const std::string& why) {
   return stale;
 }
 
+void Study::expire(int64_t number, const std::string& why) {
+  FrozenTrial& trial = running_trial(number);
+  storage_.mark_trial_stale(record_.id, number, why);
+  trial.state = TrialState::kStale;
+  requeued_.insert(std::upper_bound(requeued_.begin(), requeued_.end(), number), number);
+}
+
+int64_t Study::attempt(int64_t number) const {
+  history_.at(number);  // checks the number
+  return attempts_[static_cast<size_t>(number)];
+}
+
 bool Study::can_sample_new(int64_t parallelism) const {
   PIXELREC_CHECK(parallelism >= 1, "parallelism must be >= 1");
   const int64_t visible = static_cast<int64_t>(history_.size()) - parallelism + 1;

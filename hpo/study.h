@@ -60,6 +60,16 @@ class Study {
   std::vector<int64_t> requeue_running(const std::string& why);
   bool has_requeued() const { return !requeued_.empty(); }
 
+  // RUNNING trial `number` lost its worker (its lease expired): it becomes STALE (with `why`) and
+  // is queued to run again, before any new trial, with attempt + 1.
+  void expire(int64_t number, const std::string& why);
+
+  // The current attempt of trial `number` (1 for the first run).
+  int64_t attempt(int64_t number) const;
+
+  // The storage the study writes to (late messages, evaluations).
+  StudyStorage& storage() const { return storage_; }
+
   // True when a new trial may be sampled with `parallelism` trials in flight: trial n sees only
   // trials 0 .. n - parallelism, which must all be finished, so its parameters do not depend on
   // which of the trials in flight happen to finish first.

@@ -120,12 +120,25 @@ ParamValue TpeSampler::sample_param(const SearchSpace& space, const ParamSpec& s
                           options_.parzen);
   const ParzenEstimator g(spec, above, default_weights(static_cast<int64_t>(above.size())),
                           options_.parzen);
-  double best = l.sample(rng);
-  double best_score = l.log_pdf(best) - g.log_pdf(best);
-  for (int i = 1; i < options_.n_ei_candidates; ++i) {
+  // Discrete and categorical candidates often repeat (24 draws on a few grid values): each
+  // distinct value is scored once, which with many observations is most of the sampler's time.
+  std::vector<double> scored, scores;
+  scored.reserve(static_cast<size_t>(options_.n_ei_candidates));
+  scores.reserve(scored.capacity());
+  double best = 0.0;
+  double best_score = -kInf;
+  for (int i = 0; i < options_.n_ei_candidates; ++i) {
     const double candidate = l.sample(rng);
-    const double score = l.log_pdf(candidate) - g.log_pdf(candidate);
-    if (score > best_score) {
+    const auto seen = std::find(scored.begin(), scored.end(), candidate);
+    double score;
+    if (seen != scored.end()) {
+      score = scores[static_cast<size_t>(seen - scored.begin())];
+    } else {
+      score = l.log_pdf(candidate) - g.log_pdf(candidate);
+      scored.push_back(candidate);
+      scores.push_back(score);
+    }
+    if (i == 0 || score > best_score) {  // the first candidate wins ties and NaN scores
       best = candidate;
       best_score = score;
     }

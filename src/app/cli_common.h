@@ -36,5 +36,10 @@ void register_preprocess(CLI::App& app);
 void register_split(CLI::App& app);
 void register_cache(CLI::App& app);
 void register_hpo(CLI::App& app);
+void register_demo(CLI::App& app);
+void register_report(CLI::App& app);
+void register_checkpoints(CLI::App& app);  // list, organize, cleanup, archive (inspect: torch)
+// Makes `pixelrec hpo` without a subcommand run a local study (coordinator + worker groups).
+void add_local_study(CLI::App& hpo);
 
 }  // namespace pixelrec::app

@@ -8,6 +8,8 @@
 
 namespace pixelrec::app {
 
+void register_hpo_coordinator(CLI::App& hpo);  // cmd_hpo_coordinator.cpp
+
 namespace {
 
 void register_hpo_run(CLI::App& hpo) {
@@ -130,9 +132,20 @@ void register_hpo_run(CLI::App& hpo) {
 
 void register_hpo(CLI::App& app) {
   CLI::App* hpo = app.add_subcommand(
-      "hpo", "Hyperparameter search (pixelrec hpo run: black-box search over a command)");
-  hpo->require_subcommand(1);
+      "hpo",
+      "Hyperparameter search. Without a subcommand: a local study of the config's "
+      "hyperparameter_search section (a coordinator plus --parallel worker groups training the "
+      "model). pixelrec hpo run: black-box search over any command; pixelrec hpo coordinator: "
+      "serve a study to worker groups; pixelrec hpo worker: one worker group (under "
+      "mpirun/srun for k ranks)");
+  hpo->require_subcommand(0, 1);
   register_hpo_run(*hpo);
+  register_hpo_coordinator(*hpo);
+  // Listed in --help; `pixelrec hpo worker` itself is run by pixelrec-torch (see main.cpp).
+  hpo->add_subcommand("worker",
+                      "One worker group of a study: leases trials from `pixelrec hpo "
+                      "coordinator`, trains them on every rank (pixelrec hpo worker --help)");
+  add_local_study(*hpo);
 }
 
 }  // namespace pixelrec::app

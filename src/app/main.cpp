@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <utility>
 
 #include "app/cli_common.h"
 #include "core/errors.h"
@@ -14,11 +15,18 @@ namespace {
 
 // Subcommands that need LibTorch live in pixelrec-torch (see src/CMakeLists.txt). Exec keeps the
 // process (pid, environment, MPI launcher) so `mpirun -np 2 pixelrec train` works unchanged.
-constexpr const char* kTorchSubcommands[] = {"train", "evaluate", "recommend", "checkpoints"};
+// `checkpoints inspect` and `hpo worker` load models; the rest of those two groups does not.
+constexpr const char* kTorchSubcommands[] = {"train", "evaluate", "recommend"};
+constexpr std::pair<const char*, const char*> kTorchNestedSubcommands[] = {
+    {"checkpoints", "inspect"}, {"hpo", "worker"}};
 
-bool is_torch_subcommand(const char* name) {
+bool is_torch_subcommand(int argc, char** argv) {
+  if (argc < 2) return false;
   for (const char* s : kTorchSubcommands)
-    if (std::strcmp(s, name) == 0) return true;
+    if (std::strcmp(s, argv[1]) == 0) return true;
+  for (const auto& [group, sub] : kTorchNestedSubcommands)
+    if (argc >= 3 && std::strcmp(group, argv[1]) == 0 && std::strcmp(sub, argv[2]) == 0)
+      return true;
   return false;
 }
 
@@ -42,14 +50,12 @@ void register_torch_placeholders(CLI::App& app) {
   app.add_subcommand("evaluate",
                      "Evaluate the model or a baseline on a task (pixelrec evaluate --help)");
   app.add_subcommand("recommend", "Top-K recommendations per user (pixelrec recommend --help)");
-  app.add_subcommand("checkpoints",
-                     "Inspect and compare checkpoints (pixelrec checkpoints --help)");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && is_torch_subcommand(argv[1])) return exec_torch_binary(argv);
+  if (is_torch_subcommand(argc, argv)) return exec_torch_binary(argv);
   pixelrec::init_logging("info");
   CLI::App app{"pixelrec: train, tune and evaluate multimodal recommenders on PixelRec-format data",
                "pixelrec"};
@@ -64,6 +70,9 @@ int main(int argc, char** argv) {
   pixelrec::app::register_split(app);
   pixelrec::app::register_cache(app);
   pixelrec::app::register_hpo(app);
+  pixelrec::app::register_report(app);
+  pixelrec::app::register_demo(app);
+  pixelrec::app::register_checkpoints(app);
   register_torch_placeholders(app);
 
   return pixelrec::app::run_command_line(app, argc, argv);

@@ -207,7 +207,7 @@ struct HyperparameterSearchConfig {
   int n_trials = 20;
   int seed = 42;  // sampler seed: the same seed and results give the same suggestions
   std::string study_name = "pixelrec_study";
-  std::string storage;  // empty: sqlite:///<results_dir>/hpo/<study_name>.db
+  std::string storage;  // empty: sqlite:///<results_dir>/hpo/<study_name>/study.db
   std::string sampler = "tpe";
   std::string pruner = "asha";
   std::string direction = "maximize";

@@ -80,4 +80,14 @@ ContentVectors load_content_vectors(const std::filesystem::path& store, int thre
   return out;
 }
 
+std::unique_ptr<ContentVectors> load_content_vectors_if_any(const std::filesystem::path& store,
+                                                            int threads) {
+  const auto info = features::read_store_info(store);
+  if (!info) return nullptr;
+  for (const auto& m : info->modalities)
+    if (m.name == "image" || m.name == "text")
+      return std::make_unique<ContentVectors>(load_content_vectors(store, threads));
+  return nullptr;
+}
+
 }  // namespace pixelrec::eval

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 namespace pixelrec::eval {
@@ -25,5 +26,10 @@ struct ContentVectors {
 // Reads the whole store (all items, in item-index order). Throws Error naming the store and the
 // fix (`pixelrec cache`) when it is missing or holds neither image nor text features.
 ContentVectors load_content_vectors(const std::filesystem::path& store, int threads);
+
+// load_content_vectors when the store exists and holds an image or text modality, else nullptr
+// (diversity@K is then omitted).
+std::unique_ptr<ContentVectors> load_content_vectors_if_any(const std::filesystem::path& store,
+                                                            int threads);
 
 }  // namespace pixelrec::eval

@@ -21,6 +21,7 @@
 #include "data/split_data.h"
 #include "features/feature_store.h"
 #include "model/checkpoint.h"
+#include "model/checkpoint_sidecar.h"
 #include "model/gradient_sync.h"
 #include "model/interrupt.h"
 #include "model/optimizers.h"
@@ -291,6 +292,26 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
   meta.shape = shape;
   const fs::path last_path = result.checkpoint_dir / "last.pt";
   const fs::path best_path = result.checkpoint_dir / "best.pt";
+  int64_t parameter_count = 0;
+  for (const auto& p : model->network()->parameters()) parameter_count += p.numel();
+  for (auto* table : model->tables()) parameter_count += table->weight().numel();
+  // The sidecar of `path` (kind last, best or epoch) for the state just saved.
+  const auto write_sidecar = [&](const fs::path& path, const char* kind, const CheckpointState& s,
+                                 const std::vector<std::pair<std::string, double>>& metrics) {
+    CheckpointSummary summary;
+    summary.kind = kind;
+    summary.run_name = run_name;
+    summary.epochs_completed = s.epoch;
+    summary.global_step = s.global_step;
+    summary.finished = s.finished;
+    summary.feature_fingerprint = meta.feature_fingerprint;
+    summary.parameters = parameter_count;
+    summary.monitored_metric = tc.early_stopping_metric;
+    summary.best_value = stopper.best();
+    summary.best_epoch = stopper.best_epoch();
+    summary.metrics = metrics;
+    write_checkpoint_sidecar(path, config, summary);
+  };
 
   install_interrupt_handlers();
   struct RestoreHandlers {
@@ -386,7 +407,10 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
         mid.epoch_contrastive_sum = sums[2];
         mid.scheduler = schedule.state();
         mid.early_stopping = stopper.state();
-        if (root) save_checkpoint(last_path, *model, optimizer.get(), meta, mid);
+        if (root) {
+          save_checkpoint(last_path, *model, optimizer.get(), meta, mid);
+          write_sidecar(last_path, "last", mid, result.last_metrics);
+        }
         spdlog::warn(
             "signal {} received: saved {} at epoch {} step {}; continue with "
             "`pixelrec train --run-name {} --resume last`",
@@ -423,6 +447,7 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
     state.epoch_loss_sum = state.epoch_loss_count = state.epoch_contrastive_sum = 0;
     state.scheduler = schedule.state();
     state.early_stopping = stopper.state();
+    state.finished = epoch + 1 >= tc.epochs || stopper.should_stop();
     result.epochs_completed = epoch + 1;
     result.last_metrics = metrics;
     if (root) {
@@ -431,11 +456,32 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
         tensorboard->add_scalar(name, float(value), epoch + 1);
       tensorboard->flush();
       save_checkpoint(last_path, *model, optimizer.get(), meta, state);
-      if (improved) write_file_atomic(best_path, read_file(last_path));
+      write_sidecar(last_path, "last", state, metrics);
+      if (improved) {
+        write_file_atomic(best_path, read_file(last_path));
+        write_sidecar(best_path, "best", state, metrics);
+      }
+      const int every = tc.checkpoint_every_epochs;
+      if (every > 0 && (epoch + 1) % every == 0) {
+        const fs::path snapshot = result.checkpoint_dir / fmt::format("epoch_{:04d}.pt", epoch + 1);
+        write_file_atomic(snapshot, read_file(last_path));
+        write_sidecar(snapshot, "epoch", state, metrics);
+      }
     }
     spdlog::info("epoch {}/{}:{}{} ({:.1f} s, {:.0f} samples/s)", epoch + 1, tc.epochs,
                  format_metrics(metrics, tc.early_stopping_metric), improved ? " (best)" : "",
                  seconds_since(epoch_start), examples / std::max(train_seconds, 1e-9));
+    // A search trial's pruning decision: rank 0 asks, every rank stops at this epoch.
+    if (options.on_epoch_end) {
+      int64_t stop = root && options.on_epoch_end(epoch, metrics) ? 1 : 0;
+      comm.broadcast(&stop, sizeof stop, 0);
+      if (stop) {
+        spdlog::info("stopped after epoch {} at the request of the caller (pruned trial)",
+                     epoch + 1);
+        result.stopped_by_callback = true;
+        break;
+      }
+    }
     if (stopper.should_stop()) {
       spdlog::info("early stopping: {} has not improved for {} epochs (best {:.4f} at epoch {})",
                    tc.early_stopping_metric, tc.patience, stopper.best(), stopper.best_epoch() + 1);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,11 @@ struct TrainOptions {
   std::string device = "cpu";
   bool progress = true;
   bool overwrite = false;  // a fresh run may replace an existing run folder of the same name
+  // Called on rank 0 after every epoch's validation with that epoch (0-based) and its metrics;
+  // returning true stops training after this epoch on every rank (a pruned search trial). The
+  // decision is broadcast, so all ranks stop at the same epoch.
+  std::function<bool(int epoch, const std::vector<std::pair<std::string, double>>& metrics)>
+      on_epoch_end;
 };
 
 struct TrainResult {
@@ -29,6 +35,7 @@ struct TrainResult {
   std::string monitored_metric;
   double best_value = 0;
   bool early_stopped = false;
+  bool stopped_by_callback = false;  // on_epoch_end asked to stop
   int interrupted_by = 0;  // signal number when SIGINT/SIGTERM ended training (checkpoint saved)
   std::vector<std::pair<std::string, double>> last_metrics;
   std::string parameter_digest;  // of the final model (equal digests: bitwise-equal models)

@@ -61,7 +61,7 @@ void inspect(const InspectFlags& f) {
 
 }  // namespace
 
-void register_checkpoints(CLI::App& app) {
+void register_checkpoints_inspect(CLI::App& app) {
   auto* cmd = app.add_subcommand("checkpoints", "Inspect and compare checkpoints");
   cmd->require_subcommand(1);
   auto f = std::make_shared<InspectFlags>();

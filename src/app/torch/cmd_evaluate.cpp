@@ -2,6 +2,7 @@
 // task, with result JSON, per-user CSV, optional predictions and paired significance tests.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "app/cli_common.h"
@@ -17,6 +18,8 @@
 #include "eval/eval_result.h"
 #include "eval/evaluator.h"
 #include "features/feature_store.h"
+#include "model/c10d_communicator.h"
+#include "model/checkpoint_sidecar.h"
 #include "model/trained_model.h"
 #include "model/trainer.h"
 
@@ -43,25 +46,10 @@ std::vector<int> parse_ks(const std::string& text) {
   return ks;
 }
 
-// A stable digest of the resolved config, recorded in result files.
-std::string config_fingerprint(const Config& config) {
-  return Hasher().add(config_to_yaml(config)).hex();
-}
-
 fs::path default_output(const Config& config, const EvaluateFlags& f, const std::string& name) {
   const fs::path dir = f.run_name.empty() ? fs::path(config.results_dir) / "eval"
                                           : fs::path(config.results_dir) / f.run_name / "eval";
   return dir / (name + "_" + f.task + (f.part == "test" ? "" : "_" + f.part) + ".json");
-}
-
-std::unique_ptr<eval::ContentVectors> maybe_content(const Config& config, int threads) {
-  const fs::path store = config.feature_store_path();
-  const auto info = features::read_store_info(store);
-  if (!info) return nullptr;
-  for (const auto& m : info->modalities)
-    if (m.name == "image" || m.name == "text")
-      return std::make_unique<eval::ContentVectors>(eval::load_content_vectors(store, threads));
-  return nullptr;
 }
 
 void print_table(const std::vector<eval::EvalResult>& results, const std::vector<int>& ks) {
@@ -88,9 +76,9 @@ void print_table(const std::vector<eval::EvalResult>& results, const std::vector
 
 void run_evaluate(const EvaluateFlags& f) {
   const dist::LaunchEnv env = dist::detect_launch_env(dist::process_environment());
-  auto comm = dist::make_communicator(env);
-  if (comm->size() > 1) init_logging("info", comm->rank(), comm->size());
+  if (env.distributed()) init_logging("info", env.rank, env.world_size);
   const LoadedConfig loaded = load_config_from(f.common);
+  auto comm = model::make_training_communicator(loaded.config, env, "cpu");
   comm->set_timeout(std::chrono::seconds(loaded.config.distributed.timeout_seconds));
   const Config& config = loaded.config;
   if (comm->rank() != 0) spdlog::set_level(spdlog::level::warn);
@@ -112,7 +100,7 @@ void run_evaluate(const EvaluateFlags& f) {
   options.threads = threads;
 
   const SplitData split_data = load_split_data(config);
-  const auto content = maybe_content(config, threads);
+  const auto content = eval::load_content_vectors_if_any(config.feature_store_path(), threads);
   const eval::EvalContext context = eval::make_eval_context(split_data, content.get());
   const eval::BaselineInputs inputs =
       eval::baseline_inputs(config.evaluation, split_data, context.train, content.get(), threads);
@@ -138,11 +126,14 @@ void run_evaluate(const EvaluateFlags& f) {
   if (!f.baseline.empty()) baseline = evaluate_one(f.baseline, "");
   std::vector<eval::EvalResult> results;
   for (const auto& name : names) {
-    results.push_back(evaluate_one(name, f.predictions));
+    // The baseline listed among the recommenders too is evaluated once.
+    results.push_back(baseline && name == f.baseline && f.predictions.empty()
+                          ? *baseline
+                          : evaluate_one(name, f.predictions));
     const eval::EvalResult& r = results.back();
     if (!comm->is_root()) continue;
     eval::ResultMeta meta;
-    meta.config_fingerprint = config_fingerprint(config);
+    meta.config_fingerprint = model::config_fingerprint(config);
     meta.split = split_data.directory.string();
     meta.seed = options.seed;
     if (name == "multimodal") meta.model = trained->checkpoint.path.string();
@@ -159,7 +150,8 @@ void run_evaluate(const EvaluateFlags& f) {
                  output.string());
   }
   if (comm->is_root()) {
-    if (baseline) results.push_back(*baseline);
+    if (baseline && std::find(names.begin(), names.end(), f.baseline) == names.end())
+      results.push_back(*baseline);
     print_table(results, options.ks);
   }
 }

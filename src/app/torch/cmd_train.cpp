@@ -1,10 +1,12 @@
-// `pixelrec train`: one process or under mpirun/srun; writes the run folder and checkpoints.
+// `pixelrec train`: one process, or under mpirun/srun/torchrun; writes the run folder and
+// checkpoints.
 #include <unistd.h>
 
 #include "app/cli_common.h"
 #include "app/torch/torch_commands.h"
 #include "core/logging.h"
 #include "dist/communicator.h"
+#include "model/c10d_communicator.h"
 #include "model/trainer.h"
 
 namespace pixelrec::app {
@@ -34,11 +36,13 @@ void register_train(CLI::App& app) {
                 "checkpoints)");
   cmd->callback([options] {
     const dist::LaunchEnv env = dist::detect_launch_env(dist::process_environment());
-    auto comm = dist::make_communicator(env);
-    if (comm->size() > 1) init_logging("info", comm->rank(), comm->size());
+    if (env.distributed()) init_logging("info", env.rank, env.world_size);
     const LoadedConfig loaded = load_config_from(options->common);
+    // distributed.backend and the launch pick single / mpi / gloo / nccl (c10d_communicator.h).
+    auto comm = model::make_training_communicator(loaded.config, env, options->train.device);
     comm->set_timeout(std::chrono::seconds(loaded.config.distributed.timeout_seconds));
     if (comm->rank() != 0) spdlog::set_level(spdlog::level::warn);
+    if (comm->size() > 1) spdlog::info("{} ranks, communicator {}", comm->size(), comm->backend());
     options->train.progress = !options->no_progress && isatty(STDERR_FILENO);
     const model::TrainResult r = model::train(loaded.config, options->train, *comm);
     if (r.interrupted_by) {

@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
   pixelrec::app::register_train(app);
   pixelrec::app::register_evaluate(app);
   pixelrec::app::register_recommend(app);
-  pixelrec::app::register_checkpoints(app);
+  pixelrec::app::register_checkpoints_inspect(app);
+  pixelrec::app::register_hpo_worker(app);
   const int status = pixelrec::app::run_command_line(app, argc, argv);
   return status != 0 ? status : pixelrec::app::exit_status();
 }

@@ -9,7 +9,8 @@ namespace pixelrec::app {
 void register_train(CLI::App& app);
 void register_evaluate(CLI::App& app);
 void register_recommend(CLI::App& app);
-void register_checkpoints(CLI::App& app);
+void register_checkpoints_inspect(CLI::App& app);
+void register_hpo_worker(CLI::App& app);
 
 // Set by a subcommand that must end with a specific status (e.g. 128 + signal after SIGTERM).
 void set_exit_status(int status);

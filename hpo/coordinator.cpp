@@ -1,0 +1,590 @@
+#include "hpo/coordinator.h"
+
+#include <algorithm>
+#include <array>
+#include <boost/asio.hpp>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+
+#include "core/logging.h"
+#include "hpo/param_value.h"
+#include "hpo/protocol.h"
+
+namespace pixelrec::hpo {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+namespace code = protocol::code;
+
+namespace {
+
+// Who holds a trial (or the evaluation of the best trial) and until when.
+struct Lease {
+  int64_t trial = 0;
+  int64_t attempt = 0;
+  uint64_t connection = 0;
+  std::string worker;
+  Clock::time_point expires;
+};
+
+double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
+
+bool is_terminal(TrialState state) {
+  return state == TrialState::kComplete || state == TrialState::kPruned ||
+         state == TrialState::kFailed;
+}
+
+}  // namespace
+
+class Coordinator::Impl {
+ public:
+  Impl(Study& study, CoordinatorOptions options)
+      : study_(study), options_(std::move(options)), acceptor_(io_), sweep_(io_), drain_(io_) {
+    if (options_.token.empty()) throw UsageError("the coordinator needs a non-empty token");
+    if (options_.n_trials < 1 || options_.parallelism < 1 || options_.lease.count() <= 0 ||
+        options_.heartbeat.count() <= 0 || options_.idle_timeout.count() <= 0 ||
+        options_.max_message_bytes < 64) {
+      throw UsageError(
+          "coordinator options out of range: n_trials, parallelism >= 1, lease, heartbeat and "
+          "idle timeout > 0, max_message_bytes >= 64");
+    }
+    const std::string where = options_.host + ":" + std::to_string(options_.port);
+    boost::system::error_code ec;
+    tcp::resolver resolver(io_);
+    const auto endpoints = resolver.resolve(options_.host, std::to_string(options_.port), ec);
+    if (ec || endpoints.empty()) {
+      throw Error("coordinator cannot resolve listen address " + where + ": " + ec.message() +
+                  "; set hyperparameter_search.coordinator.host to an address of this machine");
+    }
+    const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      throw Error("coordinator cannot listen on " + where + ": " + ec.message() +
+                  "; choose a free hyperparameter_search.coordinator.port (0: any free port)");
+    }
+    port_ = acceptor_.local_endpoint().port();
+  }
+
+  const std::string& host() const { return options_.host; }
+  uint16_t port() const { return port_; }
+
+  CoordinatorStats run() {
+    accept();
+    schedule_sweep();
+    asio::post(io_, [this] { check_finished(); });  // a resumed study may be finished already
+    io_.run();
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto& [id, connection] : connections_) connection->abort();
+    connections_.clear();
+    return stats_;
+  }
+
+  void stop() { io_.stop(); }
+
+ private:
+  class Connection;
+  friend class Connection;
+
+  // One client: reads newline-delimited messages, answers each in order.
+  class Connection : public std::enable_shared_from_this<Connection> {
+   public:
+    Connection(Impl& owner, tcp::socket socket, uint64_t id)
+        : owner_(owner), socket_(std::move(socket)), idle_(owner.io_), id_(id) {
+      boost::system::error_code ec;
+      const tcp::endpoint remote = socket_.remote_endpoint(ec);
+      peer_ = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+      socket_.set_option(tcp::no_delay(true), ec);  // request/response: no Nagle delay
+    }
+
+    uint64_t id() const { return id_; }
+    const std::string& worker() const { return worker_; }
+    const std::string& name() const { return worker_.empty() ? peer_ : worker_; }
+    bool authenticated() const { return authenticated_; }
+    void authenticate(std::string worker) {
+      authenticated_ = true;
+      worker_ = std::move(worker);
+    }
+
+    void start() {
+      arm_idle_timer();
+      read();
+    }
+
+    void send(const json& message, bool close_after = false) {
+      if (closing_) return;
+      outbox_.push_back(protocol::encode(message));
+      closing_ = close_after;
+      if (!writing_) write();
+    }
+
+    // Closes now, dropping anything unsent.
+    void abort() {
+      boost::system::error_code ignored;
+      idle_.cancel();
+      socket_.shutdown(tcp::socket::shutdown_both, ignored);
+      socket_.close(ignored);
+    }
+
+   private:
+    void arm_idle_timer() {
+      idle_.expires_after(owner_.options_.idle_timeout);
+      idle_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec || self->closing_) return;
+        self->owner_.reject(*self, code::kIdleTimeout,
+                            fmt::format("no message for {:g} s; closing the connection",
+                                        seconds(self->owner_.options_.idle_timeout)),
+                            /*close=*/true);
+      });
+    }
+
+    void read() {
+      socket_.async_read_some(
+          asio::buffer(buffer_),
+          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+            if (ec) {
+              self->finish();
+              return;
+            }
+            self->consume(n);
+            if (!self->closing_) self->read();
+          });
+    }
+
+    // Splits the bytes into lines; a line over the limit is rejected without being kept.
+    void consume(size_t n) {
+      const char* p = buffer_.data();
+      const char* end = p + n;
+      while (p < end && !closing_) {
+        const char* newline = static_cast<const char*>(std::memchr(p, '\n', size_t(end - p)));
+        const char* stop = newline ? newline : end;
+        if (line_.size() + size_t(stop - p) > owner_.options_.max_message_bytes) {
+          owner_.reject(*this, code::kTooLong,
+                        "message longer than " + std::to_string(owner_.options_.max_message_bytes) +
+                            " bytes (hyperparameter_search.coordinator.max_message_bytes)",
+                        /*close=*/true);
+          return;
+        }
+        line_.append(p, stop);
+        if (!newline) return;
+        p = newline + 1;
+        if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+        arm_idle_timer();
+        owner_.handle(*this, line_);
+        line_.clear();
+      }
+    }
+
+    void write() {
+      writing_ = true;
+      asio::async_write(socket_, asio::buffer(outbox_.front()),
+                        [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                          self->outbox_.pop_front();
+                          if (ec) {
+                            self->finish();
+                          } else if (!self->outbox_.empty()) {
+                            self->write();
+                          } else {
+                            self->writing_ = false;
+                            if (self->closing_) self->finish();
+                          }
+                        });
+    }
+
+    // The connection ends (peer closed, error, or closed after a final message).
+    void finish() {
+      if (finished_) return;
+      finished_ = true;
+      abort();
+      owner_.closed(id_);
+    }
+
+    Impl& owner_;
+    tcp::socket socket_;
+    asio::steady_timer idle_;
+    uint64_t id_;
+    std::string peer_, worker_;
+    bool authenticated_ = false, closing_ = false, writing_ = false, finished_ = false;
+    std::array<char, 16384> buffer_{};
+    std::string line_;
+    std::deque<std::string> outbox_;
+  };
+
+  void accept() {
+    acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        auto connection = std::make_shared<Connection>(*this, std::move(socket), ++next_id_);
+        connections_.emplace(connection->id(), connection);
+        ++stats_.connections;
+        connection->start();
+      } else {
+        spdlog::warn("coordinator: accept failed: {}", ec.message());
+      }
+      accept();
+    });
+  }
+
+  void closed(uint64_t id) {
+    connections_.erase(id);
+    if (stats_.finished && connections_.empty()) io_.stop();
+  }
+
+  void reject(Connection& c, const std::string& error_code, const std::string& message,
+              bool close) {
+    ++stats_.rejected[error_code];
+    spdlog::warn("coordinator: rejected a message from {}: {}: {}{}", c.name(), error_code, message,
+                 close ? " (connection closed)" : "");
+    c.send(protocol::make_error(error_code, message), close);
+  }
+
+  void handle(Connection& c, const std::string& line) {
+    ++stats_.messages;
+    json m;
+    try {
+      m = protocol::parse_line(line);
+    } catch (const protocol::ProtocolError& e) {
+      // Unauthenticated peers and other protocol versions get no second chance.
+      reject(c, e.code(), e.what(), !c.authenticated() || e.code() == code::kVersion);
+      return;
+    }
+    const std::string& type = protocol::type_of(m);
+    try {
+      if (!c.authenticated() || type == "hello") {
+        hello(c, m);
+      } else if (type == "lease") {
+        lease(c);
+      } else if (type == "heartbeat") {
+        heartbeat(c, m);
+      } else if (type == "report") {
+        report(c, m);
+      } else if (type == "finish") {
+        finish(c, m);
+      } else if (type == "evaluation") {
+        evaluation(c, m);
+      } else {
+        reject(c, code::kUnknownType,
+               "unknown message type '" + type +
+                   "'; a worker sends hello, lease, heartbeat, report, finish or evaluation",
+               false);
+      }
+    } catch (const protocol::ProtocolError& e) {
+      reject(c, e.code(), e.what(), !c.authenticated());
+    } catch (const std::exception& e) {
+      spdlog::error("coordinator: failed on '{}' from {}: {}", type, c.name(), e.what());
+      reject(c, code::kInternal, std::string("the coordinator failed: ") + e.what(), false);
+    }
+  }
+
+  void hello(Connection& c, const json& m) {
+    const std::string& type = protocol::type_of(m);
+    if (c.authenticated() || type != "hello") {
+      reject(c, code::kHelloFirst,
+             c.authenticated()
+                 ? "hello was already received on this connection"
+                 : "the first message must be hello {token, worker, ranks}, not '" + type + "'",
+             true);
+      return;
+    }
+    const std::string token = protocol::get_string(m, "token");
+    const std::string worker = protocol::get_string(m, "worker");
+    const int64_t ranks = protocol::get_int(m, "ranks");
+    if (!protocol::constant_time_equal(token, options_.token)) {
+      reject(c, code::kUnauthorized,
+             "wrong token; use the one in the study folder's coordinator.token", true);
+      return;
+    }
+    if (worker.empty() || ranks < 1) {
+      throw protocol::ProtocolError(code::kBadField,
+                                    worker.empty() ? "field 'worker' of 'hello' is empty; send "
+                                                     "host:pid"
+                                                   : "field 'ranks' of 'hello' must be >= 1");
+    }
+    c.authenticate(worker);
+    spdlog::info("coordinator: worker {} ({} rank{}) connected", worker, ranks,
+                 ranks == 1 ? "" : "s");
+    json welcome = protocol::make("welcome");
+    welcome["study"] = study_.record().name;
+    welcome["direction"] = std::string(to_string(study_.record().direction));
+    welcome["metric"] = options_.metric;
+    welcome["heartbeat_seconds"] = seconds(options_.heartbeat);
+    welcome["lease_seconds"] = seconds(options_.lease);
+    c.send(welcome);
+  }
+
+  Clock::time_point lease_deadline() const { return Clock::now() + options_.lease; }
+
+  bool all_created() const {
+    return static_cast<int64_t>(study_.history().size()) >= options_.n_trials;
+  }
+
+  void lease(Connection& c) {
+    if (stats_.finished) {
+      c.send(protocol::make("done"));
+      return;
+    }
+    if (study_.has_requeued() || (!all_created() && study_.can_sample_new(options_.parallelism))) {
+      const TrialTicket ticket = study_.ask(c.worker(), options_.parallelism);
+      leases_[ticket.number] = {ticket.number, ticket.attempt, c.id(), c.worker(),
+                                lease_deadline()};
+      ++stats_.trials_leased;
+      spdlog::info("coordinator: trial {} attempt {} → {}", ticket.number, ticket.attempt,
+                   c.worker());
+      json trial = protocol::make("trial");
+      trial["trial"] = ticket.number;
+      trial["attempt"] = ticket.attempt;
+      trial["params"] = params_to_json(ticket.params);
+      c.send(trial);
+      return;
+    }
+    if (!all_created() || !leases_.empty()) {
+      send_wait(c);
+      return;
+    }
+    // Every trial is terminal: the best one is evaluated on test by exactly one worker.
+    const std::optional<FrozenTrial> best = study_.best_trial();
+    if (best && !evaluation_lease_ && !evaluated(best->number)) {
+      evaluation_lease_ = Lease{best->number, 0, c.id(), c.worker(), lease_deadline()};
+      spdlog::info("coordinator: evaluation of best trial {} → {}", best->number, c.worker());
+      json evaluate = protocol::make("evaluate");
+      evaluate["trial"] = best->number;
+      evaluate["params"] = params_to_json(best->params);
+      c.send(evaluate);
+      return;
+    }
+    send_wait(c);  // the evaluation is with another worker
+  }
+
+  void send_wait(Connection& c) {
+    json wait = protocol::make("wait");
+    wait["retry_after_ms"] = static_cast<int64_t>(options_.wait_retry.count());
+    c.send(wait);
+  }
+
+  // The trial named by field "trial", checked to exist.
+  int64_t trial_field(const json& m) const {
+    const int64_t trial = protocol::get_int(m, "trial");
+    if (trial < 0 || trial >= static_cast<int64_t>(study_.history().size())) {
+      throw protocol::ProtocolError(
+          code::kUnknownTrial,
+          "trial " + std::to_string(trial) + " does not exist; study '" + study_.record().name +
+              "' has " + std::to_string(study_.history().size()) + " trial(s), numbered from 0");
+    }
+    return trial;
+  }
+
+  // The lease of (trial, attempt), or null when it was lost (expired, finished, never held).
+  Lease* current_lease(int64_t trial, int64_t attempt) {
+    const auto it = leases_.find(trial);
+    return it != leases_.end() && it->second.attempt == attempt ? &it->second : nullptr;
+  }
+
+  void record_late(Connection& c, int64_t trial, int64_t attempt, const json& m) {
+    study_.storage().add_late_message(study_.record().id, trial, attempt, protocol::encode(m),
+                                      unix_now());
+    ++stats_.late_messages;
+    spdlog::warn("coordinator: late '{}' for trial {} attempt {} from {} recorded, not applied",
+                 protocol::type_of(m), trial, attempt, c.name());
+  }
+
+  void heartbeat(Connection& c, const json& m) {
+    const int64_t trial = trial_field(m);
+    const auto it = leases_.find(trial);
+    Lease* held = it != leases_.end() && it->second.connection == c.id() ? &it->second : nullptr;
+    if (!held && evaluation_lease_ && evaluation_lease_->trial == trial &&
+        evaluation_lease_->connection == c.id()) {
+      held = &*evaluation_lease_;
+    }
+    if (!held) {
+      c.send(protocol::make("cancel"));
+      return;
+    }
+    held->expires = lease_deadline();
+    c.send(protocol::make("ok"));
+  }
+
+  void report(Connection& c, const json& m) {
+    const int64_t trial = trial_field(m);
+    const int64_t attempt = protocol::get_int(m, "attempt");
+    const int64_t step = protocol::get_int(m, "step");
+    const double value = protocol::get_number_or_nan(m, "value");
+    if (step < 0) {
+      throw protocol::ProtocolError(code::kBadField, "field 'step' of 'report' must be >= 0");
+    }
+    Lease* held = current_lease(trial, attempt);
+    if (!held) {
+      record_late(c, trial, attempt, m);
+      c.send(protocol::make("cancel"));
+      return;
+    }
+    held->expires = lease_deadline();
+    const Decision decision = study_.report(trial, step, value);
+    c.send(protocol::make(decision == Decision::kPrune ? "prune" : "continue"));
+  }
+
+  void finish(Connection& c, const json& m) {
+    const int64_t trial = trial_field(m);
+    const int64_t attempt = protocol::get_int(m, "attempt");
+    const std::string state = protocol::get_string(m, "state");
+    const std::string message = m.contains("message") ? protocol::get_string(m, "message") : "";
+    TrialOutcome outcome;
+    if (state == "complete") {
+      const double value = m.contains("value") ? protocol::get_number_or_nan(m, "value") : NAN;
+      if (!std::isfinite(value)) {
+        throw protocol::ProtocolError(
+            code::kBadField,
+            "field 'value' of 'finish' must be a finite number when state is complete; send "
+            "state failed with a message for a NaN or infinite objective");
+      }
+      outcome = TrialOutcome::complete(value);
+    } else if (state == "pruned") {
+      outcome = TrialOutcome::pruned(message.empty() ? "pruned" : message);
+    } else if (state == "failed") {
+      outcome = TrialOutcome::failed(message.empty() ? "failed (no message)" : message);
+    } else {
+      throw protocol::ProtocolError(code::kBadField, "field 'state' of 'finish' is '" + state +
+                                                         "'; use complete, pruned or failed");
+    }
+    if (!current_lease(trial, attempt)) {
+      record_late(c, trial, attempt, m);
+      c.send(protocol::make("ok"));
+      return;
+    }
+    study_.tell(trial, outcome);
+    leases_.erase(trial);
+    spdlog::info("coordinator: trial {} {}{} by {}", trial, to_string(outcome.state),
+                 outcome.value ? " " + format_value(*outcome.value) : "", c.worker());
+    c.send(protocol::make("ok"));
+    check_finished();
+  }
+
+  bool evaluated(int64_t trial) const {
+    return study_.storage().evaluation(study_.record().id, trial).has_value();
+  }
+
+  bool all_terminal() const {
+    if (!all_created() || study_.has_requeued() || !leases_.empty()) return false;
+    for (const FrozenTrial& t : study_.history().trials())
+      if (!is_terminal(t.state)) return false;
+    return true;
+  }
+
+  void evaluation(Connection& c, const json& m) {
+    const int64_t trial = trial_field(m);
+    const json& metrics = protocol::get_object(m, "metrics");
+    const std::optional<FrozenTrial> best = all_terminal() ? study_.best_trial() : std::nullopt;
+    if (!best || best->number != trial) {
+      throw protocol::ProtocolError(
+          code::kBadField, "field 'trial' of 'evaluation' is " + std::to_string(trial) +
+                               ", but no evaluation of it was requested" +
+                               (best ? " (the best trial is " + std::to_string(best->number) + ")"
+                                     : std::string(" (the study is not finished)")));
+    }
+    if (!study_.storage().add_evaluation(study_.record().id, trial, metrics.dump(), c.worker(),
+                                         unix_now())) {
+      record_late(c, trial, 0, m);  // evaluated once already: kept, not applied
+      c.send(protocol::make("ok"));
+      return;
+    }
+    evaluation_lease_.reset();
+    spdlog::info("coordinator: test metrics of best trial {} recorded from {}", trial, c.worker());
+    c.send(protocol::make("ok"));
+    check_finished();
+  }
+
+  void schedule_sweep() {
+    const auto period = std::clamp(options_.lease / 4, std::chrono::milliseconds(10),
+                                   std::chrono::milliseconds(1000));
+    sweep_.expires_after(period);
+    sweep_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stats_.finished) return;
+      sweep_leases();
+      schedule_sweep();
+    });
+  }
+
+  void sweep_leases() {
+    const Clock::time_point now = Clock::now();
+    for (auto it = leases_.begin(); it != leases_.end();) {
+      if (it->second.expires > now) {
+        ++it;
+        continue;
+      }
+      const Lease lease = it->second;
+      it = leases_.erase(it);
+      const std::string why = fmt::format(
+          "lease expired: worker {} sent nothing about it for {:g} s (attempt {}); "
+          "requeued",
+          lease.worker, seconds(options_.lease), lease.attempt);
+      try {
+        study_.expire(lease.trial, why);
+        ++stats_.expired_leases;
+        spdlog::warn("coordinator: trial {}: {}", lease.trial, why);
+      } catch (const std::exception& e) {
+        spdlog::error("coordinator: could not expire trial {}: {}", lease.trial, e.what());
+      }
+    }
+    if (evaluation_lease_ && evaluation_lease_->expires <= now) {
+      spdlog::warn("coordinator: evaluation of trial {} by {}: lease expired; handed out again",
+                   evaluation_lease_->trial, evaluation_lease_->worker);
+      evaluation_lease_.reset();
+    }
+  }
+
+  void check_finished() {
+    if (stats_.finished || !all_terminal()) return;
+    const std::optional<FrozenTrial> best = study_.best_trial();
+    if (best && !evaluated(best->number)) return;
+    stats_.finished = true;
+    sweep_.cancel();
+    spdlog::info("coordinator: study '{}' finished ({} trials)", study_.record().name,
+                 study_.history().size());
+    if (options_.on_finished) {
+      try {
+        options_.on_finished();
+      } catch (...) {
+        io_.stop();
+        throw;  // run() reports it: the outputs could not be written
+      }
+    }
+    if (connections_.empty()) {
+      io_.stop();
+      return;
+    }
+    drain_.expires_after(options_.drain);
+    drain_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) io_.stop();
+    });
+  }
+
+  Study& study_;
+  CoordinatorOptions options_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer sweep_, drain_;
+  uint16_t port_ = 0;
+  uint64_t next_id_ = 0;
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
+  std::map<int64_t, Lease> leases_;  // trial → its current lease
+  std::optional<Lease> evaluation_lease_;
+  CoordinatorStats stats_;
+};
+
+Coordinator::Coordinator(Study& study, CoordinatorOptions options)
+    : impl_(std::make_unique<Impl>(study, std::move(options))) {}
+Coordinator::~Coordinator() = default;
+const std::string& Coordinator::host() const { return impl_->host(); }
+uint16_t Coordinator::port() const { return impl_->port(); }
+CoordinatorStats Coordinator::run() { return impl_->run(); }
+void Coordinator::stop() { impl_->stop(); }
+
+}  // namespace pixelrec::hpo

@@ -1,0 +1,346 @@
+#include "hpo/coordinator_client.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstring>
+
+#include "core/errors.h"
+#include "core/files.h"
+#include "core/logging.h"
+#include "hpo/protocol.h"
+
+namespace pixelrec::hpo {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+constexpr size_t kMaxReplyBytes = 64u << 20;
+
+std::chrono::milliseconds from_seconds(double s) {
+  if (!std::isfinite(s)) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(static_cast<int64_t>(std::llround(s * 1000.0)));
+}
+
+// "host:port" → (host, port); the host may be a bracketed IPv6 address.
+std::pair<std::string, std::string> split_address(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
+    throw UsageError("coordinator address '" + address + "' is not HOST:PORT (e.g. node1:5555)");
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return {host, address.substr(colon + 1)};
+}
+
+// Connection refused / unreachable: the coordinator may not be listening yet.
+class Retryable : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace
+
+CoordinatorEndpoint read_coordinator_endpoint(const std::filesystem::path& study_dir) {
+  const std::filesystem::path info = study_dir / "coordinator.json";
+  const json j = json::parse(read_file(info, "coordinator discovery file"), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("host") || !j.contains("port") ||
+      !j["host"].is_string() || !j["port"].is_number_integer()) {
+    throw Error(info.string() +
+                ": not a coordinator discovery file ({\"host\", \"port\", \"pid\", \"version\"}); "
+                "start the coordinator with pixelrec hpo coordinator");
+  }
+  std::string token = read_file(study_dir / "coordinator.token", "coordinator token file");
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  return {j["host"].get<std::string>() + ":" + std::to_string(j["port"].get<int64_t>()), token};
+}
+
+std::string default_worker_name() {
+  char host[HOST_NAME_MAX + 1] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
+  return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+CoordinatorClient::CoordinatorClient(ClientOptions options) : options_(std::move(options)) {
+  if (options_.worker.empty()) options_.worker = default_worker_name();
+  if (options_.ranks < 1) throw UsageError("a worker group has at least 1 rank");
+  connect_with_retries();
+}
+
+CoordinatorClient::~CoordinatorClient() {
+  {
+    std::lock_guard lock(heartbeat_mutex_);
+    heartbeat_stop_ = true;
+  }
+  heartbeat_changed_.notify_all();
+  if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+  close_socket();
+}
+
+void CoordinatorClient::fail(const std::string& what) const {
+  throw Error("coordinator " + options_.address + ": " + what);
+}
+
+void CoordinatorClient::close_socket() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  pending_.clear();
+}
+
+void CoordinatorClient::open_socket() {
+  const auto [host, port] = split_address(options_.address);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    throw Retryable("cannot resolve " + host + ": " + gai_strerror(rc));
+  }
+  std::string last_error = "no address";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      last_error = std::strerror(errno);
+      continue;
+    }
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      fd_ = fd;
+      break;
+    }
+    last_error = std::strerror(errno);
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  if (fd_ < 0) throw Retryable("cannot connect: " + last_error);
+}
+
+void CoordinatorClient::connect_with_retries() {
+  const Clock::time_point deadline = Clock::now() + options_.connect_deadline;
+  std::chrono::milliseconds pause(50);
+  while (true) {
+    try {
+      open_socket();
+      break;
+    } catch (const Retryable& e) {
+      if (Clock::now() + pause >= deadline) {
+        fail(std::string(e.what()) + " (retried for " +
+             std::to_string(options_.connect_deadline.count() / 1000) +
+             " s); check that pixelrec hpo coordinator runs and the address in its "
+             "coordinator.json");
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    }
+  }
+  json hello = protocol::make("hello");
+  hello["token"] = options_.token;
+  hello["worker"] = options_.worker;
+  hello["ranks"] = options_.ranks;
+  const json reply = request(hello);
+  if (protocol::type_of(reply) != "welcome") fail("answered hello with " + reply.dump());
+  try {
+    welcome_.study = protocol::get_string(reply, "study");
+    welcome_.direction = parse_direction(protocol::get_string(reply, "direction"), "welcome");
+    welcome_.metric = protocol::get_string(reply, "metric");
+    // At least 10 ms: a zero or NaN period would make the heartbeat thread spin.
+    welcome_.heartbeat =
+        std::max(from_seconds(protocol::get_number_or_nan(reply, "heartbeat_seconds")),
+                 std::chrono::milliseconds(10));
+    welcome_.lease = from_seconds(protocol::get_number_or_nan(reply, "lease_seconds"));
+  } catch (const Error& e) {
+    fail(std::string("bad welcome: ") + e.what());
+  }
+}
+
+std::string CoordinatorClient::read_line() {
+  const Clock::time_point deadline = Clock::now() + options_.reply_timeout;
+  while (true) {
+    if (const size_t newline = pending_.find('\n'); newline != std::string::npos) {
+      std::string line = pending_.substr(0, newline);
+      pending_.erase(0, newline + 1);
+      return line;
+    }
+    if (pending_.size() > kMaxReplyBytes) fail("sent a reply longer than 64 MiB");
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      fail("no reply within " + std::to_string(options_.reply_timeout.count()) +
+           " ms; the coordinator is stuck or unreachable");
+    }
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), INT_MAX)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) fail(std::string("poll failed: ") + std::strerror(errno));
+    if (ready == 0) continue;
+    char buf[16384];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(std::string("receive failed: ") + std::strerror(errno));
+    if (n == 0) fail("closed the connection");
+    pending_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+json CoordinatorClient::request(const json& message) {
+  std::lock_guard lock(request_mutex_);
+  if (fd_ < 0) fail("not connected (an earlier request failed)");
+  const std::string line = protocol::encode(message);
+  try {
+    for (size_t sent = 0; sent < line.size();) {
+      const ssize_t n = ::send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) fail(std::string("send failed: ") + std::strerror(errno));
+      sent += static_cast<size_t>(n);
+    }
+    json reply;
+    try {
+      reply = protocol::parse_line(read_line());
+    } catch (const protocol::ProtocolError& e) {
+      fail(std::string("sent a malformed reply: ") + e.what());
+    }
+    if (protocol::type_of(reply) == "error") {
+      const std::string code = reply.value("code", std::string("?"));
+      const std::string text = reply.value("message", std::string());
+      fail("answered '" + protocol::type_of(message) + "' with error " + code + ": " + text);
+    }
+    return reply;
+  } catch (const Error&) {
+    close_socket();  // the stream may be out of step: no further request on it
+    throw;
+  }
+}
+
+LeaseReply CoordinatorClient::lease() {
+  const json reply = request(protocol::make("lease"));
+  const std::string& type = protocol::type_of(reply);
+  try {
+    if (type == "trial") {
+      return TrialTicket{protocol::get_int(reply, "trial"),
+                         params_from_json(protocol::get_object(reply, "params")),
+                         protocol::get_int(reply, "attempt")};
+    }
+    if (type == "wait") {
+      return WaitReply{std::chrono::milliseconds(protocol::get_int(reply, "retry_after_ms"))};
+    }
+    if (type == "evaluate") {
+      return EvaluateRequest{protocol::get_int(reply, "trial"),
+                             params_from_json(protocol::get_object(reply, "params"))};
+    }
+    if (type == "done") return StudyDone{};
+  } catch (const Error& e) {
+    fail("bad '" + type + "' answer: " + e.what());
+  }
+  fail("answered lease with '" + type + "'");
+}
+
+ReportReply CoordinatorClient::report(int64_t trial, int64_t attempt, int64_t step, double value) {
+  json m = protocol::make("report");
+  m["trial"] = trial;
+  m["attempt"] = attempt;
+  m["step"] = step;
+  m["value"] = value;  // NaN is written as null
+  const std::string type = protocol::type_of(request(m));
+  if (type == "continue") return ReportReply::kContinue;
+  if (type == "prune") return ReportReply::kPrune;
+  if (type == "cancel") return ReportReply::kCancel;
+  fail("answered report with '" + type + "'");
+}
+
+void CoordinatorClient::finish(int64_t trial, int64_t attempt, const TrialOutcome& outcome) {
+  json m = protocol::make("finish");
+  m["trial"] = trial;
+  m["attempt"] = attempt;
+  switch (outcome.state) {
+    case TrialState::kComplete:
+      m["state"] = "complete";
+      m["value"] = outcome.value.value_or(std::nan(""));
+      break;
+    case TrialState::kPruned:
+      m["state"] = "pruned";
+      break;
+    case TrialState::kFailed:
+      m["state"] = "failed";
+      break;
+    default:
+      throw InternalError("finish() takes a COMPLETE, PRUNED or FAILED outcome");
+  }
+  if (!outcome.message.empty()) m["message"] = outcome.message;
+  const std::string type = protocol::type_of(request(m));
+  if (type != "ok") fail("answered finish with '" + type + "'");
+}
+
+void CoordinatorClient::send_evaluation(int64_t trial, const json& metrics) {
+  if (!metrics.is_object()) throw InternalError("evaluation metrics must be a JSON object");
+  json m = protocol::make("evaluation");
+  m["trial"] = trial;
+  m["metrics"] = metrics;
+  const std::string type = protocol::type_of(request(m));
+  if (type != "ok") fail("answered evaluation with '" + type + "'");
+}
+
+bool CoordinatorClient::heartbeat(int64_t trial) {
+  json m = protocol::make("heartbeat");
+  m["trial"] = trial;
+  const std::string type = protocol::type_of(request(m));
+  if (type == "ok") return true;
+  if (type == "cancel") return false;
+  fail("answered heartbeat with '" + type + "'");
+}
+
+void CoordinatorClient::start_heartbeat(int64_t trial) {
+  {
+    std::lock_guard lock(heartbeat_mutex_);
+    heartbeat_trial_ = trial;
+    cancelled_ = false;
+    if (!heartbeat_thread_.joinable()) {
+      heartbeat_thread_ = std::thread([this] { heartbeat_loop(); });
+    }
+  }
+  heartbeat_changed_.notify_all();
+}
+
+void CoordinatorClient::stop_heartbeat() {
+  {
+    std::lock_guard lock(heartbeat_mutex_);
+    heartbeat_trial_.reset();
+  }
+  heartbeat_changed_.notify_all();
+}
+
+void CoordinatorClient::heartbeat_loop() {
+  std::unique_lock lock(heartbeat_mutex_);
+  while (!heartbeat_stop_) {
+    // A new trial restarts the period: its lease was just granted.
+    const std::optional<int64_t> trial = heartbeat_trial_;
+    const bool changed = heartbeat_changed_.wait_for(
+        lock, welcome_.heartbeat, [&] { return heartbeat_stop_ || heartbeat_trial_ != trial; });
+    if (changed || !trial) continue;
+    lock.unlock();
+    bool kept = true;
+    try {
+      kept = heartbeat(*trial);
+    } catch (const Error& e) {
+      spdlog::warn("heartbeat for trial {}: {}", *trial, e.what());
+    }
+    lock.lock();
+    if (!kept && heartbeat_trial_ == trial) {
+      cancelled_ = true;
+      heartbeat_trial_.reset();
+    }
+  }
+}
+
+}  // namespace pixelrec::hpo

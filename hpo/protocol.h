@@ -1,0 +1,65 @@
+// The coordinator <-> worker protocol of a distributed study: newline-delimited JSON objects over
+// TCP, each with "v" (the protocol version) and "type". Message builders, field readers that name
+// the offending field, error codes, and the constant-time token comparison. See docs/hpo.md.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "core/errors.h"
+
+namespace pixelrec::hpo::protocol {
+
+inline constexpr int kVersion = 1;
+
+// Error codes carried by `error {code, message}`.
+namespace code {
+inline constexpr const char* kBadJson = "bad_json";           // not a JSON object
+inline constexpr const char* kBadField = "bad_field";         // a field is missing or ill-typed
+inline constexpr const char* kUnknownType = "unknown_type";   // "type" names no message
+inline constexpr const char* kVersion = "version";            // "v" is not kVersion
+inline constexpr const char* kHelloFirst = "hello_first";     // first message not hello / 2nd hello
+inline constexpr const char* kUnauthorized = "unauthorized";  // wrong token
+inline constexpr const char* kTooLong = "too_long";           // line longer than the maximum
+inline constexpr const char* kIdleTimeout = "idle_timeout";   // silent for too long
+inline constexpr const char* kUnknownTrial = "unknown_trial";  // no such trial in the study
+inline constexpr const char* kInternal = "internal";  // the coordinator failed on this message
+}  // namespace code
+
+// A message that breaks the protocol; `code` is one of the codes above.
+class ProtocolError : public Error {
+ public:
+  ProtocolError(std::string code, const std::string& message)
+      : Error(message), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
+// Parses one line (without its newline): a JSON object whose "v" is kVersion and whose "type" is
+// a string. Throws ProtocolError (kBadJson, kVersion, kBadField).
+nlohmann::json parse_line(std::string_view line);
+
+// The message as one line, newline included. Non-finite numbers are written as null.
+std::string encode(const nlohmann::json& message);
+
+// {"v": kVersion, "type": type}.
+nlohmann::json make(std::string_view type);
+// error {code, message}.
+nlohmann::json make_error(std::string_view error_code, std::string_view message);
+
+// Field readers: throw ProtocolError(kBadField) naming `field` when it is missing or ill-typed.
+const std::string& type_of(const nlohmann::json& message);
+std::string get_string(const nlohmann::json& message, const char* field);
+int64_t get_int(const nlohmann::json& message, const char* field);
+// A number; null stands for NaN (how encode() writes a non-finite value).
+double get_number_or_nan(const nlohmann::json& message, const char* field);
+const nlohmann::json& get_object(const nlohmann::json& message, const char* field);
+
+// Compares in time that depends only on the lengths, not on where the texts differ.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+}  // namespace pixelrec::hpo::protocol

@@ -1,0 +1,32 @@
+# Writes OUTPUT, a C++ source defining chart_library_js() and chart_library_name() from the
+# JavaScript file INPUT (split into raw string literals of at most 60 000 bytes) and the
+# package.json beside it. Run at build time by src/report/CMakeLists.txt.
+cmake_minimum_required(VERSION 3.19)
+file(READ ${INPUT} js)
+# The source map is not shipped: a browser would try to fetch it.
+string(REGEX REPLACE "\n//# sourceMappingURL=[^\n]*" "\n" js "${js}")
+string(FIND "${js}" ")pixelrec_js\"" clash)
+if(NOT clash EQUAL -1)
+  message(FATAL_ERROR "${INPUT} contains the raw-string delimiter ')pixelrec_js\"'")
+endif()
+file(READ ${PACKAGE_JSON} package)
+string(JSON name GET "${package}" name)
+string(JSON version GET "${package}" version)
+
+set(out "// Generated from ${INPUT} by src/report/embed_js.cmake: do not edit.\n")
+string(APPEND out "#include \"report/chart_library.h\"\n\nnamespace pixelrec::report {\n\n")
+string(APPEND out "namespace {\n\nconstexpr const char* kChunks[] = {\n")
+string(LENGTH "${js}" length)
+set(offset 0)
+while(offset LESS length)
+  string(SUBSTRING "${js}" ${offset} 60000 chunk)
+  string(APPEND out "R\"pixelrec_js(${chunk})pixelrec_js\",\n")
+  math(EXPR offset "${offset} + 60000")
+endwhile()
+string(APPEND out "};\n\n}  // namespace\n\n")
+string(APPEND out "std::string chart_library_js() {\n  std::string js;\n  js.reserve(${length});\n")
+string(APPEND out "  for (const char* chunk : kChunks) js += chunk;\n  return js;\n}\n\n")
+string(APPEND out "std::string chart_library_name() { return \"${name} ${version}\"; }\n\n")
+string(APPEND out "}  // namespace pixelrec::report\n")
+file(WRITE ${OUTPUT}.tmp "${out}")
+file(RENAME ${OUTPUT}.tmp ${OUTPUT})

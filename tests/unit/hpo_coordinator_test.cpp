@@ -1,0 +1,573 @@
+// The coordinator over real TCP on 127.0.0.1: a whole study driven by fake workers (the client),
+// ASHA answers at rung boundaries, rejection of bad clients while good ones are served, lease
+// expiry and requeue, late results, the single test evaluation, restart with resume, and the
+// config-driven study runner with its discovery and output files.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/errors.h"
+#include "hpo/asha.h"
+#include "hpo/coordinator.h"
+#include "hpo/coordinator_client.h"
+#include "hpo/coordinator_study.h"
+#include "hpo/protocol.h"
+#include "hpo/random_sampler.h"
+#include "support/test_support.h"
+
+namespace pixelrec::hpo {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using test::ScratchDir;
+namespace fs = std::filesystem;
+
+constexpr const char* kToken = "secret-token";
+
+SearchSpace quadratic_space() {
+  return SearchSpace::parse(YAML::Load("x: {type: float, low: -5, high: 5}\n"
+                                       "y: {type: int, low: -5, high: 5}\n"),
+                            Direction::kMinimize, "test");
+}
+
+double quadratic(const ParamMap& p) {
+  const double x = std::get<double>(p.at("x"));
+  const double y = static_cast<double>(std::get<int64_t>(p.at("y")));
+  return (x - 1) * (x - 1) + (y + 2) * (y + 2);
+}
+
+CoordinatorOptions options(int64_t n_trials, int64_t parallelism = 1) {
+  CoordinatorOptions o;
+  o.token = kToken;
+  o.metric = "val_ndcg@10";
+  o.n_trials = n_trials;
+  o.parallelism = parallelism;
+  o.lease = 10s;
+  o.heartbeat = 1s;
+  o.idle_timeout = 10s;
+  o.wait_retry = 5ms;
+  o.drain = 2s;
+  return o;
+}
+
+// A study over SQLite plus a coordinator serving it on a thread.
+struct Served {
+  StudyStorage& storage;
+  Study study;
+  Coordinator coordinator;
+  CoordinatorStats stats;
+  std::thread thread;
+
+  // A reopened study's RUNNING trials are requeued first, as run_coordinator_study does.
+  Served(StudyStorage& s, CoordinatorOptions o, std::unique_ptr<Pruner> pruner = nullptr)
+      : storage(s),
+        study(s, "quad", quadratic_space(), std::make_unique<RandomSampler>(11), std::move(pruner)),
+        coordinator(requeued(study), std::move(o)) {
+    thread = std::thread([this] { stats = coordinator.run(); });
+  }
+  static Study& requeued(Study& study) {
+    study.requeue_running("restart");
+    return study;
+  }
+  ~Served() { stop(); }  // a failed test must not hang on a coordinator still serving
+  void join() {
+    if (thread.joinable()) thread.join();
+  }
+  void stop() {
+    coordinator.stop();
+    join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(coordinator.port()); }
+  ClientOptions client(const std::string& worker) const {
+    ClientOptions c;
+    c.address = address();
+    c.token = kToken;
+    c.worker = worker;
+    c.connect_deadline = 5s;
+    c.reply_timeout = 10s;
+    return c;
+  }
+};
+
+// A raw TCP client speaking lines, for messages the real client never sends.
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  }
+  ~RawClient() { ::close(fd_); }
+  void send_raw(const std::string& bytes) { ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
+  void send(const json& m) { send_raw(protocol::encode(m)); }
+  // The next line as JSON; nullopt when the connection closed (or nothing came in 5 s).
+  std::optional<json> receive() {
+    while (true) {
+      if (const size_t nl = buffer_.find('\n'); nl != std::string::npos) {
+        const std::string line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        return json::parse(line);
+      }
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 5000) <= 0) return std::nullopt;
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return std::nullopt;
+      buffer_.append(buf, static_cast<size_t>(n));
+    }
+  }
+  json ask(const json& m) {
+    send(m);
+    auto reply = receive();
+    EXPECT_TRUE(reply.has_value()) << "no reply to " << m.dump();
+    return reply.value_or(json::object());
+  }
+  json hello(const std::string& token = kToken) {
+    json m = protocol::make("hello");
+    m["token"] = token;
+    m["worker"] = "raw:1";
+    m["ranks"] = 1;
+    return ask(m);
+  }
+  bool closed_by_peer() { return !receive().has_value(); }
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+json msg(const std::string& type, json fields = json::object()) {
+  json m = protocol::make(type);
+  for (auto& [k, v] : fields.items()) m[k] = v;
+  return m;
+}
+
+// A worker loop: trials report 3 epochs and complete with the quadratic; the evaluation sends
+// fixed metrics. Returns how many evaluate requests it got.
+int run_worker(const ClientOptions& options) {
+  CoordinatorClient client(options);
+  int evaluations = 0;
+  while (true) {
+    const LeaseReply reply = client.lease();
+    if (const auto* t = std::get_if<TrialTicket>(&reply)) {
+      client.start_heartbeat(t->number);
+      bool pruned = false;
+      for (int64_t step = 1; step <= 3 && !pruned; ++step) {
+        const ReportReply r = client.report(t->number, t->attempt, step, -quadratic(t->params));
+        pruned = r == ReportReply::kPrune;
+      }
+      client.stop_heartbeat();
+      client.finish(
+          t->number, t->attempt,
+          pruned ? TrialOutcome::pruned("asha") : TrialOutcome::complete(quadratic(t->params)));
+    } else if (const auto* e = std::get_if<EvaluateRequest>(&reply)) {
+      ++evaluations;
+      client.send_evaluation(e->trial, {{"ndcg@10", 0.25}, {"recall@10", 0.5}});
+    } else if (const auto* w = std::get_if<WaitReply>(&reply)) {
+      std::this_thread::sleep_for(w->retry_after);
+    } else {
+      return evaluations;
+    }
+  }
+}
+
+TEST(HpoCoordinator, FakeWorkersRunAWholeStudyToTheRightBest) {
+  ScratchDir dir("hpo_coord");
+  StudyStorage storage(dir / "study.db");
+  std::atomic<int> finished_calls{0};
+  CoordinatorOptions o = options(15, 3);
+  o.on_finished = [&] { ++finished_calls; };
+  Served served(storage, o);
+  std::vector<std::thread> workers;
+  std::atomic<int> evaluations{0};
+  for (int w = 0; w < 3; ++w) {
+    workers.emplace_back(
+        [&, w] { evaluations += run_worker(served.client("w:" + std::to_string(w))); });
+  }
+  for (auto& t : workers) t.join();
+  served.join();
+
+  EXPECT_TRUE(served.stats.finished);
+  EXPECT_EQ(finished_calls.load(), 1);
+  EXPECT_EQ(evaluations.load(), 1);  // exactly one worker evaluated the best trial
+  EXPECT_EQ(served.stats.trials_leased, 15);
+  EXPECT_EQ(served.stats.connections, 3);
+  EXPECT_TRUE(served.stats.rejected.empty());
+  const std::vector<StoredTrial> trials = served.study.stored_trials();
+  ASSERT_EQ(trials.size(), 15u);
+  int64_t best = -1;
+  for (const StoredTrial& t : trials) {
+    EXPECT_EQ(t.trial.state, TrialState::kComplete);
+    EXPECT_DOUBLE_EQ(*t.trial.value, quadratic(t.trial.params));
+    EXPECT_EQ(served.study.history().at(t.trial.number).intermediate_values.size(), 3u);
+    if (best < 0 || *t.trial.value < *trials[size_t(best)].trial.value) best = t.trial.number;
+  }
+  ASSERT_TRUE(served.study.best_trial());
+  EXPECT_EQ(served.study.best_trial()->number, best);
+  const auto evaluation = storage.evaluation(served.study.record().id, best);
+  ASSERT_TRUE(evaluation);
+  EXPECT_EQ(json::parse(evaluation->metrics_json), json({{"ndcg@10", 0.25}, {"recall@10", 0.5}}));
+}
+
+TEST(HpoCoordinator, AnswersAshaDecisionsAtRungBoundaries) {
+  ScratchDir dir("hpo_coord");
+  StudyStorage storage(dir / "study.db");
+  AshaOptions asha;
+  asha.min_resource = 1;
+  asha.max_resource = 9;
+  asha.reduction_factor = 3;
+  Served served(storage, options(4, 4), std::make_unique<AshaPruner>(asha, Direction::kMinimize));
+  CoordinatorClient client(served.client("w:1"));
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(std::get<TrialTicket>(client.lease()).number, i);
+  // Minimize. Rung 0 at step 1: trial 0 first (continues), trial 1 worse than the only value
+  // (fewer than eta values: must be best → prune), trial 2 best → continue, trial 3: 4 values,
+  // k = 1: worse than the best → prune. Step 2 lies between rungs; rung 1 at step 3.
+  const std::vector<std::tuple<int64_t, int64_t, double, ReportReply>> script = {
+      {0, 1, 5.0, ReportReply::kContinue}, {1, 1, 6.0, ReportReply::kPrune},
+      {2, 1, 4.0, ReportReply::kContinue}, {3, 1, 4.5, ReportReply::kPrune},
+      {0, 2, 9.0, ReportReply::kContinue}, {0, 3, 3.0, ReportReply::kContinue},
+      {2, 3, 3.5, ReportReply::kPrune},    {1, 2, 1.0, ReportReply::kPrune}};
+  for (const auto& [trial, step, value, expected] : script) {
+    EXPECT_EQ(client.report(trial, 1, step, value), expected)
+        << "trial " << trial << " step " << step;
+  }
+  served.stop();
+}
+
+TEST(HpoCoordinator, RejectsBadClientsAndKeepsServingTheGoodOne) {
+  ScratchDir dir("hpo_coord");
+  StudyStorage storage(dir / "study.db");
+  CoordinatorOptions o = options(3);
+  o.max_message_bytes = 256;
+  o.idle_timeout = 400ms;
+  o.heartbeat = 100ms;
+  o.lease = 5s;
+  Served served(storage, o);
+  const uint16_t port = served.coordinator.port();
+  CoordinatorClient good(served.client("good:1"));
+  const auto first = std::get<TrialTicket>(good.lease());
+  good.start_heartbeat(first.number);  // keeps the lease and the connection alive
+
+  RawClient wrong_token(port);
+  json reply = wrong_token.hello("not-the-token");
+  EXPECT_EQ(reply["code"], "unauthorized");
+  EXPECT_TRUE(wrong_token.closed_by_peer());
+
+  RawClient wrong_version(port);
+  reply = wrong_version.ask({{"v", 2}, {"type", "hello"}, {"token", kToken}});
+  EXPECT_EQ(reply["code"], "version");
+  EXPECT_TRUE(wrong_version.closed_by_peer());
+
+  RawClient not_hello(port);
+  EXPECT_EQ(not_hello.ask(msg("lease"))["code"], "hello_first");
+  EXPECT_TRUE(not_hello.closed_by_peer());
+
+  RawClient oversize(port);
+  EXPECT_EQ(oversize.hello()["type"], "welcome");
+  oversize.send_raw(std::string(1000, 'x'));  // no newline: never buffered past the limit
+  reply = *oversize.receive();
+  EXPECT_EQ(reply["code"], "too_long");
+  EXPECT_TRUE(oversize.closed_by_peer());
+
+  RawClient sloppy(port);  // authenticated: mistakes are answered, the connection stays
+  EXPECT_EQ(sloppy.hello()["type"], "welcome");
+  EXPECT_EQ(sloppy.ask(json::parse(R"({"v":1,"type":"report","trial":0})"))["message"],
+            "field 'attempt' is missing; 'report' needs it (an integer)");
+  sloppy.send_raw("{this is not json\n");
+  EXPECT_EQ(sloppy.receive().value()["code"], "bad_json");
+  EXPECT_EQ(sloppy.ask(msg("launch"))["code"], "unknown_type");
+  EXPECT_EQ(sloppy.ask(msg("heartbeat", {{"trial", 42}}))["code"], "unknown_trial");
+  EXPECT_EQ(sloppy.ask(msg("heartbeat", {{"trial", first.number}}))["type"], "cancel");  // not its
+  EXPECT_EQ(sloppy.ask(msg("hello", {{"token", kToken}, {"worker", "a:1"}, {"ranks", 1}}))["code"],
+            "hello_first");
+  EXPECT_TRUE(sloppy.closed_by_peer());
+
+  RawClient silent(port);
+  EXPECT_EQ(silent.hello()["type"], "welcome");
+  const auto t0 = std::chrono::steady_clock::now();
+  reply = *silent.receive();  // says nothing: closed after the idle timeout
+  EXPECT_EQ(reply["code"], "idle_timeout");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 350ms);
+  EXPECT_TRUE(silent.closed_by_peer());
+
+  // The good client was served throughout; its heartbeats kept its connection alive.
+  good.stop_heartbeat();
+  EXPECT_FALSE(good.cancelled());
+  EXPECT_TRUE(good.heartbeat(first.number));
+  good.finish(first.number, first.attempt, TrialOutcome::complete(quadratic(first.params)));
+  for (int i = 1; i < 3; ++i) {
+    const auto t = std::get<TrialTicket>(good.lease());
+    EXPECT_EQ(t.number, i);
+    good.finish(t.number, t.attempt, TrialOutcome::failed("out of memory"));
+  }
+  ASSERT_TRUE(std::holds_alternative<EvaluateRequest>(good.lease()));
+  served.stop();
+  const std::map<std::string, int64_t> expected = {
+      {"unauthorized", 1}, {"version", 1},       {"hello_first", 2},
+      {"too_long", 1},     {"bad_field", 1},     {"bad_json", 1},
+      {"unknown_type", 1}, {"unknown_trial", 1}, {"idle_timeout", 1}};
+  EXPECT_EQ(served.stats.rejected, expected);
+  EXPECT_EQ(served.study.count(TrialState::kComplete), 1u);
+  EXPECT_EQ(served.study.count(TrialState::kFailed), 2u);
+}
+
+TEST(HpoCoordinator, ExpiredLeaseRequeuesTheTrialAndALateFinishIsRecordedNotApplied) {
+  ScratchDir dir("hpo_coord");
+  StudyStorage storage(dir / "study.db");
+  CoordinatorOptions o = options(1);
+  o.lease = 300ms;
+  Served served(storage, o);
+  RawClient gone(served.coordinator.port());  // leases trial 0, then falls silent
+  gone.hello();
+  const json first = gone.ask(msg("lease"));
+  ASSERT_EQ(first["type"], "trial");
+  EXPECT_EQ(first["attempt"], 1);
+
+  CoordinatorClient second(served.client("second:2"));
+  LeaseReply reply = second.lease();
+  EXPECT_TRUE(std::holds_alternative<WaitReply>(reply));  // trial 0 is still leased
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::holds_alternative<WaitReply>(reply) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+    reply = second.lease();
+  }
+  const auto again = std::get<TrialTicket>(reply);
+  EXPECT_EQ(again.number, 0);
+  EXPECT_EQ(again.attempt, 2);
+  EXPECT_EQ(params_to_json(again.params), first["params"]);  // same parameters
+  const auto stale = served.study.stored_trials()[0];
+  EXPECT_EQ(stale.trial.state, TrialState::kRunning);
+  EXPECT_NE(stale.message.find("lease expired: worker raw:1"), std::string::npos) << stale.message;
+
+  // The first attempt wakes up: its report is cancelled, its finish is kept but not applied.
+  EXPECT_EQ(
+      gone.ask(msg("report", {{"trial", 0}, {"attempt", 1}, {"step", 1}, {"value", 7.0}}))["type"],
+      "cancel");
+  EXPECT_EQ(gone.ask(msg("heartbeat", {{"trial", 0}}))["type"], "cancel");
+  EXPECT_EQ(gone.ask(msg(
+                "finish",
+                {{"trial", 0}, {"attempt", 1}, {"state", "complete"}, {"value", 100.0}}))["type"],
+            "ok");
+  EXPECT_EQ(served.study.history().at(0).state, TrialState::kRunning);
+  second.finish(0, 2, TrialOutcome::complete(1.5));
+  EXPECT_TRUE(std::holds_alternative<EvaluateRequest>(second.lease()));
+  second.send_evaluation(0, {{"ndcg@10", 0.1}});
+  EXPECT_TRUE(std::holds_alternative<StudyDone>(second.lease()));
+  served.join();
+
+  const StoredTrial done = served.study.stored_trials()[0];
+  EXPECT_EQ(done.trial.state, TrialState::kComplete);
+  EXPECT_DOUBLE_EQ(*done.trial.value, 1.5);
+  EXPECT_EQ(done.attempt, 2);
+  EXPECT_EQ(done.worker, "second:2");
+  const std::vector<LateMessage> late = storage.late_messages(served.study.record().id);
+  ASSERT_EQ(late.size(), 2u);
+  EXPECT_EQ(late[0].attempt, 1);
+  EXPECT_EQ(json::parse(late[0].message)["type"], "report");
+  EXPECT_EQ(json::parse(late[1].message)["value"], 100.0);
+  EXPECT_TRUE(storage.reports(served.study.record().id).empty());  // the late report not applied
+  EXPECT_EQ(served.stats.expired_leases, 1);
+  EXPECT_EQ(served.stats.late_messages, 2);
+}
+
+TEST(HpoCoordinator, TheBestTrialIsEvaluatedByExactlyOneWorkerOnce) {
+  ScratchDir dir("hpo_coord");
+  StudyStorage storage(dir / "study.db");
+  Served served(storage, options(2, 2));
+  CoordinatorClient a(served.client("a:1")), b(served.client("b:2"));
+  const auto ta = std::get<TrialTicket>(a.lease());
+  const auto tb = std::get<TrialTicket>(b.lease());
+  EXPECT_THROW(a.send_evaluation(ta.number, {{"m", 1}}), Error);  // not requested: error
+  CoordinatorClient a2(served.client("a:1"));
+  a2.finish(ta.number, ta.attempt, TrialOutcome::complete(3.0));
+  b.finish(tb.number, tb.attempt, TrialOutcome::complete(2.0));
+  const auto e = std::get<EvaluateRequest>(b.lease());
+  EXPECT_EQ(e.trial, tb.number);                               // the best (minimize)
+  EXPECT_TRUE(std::holds_alternative<WaitReply>(a2.lease()));  // with b, not handed out twice
+  b.send_evaluation(e.trial, {{"ndcg@10", 0.3}});
+  // A second evaluation of the same trial: recorded as late, not applied.
+  a2.send_evaluation(e.trial, {{"ndcg@10", 0.9}});
+  EXPECT_TRUE(std::holds_alternative<StudyDone>(a2.lease()));
+  served.join();
+  EXPECT_EQ(json::parse(storage.evaluation(served.study.record().id, e.trial)->metrics_json),
+            json({{"ndcg@10", 0.3}}));
+  EXPECT_EQ(served.stats.late_messages, 1);
+  EXPECT_EQ(served.stats.rejected.at("bad_field"), 1);
+}
+
+TEST(HpoCoordinator, RestartWithResumeLosesNoTrialAndKeepsAshaDecisions) {
+  ScratchDir dir("hpo_coord");
+  AshaOptions asha;
+  asha.max_resource = 9;
+  const auto pruner = [&] { return std::make_unique<AshaPruner>(asha, Direction::kMinimize); };
+  std::vector<Decision> observed;
+  std::vector<ParamMap> params_of(6);
+  // Reports of trial n at epoch s: a value that differs between trials and epochs.
+  const auto value = [](int64_t n, int64_t s) { return std::fmod(n * 7.3 + s * 1.1, 5.0); };
+  const auto run_trial = [&](CoordinatorClient& c, const TrialTicket& t, int64_t last_step) {
+    params_of[size_t(t.number)] = t.params;
+    for (int64_t s = 1; s <= last_step; ++s) {
+      const ReportReply r = c.report(t.number, t.attempt, s, value(t.number, s));
+      observed.push_back(r == ReportReply::kPrune ? Decision::kPrune : Decision::kContinue);
+      if (r == ReportReply::kPrune) return false;
+    }
+    return true;
+  };
+  {
+    StudyStorage storage(dir / "study.db");
+    Served first(storage, options(6, 2), pruner());
+    CoordinatorClient c(first.client("w:1"));
+    for (int i = 0; i < 3; ++i) {
+      const auto t = std::get<TrialTicket>(c.lease());
+      const bool full = run_trial(c, t, 3);
+      c.finish(t.number, t.attempt,
+               full ? TrialOutcome::complete(value(t.number, 3)) : TrialOutcome::pruned("asha"));
+    }
+    const auto interrupted = std::get<TrialTicket>(c.lease());
+    EXPECT_EQ(interrupted.number, 3);
+    run_trial(c, interrupted, 1);
+    first.stop();  // the coordinator dies with trial 3 RUNNING
+  }
+  StudyStorage storage(dir / "study.db");
+  Served second(storage, options(6, 2), pruner());  // resume: RUNNING → STALE, requeued
+  CoordinatorClient c(second.client("w:2"));
+  int evaluations = 0;
+  std::vector<int64_t> attempts(6, 0);
+  while (true) {
+    const LeaseReply reply = c.lease();
+    if (const auto* t = std::get_if<TrialTicket>(&reply)) {
+      attempts[size_t(t->number)] = t->attempt;
+      if (t->number == 3) {
+        EXPECT_EQ(params_to_json(t->params), params_to_json(params_of[3]));
+      }
+      const bool full = run_trial(c, *t, 3);
+      c.finish(t->number, t->attempt,
+               full ? TrialOutcome::complete(value(t->number, 3)) : TrialOutcome::pruned("asha"));
+    } else if (const auto* e = std::get_if<EvaluateRequest>(&reply)) {
+      ++evaluations;
+      c.send_evaluation(e->trial, {{"ndcg@10", 1.0}});
+    } else if (std::holds_alternative<StudyDone>(reply)) {
+      break;
+    }
+  }
+  second.join();
+  EXPECT_EQ(attempts, (std::vector<int64_t>{0, 0, 0, 2, 1, 1}));
+  EXPECT_EQ(evaluations, 1);
+  const std::vector<StoredTrial> trials = second.study.stored_trials();
+  ASSERT_EQ(trials.size(), 6u);
+  for (size_t i = 0; i < trials.size(); ++i) {
+    EXPECT_EQ(trials[i].trial.number, int64_t(i));
+    EXPECT_TRUE(trials[i].trial.state == TrialState::kComplete ||
+                trials[i].trial.state == TrialState::kPruned);
+  }
+  // Every decision, before and after the restart, equals a replay of the stored reports.
+  std::vector<Report> reports;
+  for (const StoredReport& r : storage.reports(second.study.record().id))
+    reports.push_back(r.report);
+  EXPECT_EQ(reports.size(), observed.size());
+  EXPECT_EQ(pruner()->rebuild(reports), observed);
+  EXPECT_GE(std::count(observed.begin(), observed.end(), Decision::kPrune), 1);
+}
+
+TEST(HpoCoordinatorStudy, RunsFromTheConfigAndWritesDiscoveryAndOutputs) {
+  ScratchDir dir("hpo_coord");
+  Config config;
+  config.results_dir = (dir / "results").string();
+  HyperparameterSearchConfig& h = config.hyperparameter_search;
+  h.study_name = "cfg";
+  h.n_trials = 4;
+  h.sampler = "random";
+  h.pruner = "none";
+  h.direction = "minimize";
+  h.search_space = YAML::Load(
+      "training.learning_rate: {type: float, low: 0.001, high: 0.1, log: true}\n"
+      "training.optimizer_type: {type: categorical, choices: [adam, sgd]}\n");
+  std::optional<CoordinatorStudySummary> summary;
+  std::atomic<uint16_t> port{0};
+  CoordinatorStudyOptions o{config, false, [&](const std::string&, uint16_t p) { port = p; }, {}};
+  std::thread coordinator([&] { summary = run_coordinator_study(o); });
+  const fs::path study_dir = dir / "results" / "hpo" / "cfg";
+  while (port == 0) std::this_thread::sleep_for(5ms);
+
+  const json info = json::parse(test::read_text(study_dir / "coordinator.json"));
+  EXPECT_EQ(info["port"], port.load());
+  EXPECT_EQ(info["host"], "127.0.0.1");
+  EXPECT_EQ(info["version"], 1);
+  EXPECT_EQ(info["pid"], int64_t(::getpid()));
+  struct stat st {};
+  ASSERT_EQ(::stat((study_dir / "coordinator.token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const CoordinatorEndpoint endpoint = read_coordinator_endpoint(study_dir);
+  EXPECT_EQ(endpoint.address, "127.0.0.1:" + std::to_string(port.load()));
+  EXPECT_EQ(endpoint.token.size(), 32u);
+  EXPECT_EQ(endpoint.token.find_first_not_of("0123456789abcdef"), std::string::npos);
+
+  {  // the client disconnects at the end, so the coordinator need not wait out its drain
+    ClientOptions c;
+    c.address = endpoint.address;
+    c.token = endpoint.token;
+    c.worker = "w:1";
+    CoordinatorClient client(c);
+    EXPECT_EQ(client.welcome().study, "cfg");
+    EXPECT_EQ(client.welcome().metric, "val_ndcg@10");
+    EXPECT_EQ(client.welcome().direction, Direction::kMinimize);
+    EXPECT_EQ(client.welcome().lease, 60s);
+    // Objective: the learning rate itself, so the smallest one wins.
+    while (true) {
+      const LeaseReply reply = client.lease();
+      if (const auto* t = std::get_if<TrialTicket>(&reply)) {
+        client.finish(
+            t->number, t->attempt,
+            TrialOutcome::complete(std::get<double>(t->params.at("training.learning_rate"))));
+      } else if (const auto* e = std::get_if<EvaluateRequest>(&reply)) {
+        client.send_evaluation(e->trial, {{"ndcg@10", 0.42}});
+      } else if (std::holds_alternative<StudyDone>(reply)) {
+        break;
+      }
+    }
+  }
+  coordinator.join();
+  ASSERT_TRUE(summary && summary->best);
+  EXPECT_TRUE(summary->best_config_written) << summary->best_config_note;
+  EXPECT_EQ(summary->counts.at(TrialState::kComplete), 4);
+  const json best = json::parse(test::read_text(study_dir / "best_params.json"));
+  EXPECT_EQ(best["trial"], summary->best->number);
+  const json metrics = json::parse(test::read_text(study_dir / "best_test_metrics.json"));
+  EXPECT_EQ(metrics["trial"], summary->best->number);
+  EXPECT_EQ(metrics["metrics"], json({{"ndcg@10", 0.42}}));
+  const std::string yaml = test::read_text(study_dir / "best_config.yaml");
+  const YAML::Node node = YAML::Load(yaml);
+  EXPECT_DOUBLE_EQ(node["training"]["learning_rate"].as<double>(), *summary->best->value);
+  EXPECT_EQ(node["training"]["optimizer_type"].as<std::string>(),
+            std::get<std::string>(summary->best->params.at("training.optimizer_type")));
+  EXPECT_TRUE(fs::exists(study_dir / "trials.csv"));
+  EXPECT_TRUE(fs::exists(study_dir / "history.html"));
+  EXPECT_FALSE(fs::exists(study_dir / "coordinator.json"));  // nobody listens any more
+
+  // The same study again without resume is refused; with resume it is already finished.
+  CoordinatorStudyOptions again{config, false, {}, {}};
+  EXPECT_THROW(run_coordinator_study(again), UsageError);
+  again.resume = true;
+  const CoordinatorStudySummary resumed = run_coordinator_study(again);
+  EXPECT_TRUE(resumed.stats.finished);
+  EXPECT_EQ(resumed.stats.trials_leased, 0);
+}
+
+}  // namespace
+}  // namespace pixelrec::hpo
