@@ -476,8 +476,9 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
       int64_t stop = root && options.on_epoch_end(epoch, metrics) ? 1 : 0;
       comm.broadcast(&stop, sizeof stop, 0);
       if (stop) {
-        spdlog::info("stopped after epoch {} at the request of the caller (pruned trial)",
-                     epoch + 1);
+        // Every rank says so (a warning, so non-root ranks print it too): they stop together.
+        spdlog::warn("stopped after epoch {} of {} at the caller's request (a pruned trial)",
+                     epoch + 1, tc.epochs);
         result.stopped_by_callback = true;
         break;
       }
