@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_cli.h"
 #include "core/errors.h"
 #include "core/parallel.h"
 #include "core/rng.h"
@@ -231,47 +232,16 @@ std::optional<double> censored_median(const std::vector<RunResult>& runs) {
   return std::isinf(m) ? std::nullopt : std::optional<double>(m);
 }
 
-// Removes the benchmark's temporary directory however the benchmark ends.
-class TempDir {
- public:
-  TempDir()
-      : path_(fs::temp_directory_path() /
-              ("pixelrec-hpo-asha-" + std::to_string(static_cast<long>(::getpid())))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-int parse_positive(const char* text, const char* what) {
-  try {
-    size_t used = 0;
-    const int value = std::stoi(text, &used);
-    if (used == std::string(text).size() && value > 0) return value;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(std::string(what) + " must be a positive integer (got '" + text +
-                   "'); usage: bench_hpo_asha [seeds, default 20] [budget in full 27-epoch "
-                   "trials, default 81]");
-}
+constexpr const char* kUsage =
+    "bench_hpo_asha [seeds, default 20] [budget in full 27-epoch trials, default 81]";
 
 int run(int argc, char** argv) {
   if (argc > 3) {
-    throw UsageError(
-        "too many arguments; usage: bench_hpo_asha [seeds, default 20] [budget in full 27-epoch "
-        "trials, default 81]");
+    throw UsageError(std::string("too many arguments; usage: ") + kUsage);
   }
-  const int seeds = argc > 1 ? parse_positive(argv[1], "seeds") : 20;
-  const int64_t budget = kEpochs * (argc > 2 ? parse_positive(argv[2], "budget") : 81);
+  const int seeds = argc > 1 ? bench::parse_positive(argv[1], "seeds", kUsage) : 20;
+  const int64_t budget =
+      kEpochs * (argc > 2 ? bench::parse_positive(argv[2], "budget", kUsage) : 81);
   const SearchSpace space = SearchSpace::parse_file(YAML::Load(kSpace), "bench space");
 
   const SpaceOptimum optimum = grid_optimum(0.99);
@@ -287,7 +257,7 @@ int run(int argc, char** argv) {
 
   const std::vector<Method> methods = {Method::kFullBudgetRandom, Method::kRandomAsha,
                                        Method::kTpeAsha};
-  const TempDir dir;
+  const bench::TempDir dir("pixelrec-hpo-asha");
   for (Method m : methods) fs::create_directories(dir.path() / std::to_string(static_cast<int>(m)));
   // Searches are independent (own seed, own database), so they run in parallel; each result lands
   // in its own slot, so the figures do not depend on the thread count.

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_cli.h"
 #include "core/errors.h"
 #include "core/hash.h"
 #include "core/rng.h"
@@ -163,29 +164,8 @@ void bench_sampler_latency(const SearchSpace& space, int count) {
   }
 }
 
-// Removes the benchmark's temporary directory however the benchmark ends.
-class TempDir {
- public:
-  TempDir()
-      : path_(fs::temp_directory_path() /
-              ("pixelrec-hpo-latency-" + std::to_string(static_cast<long>(::getpid())))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 void bench_study(const SearchSpace& space, int64_t n_trials) {
-  const TempDir dir;
+  const bench::TempDir dir("pixelrec-hpo-latency");
   StudyStorage storage(dir.path() / "study.db");
   Study study(storage, "latency", space, std::make_unique<TpeSampler>(kSeed), nullptr);
   Timings ask, tell;
@@ -214,26 +194,15 @@ void bench_study(const SearchSpace& space, int64_t n_trials) {
               *best->value);
 }
 
-int parse_positive(const char* text, const char* what) {
-  try {
-    size_t used = 0;
-    const int value = std::stoi(text, &used);
-    if (used == std::string(text).size() && value > 0) return value;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(std::string(what) + " must be a positive integer (got '" + text +
-                   "'); usage: bench_hpo_tpe_latency [suggestions per size, default 200] "
-                   "[study trials, default 1000]");
-}
+constexpr const char* kUsage =
+    "bench_hpo_tpe_latency [suggestions per size, default 200] [study trials, default 1000]";
 
 int run(int argc, char** argv) {
   if (argc > 3) {
-    throw UsageError(
-        "too many arguments; usage: bench_hpo_tpe_latency [suggestions per size, default 200] "
-        "[study trials, default 1000]");
+    throw UsageError(std::string("too many arguments; usage: ") + kUsage);
   }
-  const int count = argc > 1 ? parse_positive(argv[1], "suggestions per size") : 200;
-  const int n_trials = argc > 2 ? parse_positive(argv[2], "study trials") : 1000;
+  const int count = argc > 1 ? bench::parse_positive(argv[1], "suggestions per size", kUsage) : 200;
+  const int n_trials = argc > 2 ? bench::parse_positive(argv[2], "study trials", kUsage) : 1000;
   const SearchSpace space = SearchSpace::parse_file(YAML::Load(kSpace), "bench space");
   std::printf("load average before: %.2f\n", load_average());
   bench_sampler_latency(space, count);

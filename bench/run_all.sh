@@ -102,3 +102,11 @@ echo "== HPO: TPE suggestion latency at 100 / 1,000 trials vs random; Study ask(
 echo "== HPO: ASHA vs full-budget random search, epochs until within 1% of the best (20 seeds)"
 # The figures count epochs; tmpfs only spares the benchmark one fsync per report (96 s → 15 s).
 TMPDIR=$([ -d /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}") "$BUILD/bench/bench_hpo_asha"
+
+echo "== Distributed: allreduce bandwidth by size and broadcast latency, mpi vs gloo (2 ranks)"
+MPIRUN=(mpirun --oversubscribe -np 2)
+[[ $(id -u) -eq 0 ]] && MPIRUN=(mpirun --allow-run-as-root --oversubscribe -np 2)
+"${MPIRUN[@]}" "$BUILD/bench/bench_dist_collectives" 20
+
+echo "== Distributed: weak scaling of the training step (1 thread per rank) and per-rank features"
+"${MPIRUN[@]}" "$BUILD/bench/bench_dist_scaling" 10 1024

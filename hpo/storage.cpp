@@ -10,6 +10,7 @@
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/text_formats.h"
 
 namespace pixelrec::hpo {
 
@@ -157,15 +158,6 @@ class Transaction {
   bool done_ = false;
 };
 
-std::string iso_utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 TrialState state_from_db(const std::string& text, const std::filesystem::path& path) {
   const auto state = parse_trial_state(text);
   if (!state)
@@ -279,7 +271,7 @@ StudyRecord StudyStorage::create_or_open_study(const std::string& name, Directio
     }
     return *existing;
   }
-  StudyRecord record{0, name, direction, space_json, iso_utc_now()};
+  StudyRecord record{0, name, direction, space_json, utc_now_iso8601()};
   Statement insert(db_, path_,
                    "INSERT INTO studies (name, direction, space, created) VALUES (?, ?, ?, ?)");
   insert.bind(1, name).bind(2, std::string(to_string(direction))).bind(3, space_json);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/files.h"
+#include "core/text_formats.h"
 
 namespace pixelrec::hpo {
 
@@ -21,29 +22,6 @@ std::string csv_cell(const std::string& s) {
     out += c;
   }
   return out + "\"";
-}
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 std::string fixed(double v, int decimals) {

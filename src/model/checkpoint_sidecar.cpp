@@ -7,21 +7,13 @@
 #include "core/config_loader.h"
 #include "core/files.h"
 #include "core/hash.h"
+#include "core/text_formats.h"
 
 namespace pixelrec::model {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 nlohmann::json number_or_null(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
@@ -51,7 +43,7 @@ void write_checkpoint_sidecar(const fs::path& checkpoint, const Config& config,
   j["epoch"] = s.epochs_completed;
   j["global_step"] = s.global_step;
   j["finished"] = s.finished;
-  j["saved_at"] = utc_now();
+  j["saved_at"] = utc_now_iso8601();
   j["config_fingerprint"] = config_fingerprint(config);
   j["feature_fingerprint"] = s.feature_fingerprint;
   const ModelConfig& m = config.model;

@@ -117,6 +117,11 @@ Setup load_training_data(const Config& config, dist::Communicator& comm) {
                 "; the store is from another split: re-run `pixelrec cache`");
   s.inputs = content_inputs(config, s.shard);
   s.features = make_item_features(s.shard, s.inputs, s.split.item_in_train);
+  // The tensors own copies now: release the store's buffers (else each rank holds its shard twice).
+  for (auto& block : s.shard.modalities) {
+    std::vector<float>().swap(block.values);
+    std::vector<uint8_t>().swap(block.present);
+  }
   // Every rank knows every positive (cheap: two ints each) so that all derive the same global
   // batches; each trains on the pairs whose item is in its shard.
   s.positive_users = s.split.train.user;

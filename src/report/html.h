@@ -6,10 +6,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/text_formats.h"
+
 namespace pixelrec::report {
 
 // Escapes & < > " ' so any text from an input file is inert in element content and attributes.
-std::string html_escape(std::string_view text);
+using pixelrec::html_escape;
 
 // Four significant digits for tables: "0.1251", "12.5", "29865", "5.06e-36"; "—" for NaN,
 // "inf"/"-inf" for infinities.

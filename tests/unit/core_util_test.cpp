@@ -8,6 +8,7 @@
 #include "core/hash.h"
 #include "core/rng.h"
 #include "core/strings.h"
+#include "core/text_formats.h"
 #include "support/test_support.h"
 
 namespace pixelrec {
@@ -73,15 +74,38 @@ TEST(Files, AtomicWriteReplacesWholeFilesAndLeavesNoTemp) {
   write_file_atomic(path, "first");
   write_file_atomic(path, "second");
   EXPECT_EQ(read_file(path), "second");
-  EXPECT_THROW(write_stream_atomic(path, [](std::ostream& out) {
-                 out << "partial";
-                 throw std::runtime_error("crash mid-write");
-               }),
+  EXPECT_THROW(write_stream_atomic(path,
+                                   [](std::ostream& out) {
+                                     out << "partial";
+                                     throw std::runtime_error("crash mid-write");
+                                   }),
                std::runtime_error);
   EXPECT_EQ(read_file(path), "second");
   size_t entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir / "sub")) ++entries;
   EXPECT_EQ(entries, 1u);
+}
+
+}  // namespace
+}  // namespace pixelrec
+
+namespace pixelrec {
+namespace {
+
+TEST(TextFormats, HtmlEscapeMakesEveryMarkupCharacterInert) {
+  EXPECT_EQ(html_escape("<a href=\"x\">Tom's & Jerry</a>"),
+            "&lt;a href=&quot;x&quot;&gt;Tom&#39;s &amp; Jerry&lt;/a&gt;");
+  EXPECT_EQ(html_escape("plain"), "plain");
+  EXPECT_EQ(html_escape(""), "");
+}
+
+TEST(TextFormats, UtcTimestampIsIso8601WithSeconds) {
+  const std::string t = utc_now_iso8601();
+  ASSERT_EQ(t.size(), 20u) << t;
+  EXPECT_EQ(t[4], '-');
+  EXPECT_EQ(t[10], 'T');
+  EXPECT_EQ(t.back(), 'Z');
+  EXPECT_GE(t.substr(0, 4), "2024");
 }
 
 }  // namespace
