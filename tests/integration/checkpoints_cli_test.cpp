@@ -91,7 +91,12 @@ TEST(CheckpointsCli, SidecarsFromTrainingListCleanUpAndArchive) {
   const auto inspected =
       run_pixelrec("checkpoints inspect " + shell_quote((run_dir / "last.pt").string()));
   ASSERT_EQ(inspected.exit_code, 0) << inspected.output;
-  EXPECT_NE(inspected.output.find("epoch"), std::string::npos) << inspected.output;
+  EXPECT_NE(inspected.output.find("epoch:               3"), std::string::npos) << inspected.output;
+  // One row per tensor with its shape and norms: the embedding tables are D = 16 wide.
+  EXPECT_NE(inspected.output.find("L2 norm"), std::string::npos) << inspected.output;
+  const auto row = inspected.output.find("item_embedding");
+  ASSERT_NE(row, std::string::npos) << inspected.output;
+  EXPECT_NE(inspected.output.substr(row, 80).find("x16 "), std::string::npos) << inspected.output;
 }
 
 }  // namespace

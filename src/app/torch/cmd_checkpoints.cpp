@@ -1,7 +1,8 @@
 // `pixelrec checkpoints inspect PATH [--compare OTHER]`: what a checkpoint holds (run, epoch,
-// step, shapes, fingerprints, parameter digest) and, with --compare, the largest absolute
-// difference of every tensor against another checkpoint of the same model.
+// step, fingerprints, parameter digest, and every tensor's shape and norms) and, with --compare,
+// the largest absolute difference of every tensor against another checkpoint of the same model.
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 
 #include "app/cli_common.h"
@@ -42,19 +43,41 @@ void inspect(const InspectFlags& f) {
             << c.config.model.embedding_dim << "\n"
             << "feature fingerprint: " << meta.feature_fingerprint << "\n"
             << "parameters digest:   " << model::parameter_digest(*c.model) << "\n";
-  if (f.compare.empty()) return;
-  model::LoadedCheckpoint other = model::load_checkpoint(f.compare);
-  const auto a = named_tensors(*c.model), b = named_tensors(*other.model);
-  if (a.size() != b.size())
-    throw Error(f.compare + " holds another model (" + std::to_string(b.size()) + " tensors vs " +
-                std::to_string(a.size()) + ")");
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].first != b[i].first || a[i].second.sizes() != b[i].second.sizes())
-      throw Error("tensor " + a[i].first + " differs in name or shape in " + f.compare);
-    const double d = (a[i].second - b[i].second).abs().max().item<double>();
-    worst = std::max(worst, d);
+  const auto a = named_tensors(*c.model);
+  std::vector<std::pair<std::string, torch::Tensor>> b;
+  if (!f.compare.empty()) {
+    model::LoadedCheckpoint other = model::load_checkpoint(f.compare);
+    b = named_tensors(*other.model);
+    if (a.size() != b.size())
+      throw Error(f.compare + " holds another model (" + std::to_string(b.size()) + " tensors vs " +
+                  std::to_string(a.size()) + ")");
   }
+  int64_t values = 0;
+  double worst = 0;
+  std::printf("%-44s %-14s %12s %12s %12s%s\n", "tensor", "shape", "L2 norm", "mean |x|", "max |x|",
+              b.empty() ? "" : "  max |a - b|");
+  for (size_t i = 0; i < a.size(); ++i) {
+    const torch::Tensor t = a[i].second.to(torch::kDouble);
+    values += t.numel();
+    std::string shape;
+    for (int64_t s : t.sizes()) shape += (shape.empty() ? "" : "x") + std::to_string(s);
+    if (shape.empty()) shape = "scalar";
+    const bool empty = t.numel() == 0;
+    std::printf("%-44s %-14s %12.5g %12.5g %12.5g", a[i].first.c_str(), shape.c_str(),
+                empty ? 0.0 : t.norm().item<double>(), empty ? 0.0 : t.abs().mean().item<double>(),
+                empty ? 0.0 : t.abs().max().item<double>());
+    if (!b.empty()) {
+      if (a[i].first != b[i].first || a[i].second.sizes() != b[i].second.sizes())
+        throw Error("tensor " + a[i].first + " differs in name or shape in " + f.compare);
+      const double d = empty ? 0.0 : (a[i].second - b[i].second).abs().max().item<double>();
+      worst = std::max(worst, d);
+      std::printf("  %12.5g", d);
+    }
+    std::printf("\n");
+  }
+  std::printf("%zu tensors, %lld values\n", a.size(), static_cast<long long>(values));
+  std::fflush(stdout);
+  if (b.empty()) return;
   std::cout << "max abs difference:  " << worst << " (over " << a.size() << " tensors vs "
             << f.compare << ")\n";
 }
