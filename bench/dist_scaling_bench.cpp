@@ -108,7 +108,14 @@ struct Trainer {
 // batch of `ranks` × `per_rank` positives.
 void prepare(Trainer& t, const fs::path& store, const Data& data, dist::Communicator& comm,
              int64_t per_rank) {
-  t.shard = features::load_feature_shard(store, comm.rank(), comm.size());
+  std::vector<uint32_t> candidates(kItems);
+  for (uint32_t i = 0; i < uint32_t(kItems); ++i) candidates[i] = i;
+  const NegativeStrategy strategy =
+      parse_negative_strategy(t.config.data.negative_sampling_strategy);
+  // As the trainer: shards balanced on expected pairs.
+  t.shard = features::load_feature_shard(
+      store, comm.rank(), comm.size(),
+      shard_weights(strategy, candidates, data.counts, t.config.data.negative_sampling_ratio));
   const auto inputs = content_inputs(t.config, t.shard);
   t.features = make_item_features(t.shard, inputs, data.in_train);
   NetworkSpec spec{t.config.model, uses_tags(t.config), inputs};
@@ -121,10 +128,7 @@ void prepare(Trainer& t, const fs::path& store, const Data& data, dist::Communic
   IndexedInteractions train;
   train.user = data.users;
   train.item = data.items;
-  std::vector<uint32_t> candidates(kItems);
-  for (uint32_t i = 0; i < uint32_t(kItems); ++i) candidates[i] = i;
-  const NegativeSampler sampler(parse_negative_strategy(t.config.data.negative_sampling_strategy),
-                                candidates, data.counts, UserItemIndex(kUsers, train));
+  const NegativeSampler sampler(strategy, candidates, data.counts, UserItemIndex(kUsers, train));
   EpochBatches batches(data.users, data.items, sampler, t.config.data.negative_sampling_ratio,
                        uint64_t(t.config.training.seed), t.shard.range, 1);
   batches.start_epoch(0);

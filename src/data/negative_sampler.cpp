@@ -63,6 +63,23 @@ NegativeStrategy parse_negative_strategy(std::string_view name) {
                     "popularity_inverse");
 }
 
+std::vector<int64_t> shard_weights(NegativeStrategy strategy,
+                                   const std::vector<uint32_t>& candidates,
+                                   const std::vector<int64_t>& item_counts, double ratio) {
+  double positives = 0, total_weight = 0;
+  for (const int64_t c : item_counts) positives += double(c);
+  for (const uint32_t item : candidates)
+    total_weight += item_weight(strategy, item_counts.at(item));
+  std::vector<double> pairs(item_counts.begin(), item_counts.end());
+  if (total_weight > 0)
+    for (const uint32_t item : candidates)
+      pairs[item] += ratio * positives * item_weight(strategy, item_counts[item]) / total_weight;
+  std::vector<int64_t> weights(pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i)
+    weights[i] = std::llround(pairs[i] * double(kShardWeightsPerPair));
+  return weights;
+}
+
 NegativeSampler::NegativeSampler(NegativeStrategy strategy, std::vector<uint32_t> candidates,
                                  const std::vector<int64_t>& item_counts,
                                  const UserItemIndex& exclude)

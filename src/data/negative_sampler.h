@@ -19,6 +19,18 @@ enum class NegativeStrategy { kRandom, kPopularity, kPopularityInverse };
 // data.negative_sampling_strategy.
 NegativeStrategy parse_negative_strategy(std::string_view name);
 
+// Units of shard_weights: weights count eighths of a training pair.
+inline constexpr int64_t kShardWeightsPerPair = 8;
+
+// The expected training pairs of each item in one epoch, in eighths of a pair: its positives
+// (item_counts[i], the training interactions) plus ratio × all positives × the probability that
+// a negative is item i, as the sampler weighs `candidates` (per-user exclusions ignored). Item
+// shards balanced on these weights give every rank about the same number of pairs; balanced on
+// positives alone, uniform negatives overload the ranks holding many unpopular items.
+std::vector<int64_t> shard_weights(NegativeStrategy strategy,
+                                   const std::vector<uint32_t>& candidates,
+                                   const std::vector<int64_t>& item_counts, double ratio);
+
 struct NegativeDraw {
   std::vector<uint32_t> user, item;  // one entry per negative, ordered by positive index
   std::vector<uint32_t> positive;    // index of the positive each negative belongs to

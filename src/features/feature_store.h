@@ -27,7 +27,7 @@
 namespace pixelrec::features {
 
 struct ModalitySpec {
-  std::string name;            // "image", "text", "numeric"
+  std::string name;  // "image", "text", "numeric"
   int dim = 0;
   std::string extractor_json;  // the extractor's describe()
 };
@@ -80,9 +80,9 @@ struct FeatureShard {
   ItemRange range;
   uint32_t total_items = 0;
   std::string fingerprint;
-  std::vector<std::string> item_ids;  // of the range
-  std::vector<int32_t> tag_ids;       // of the range
-  std::vector<std::string> tag_vocab;  // whole vocabulary
+  std::vector<std::string> item_ids;        // of the range
+  std::vector<int32_t> tag_ids;             // of the range
+  std::vector<std::string> tag_vocab;       // whole vocabulary
   std::vector<int64_t> train_interactions;  // of the range
   struct Block {
     ModalitySpec spec;
@@ -97,5 +97,9 @@ FeatureShard load_feature_range(const std::filesystem::path& path, ItemRange ran
 
 // The shard of `rank` among `world` ranks under make_shard_plan(train_interactions, world).
 FeatureShard load_feature_shard(const std::filesystem::path& path, int rank, int world);
+// The same under make_shard_plan(weights, world): one weight per item of the store (the trainer
+// passes shard_weights, the expected training pairs of each item).
+FeatureShard load_feature_shard(const std::filesystem::path& path, int rank, int world,
+                                const std::vector<int64_t>& weights);
 
 }  // namespace pixelrec::features

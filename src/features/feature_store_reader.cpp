@@ -12,13 +12,15 @@ h5::Handle open_store(const std::filesystem::path& path) {
   h5::quiet_errors();
   const std::string file = path.string();
   if (H5Fis_hdf5(path.c_str()) <= 0)
-    throw Error("'" + file + "' is not an HDF5 file; rebuild it with `pixelrec cache --force-recompute`");
+    throw Error("'" + file +
+                "' is not an HDF5 file; rebuild it with `pixelrec cache --force-recompute`");
   h5::Handle f(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
                          "opening the feature store", file),
                H5Fclose);
   if (H5Aexists(f, "format") <= 0 ||
       h5::read_string_attribute(f, "format", file) != "pixelrec-feature-store")
-    throw Error("'" + file + "' is an HDF5 file but not a pixelrec feature store; point "
+    throw Error("'" + file +
+                "' is an HDF5 file but not a pixelrec feature store; point "
                 "data.feature_store_path elsewhere or rebuild it with `pixelrec cache`");
   return f;
 }
@@ -49,8 +51,7 @@ std::optional<StoreInfo> read_store_info(const std::filesystem::path& path) {
   info.dtype = h5::read_string_attribute(f, "dtype", file);
   info.num_items = static_cast<uint32_t>(h5::read_int_attribute(f, "num_items", file));
   info.chunk_items = static_cast<uint32_t>(h5::read_int_attribute(f, "chunk_items", file));
-  const auto extractors =
-      nlohmann::json::parse(h5::read_string_attribute(f, "extractors", file));
+  const auto extractors = nlohmann::json::parse(h5::read_string_attribute(f, "extractors", file));
   for (const auto& [name, description] : extractors.items()) {
     h5::Handle set(h5::check(H5Dopen2(f, ("features/" + name).c_str(), H5P_DEFAULT),
                              "opening features/" + name, file),
@@ -61,8 +62,8 @@ std::optional<StoreInfo> read_store_info(const std::filesystem::path& path) {
     spec.extractor_json = description.dump();
     info.modalities.push_back(spec);
   }
-  info.train_interactions = read_rows_1d<int64_t>(f, "train_interactions", H5T_NATIVE_INT64, 0,
-                                                  info.num_items, file);
+  info.train_interactions =
+      read_rows_1d<int64_t>(f, "train_interactions", H5T_NATIVE_INT64, 0, info.num_items, file);
   return info;
 }
 
@@ -112,8 +113,8 @@ FeatureShard load_range(const std::filesystem::path& path, const std::optional<S
       h5::check(H5Dread(set, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, block.values.data()),
                 "reading features/" + spec.name, file);
     }
-    block.present = read_rows_1d<uint8_t>(f, "presence/" + spec.name, H5T_NATIVE_UINT8, begin,
-                                          count, file);
+    block.present =
+        read_rows_1d<uint8_t>(f, "presence/" + spec.name, H5T_NATIVE_UINT8, begin, count, file);
     shard.modalities.push_back(std::move(block));
   }
   return shard;
@@ -130,6 +131,19 @@ FeatureShard load_feature_shard(const std::filesystem::path& path, int rank, int
   if (!info)
     throw Error("feature store '" + path.string() + "' does not exist; run `pixelrec cache` first");
   const ShardPlan plan = make_shard_plan(info->train_interactions, world);
+  return load_range(path, info, plan.shards.at(static_cast<size_t>(rank)));
+}
+
+FeatureShard load_feature_shard(const std::filesystem::path& path, int rank, int world,
+                                const std::vector<int64_t>& weights) {
+  const auto info = read_store_info(path);
+  if (!info)
+    throw Error("feature store '" + path.string() + "' does not exist; run `pixelrec cache` first");
+  if (weights.size() != info->train_interactions.size())
+    throw Error("shard weights for " + std::to_string(weights.size()) + " items, but the store " +
+                path.string() + " holds " + std::to_string(info->train_interactions.size()) +
+                "; the store is from another split: re-run `pixelrec cache`");
+  const ShardPlan plan = make_shard_plan(weights, world);
   return load_range(path, info, plan.shards.at(static_cast<size_t>(rank)));
 }
 

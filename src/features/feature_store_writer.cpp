@@ -1,7 +1,6 @@
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "core/errors.h"
 #include "core/files.h"
@@ -52,10 +51,10 @@ FeatureStoreWriter::FeatureStoreWriter(const std::filesystem::path& path, const 
                      header.train_interactions.size() == header.item_ids.size(),
                  "store header columns differ in length");
   ensure_parent_directory(path);
-  s.h5file = h5::Handle(h5::check(H5Fcreate(s.temp_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT,
-                                            H5P_DEFAULT),
-                                  "creating the feature store", s.file),
-                        H5Fclose);
+  s.h5file =
+      h5::Handle(h5::check(H5Fcreate(s.temp_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+                           "creating the feature store", s.file),
+                 H5Fclose);
   const hid_t root = s.h5file.get();
 
   nlohmann::json extractors = nlohmann::json::object();
@@ -75,9 +74,9 @@ FeatureStoreWriter::FeatureStoreWriter(const std::filesystem::path& path, const 
   {
     auto tags = create_1d(root, "tag_ids", H5T_STD_I32LE, s.num_items, s.file);
     if (s.num_items)
-      h5::check(H5Dwrite(tags, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                         header.tag_ids.data()),
-                "writing tag_ids", s.file);
+      h5::check(
+          H5Dwrite(tags, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, header.tag_ids.data()),
+          "writing tag_ids", s.file);
     auto counts = create_1d(root, "train_interactions", H5T_STD_I64LE, s.num_items, s.file);
     if (s.num_items)
       h5::check(H5Dwrite(counts, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
@@ -85,12 +84,10 @@ FeatureStoreWriter::FeatureStoreWriter(const std::filesystem::path& path, const 
                 "writing train_interactions", s.file);
   }
 
-  h5::Handle features(h5::check(H5Gcreate2(root, "features", H5P_DEFAULT, H5P_DEFAULT,
-                                           H5P_DEFAULT),
+  h5::Handle features(h5::check(H5Gcreate2(root, "features", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                                 "creating group features", s.file),
                       H5Gclose);
-  h5::Handle presence(h5::check(H5Gcreate2(root, "presence", H5P_DEFAULT, H5P_DEFAULT,
-                                           H5P_DEFAULT),
+  h5::Handle presence(h5::check(H5Gcreate2(root, "presence", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                                 "creating group presence", s.file),
                       H5Gclose);
   h5::Handle half = h5::half_float_type();

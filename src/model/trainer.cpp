@@ -109,7 +109,13 @@ Setup load_training_data(const Config& config, dist::Communicator& comm) {
   const fs::path store = config.feature_store_path();
   if (!fs::exists(store))
     throw Error("feature store " + store.string() + " does not exist; run `pixelrec cache` first");
-  s.shard = features::load_feature_shard(store, comm.rank(), comm.size());
+  for (uint32_t i = 0; i < s.split.num_items(); ++i)
+    if (s.split.item_in_train[i]) s.candidates.push_back(i);
+  // Shards balanced on expected pairs (positives and their negatives), not positives alone.
+  const std::vector<int64_t> weights =
+      shard_weights(parse_negative_strategy(config.data.negative_sampling_strategy), s.candidates,
+                    s.split.train_item_counts(), config.data.negative_sampling_ratio);
+  s.shard = features::load_feature_shard(store, comm.rank(), comm.size(), weights);
   if (s.shard.total_items != s.split.num_items())
     throw Error("feature store " + store.string() + " holds " +
                 std::to_string(s.shard.total_items) + " items but the split's item_map.csv has " +
@@ -126,8 +132,6 @@ Setup load_training_data(const Config& config, dist::Communicator& comm) {
   // batches; each trains on the pairs whose item is in its shard.
   s.positive_users = s.split.train.user;
   s.positive_items = s.split.train.item;
-  for (uint32_t i = 0; i < s.split.num_items(); ++i)
-    if (s.split.item_in_train[i]) s.candidates.push_back(i);
   return s;
 }
 

@@ -273,3 +273,31 @@ TEST(NegativeSampler, BadStrategyNameAndRatioAreConfigErrors) {
 
 }  // namespace
 }  // namespace pixelrec
+
+namespace pixelrec {
+namespace {
+
+TEST(ShardWeights, PositivesPlusExpectedNegativesInEighthsOfAPair) {
+  // 4 items, 16 positives; item 1 is not a candidate (no training interactions); ratio 2 gives 32
+  // negatives.
+  const std::vector<int64_t> counts = {10, 0, 5, 1};
+  const std::vector<uint32_t> candidates = {0, 2, 3};
+  // random: each candidate draws a third of the negatives.
+  EXPECT_EQ(
+      shard_weights(NegativeStrategy::kRandom, candidates, counts, 2.0),
+      (std::vector<int64_t>{std::llround(8 * (10 + 32.0 / 3)), 0, std::llround(8 * (5 + 32.0 / 3)),
+                            std::llround(8 * (1 + 32.0 / 3))}));
+  // popularity: negatives in proportion to positives, so every item has (1 + ratio) × positives.
+  EXPECT_EQ(shard_weights(NegativeStrategy::kPopularity, candidates, counts, 2.0),
+            (std::vector<int64_t>{240, 0, 120, 24}));
+  // popularity_inverse: weights 1/10, 1/5, 1 of 1.3 in all.
+  const auto inverse = shard_weights(NegativeStrategy::kPopularityInverse, candidates, counts, 2.0);
+  EXPECT_EQ(inverse[3], std::llround(8 * (1 + 32.0 * 1.0 / 1.3)));
+  EXPECT_EQ(inverse[0], std::llround(8 * (10 + 32.0 * 0.1 / 1.3)));
+  // No negatives: the positives alone.
+  EXPECT_EQ(shard_weights(NegativeStrategy::kRandom, candidates, counts, 0.0),
+            (std::vector<int64_t>{80, 0, 40, 8}));
+}
+
+}  // namespace
+}  // namespace pixelrec
