@@ -1,5 +1,5 @@
 // The subcommands that need LibTorch, built into `pixelrec-torch` (which `pixelrec` execs for
-// them): train, evaluate, recommend, checkpoints.
+// them): train, evaluate, recommend, checkpoints inspect, hpo worker.
 #pragma once
 
 #include <CLI/CLI.hpp>
