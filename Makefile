@@ -22,7 +22,8 @@ test: build
 demo: build
 	@$(BUILD_DIR)/src/pixelrec demo --out demo
 
-bench: build
+bench: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target pixelrec benchmarks
 	@bash bench/run_all.sh $(BUILD_DIR)
 
 format:
