@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <string>
 
@@ -43,5 +45,20 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// A benchmark's main: run(argc, argv), with "error: ..." on stderr and exit status 2 for a
+// UsageError, 1 for any other error.
+template <class Run>
+int run_main(Run&& run, int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
 
 }  // namespace pixelrec::bench

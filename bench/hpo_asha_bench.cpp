@@ -324,13 +324,5 @@ int run(int argc, char** argv) {
 }  // namespace pixelrec::hpo
 
 int main(int argc, char** argv) {
-  try {
-    return pixelrec::hpo::run(argc, argv);
-  } catch (const pixelrec::UsageError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  return pixelrec::bench::run_main(pixelrec::hpo::run, argc, argv);
 }

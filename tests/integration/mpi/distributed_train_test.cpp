@@ -10,6 +10,7 @@
 #include <regex>
 #include <string>
 
+#include "support/exactness.h"
 #include "support/pipeline.h"
 #include "support/test_support.h"
 
@@ -27,18 +28,6 @@ const char* kYaml =
     "  learning_rate: 0.005\n"
     "evaluation:\n"
     "  num_negatives: 50\n";
-
-// Exactness needs what is per-rank by design off: BatchNorm statistics, dropout draws and the
-// contrastive loss's in-batch negatives (docs/distributed.md).
-const char* kExact =
-    " --set model.use_batch_norm=false --set model.dropout_rate=0 --set "
-    "model.use_contrastive=false";
-
-double max_difference(const std::string& output) {
-  static const std::regex pattern("max abs difference: +([-0-9.eE+]+)");
-  std::smatch m;
-  return std::regex_search(output, m, pattern) ? std::stod(m[1].str()) : 1e9;
-}
 
 std::string digest_of(const std::string& output) {
   static const std::regex pattern("parameters digest ([0-9a-f]{16})");

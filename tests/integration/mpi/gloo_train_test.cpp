@@ -12,6 +12,7 @@
 #include <regex>
 #include <string>
 
+#include "support/exactness.h"
 #include "support/pipeline.h"
 #include "support/test_support.h"
 
@@ -27,17 +28,6 @@ const char* kYaml =
     "  epochs: 2\n"
     "  num_workers: 1\n"
     "  learning_rate: 0.005\n";
-
-// What is per-rank by design is off (docs/distributed.md), so 2 ranks equal one process.
-const char* kExact =
-    " --set model.use_batch_norm=false --set model.dropout_rate=0 --set "
-    "model.use_contrastive=false";
-
-double max_difference(const std::string& output) {
-  static const std::regex pattern("max abs difference: +([-0-9.eE+]+)");
-  std::smatch m;
-  return std::regex_search(output, m, pattern) ? std::stod(m[1].str()) : 1e9;
-}
 
 // A port nobody listens on now: bind to port 0 and release it.
 int free_port() {
