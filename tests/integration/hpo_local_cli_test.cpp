@@ -75,8 +75,7 @@ std::vector<TrialRow> read_trials(const fs::path& file) {
 
 TEST(HpoLocalCli, TwoWorkerGroupsRunEveryTrialAndEvaluateTheBestOnTestOnce) {
   ScratchDir dir("hpo_local");
-  const Pipeline p = make_tiny_pipeline(dir.path(), study_yaml(3, 2, 2, ""));
-  ASSERT_EQ(run_pixelrec("cache " + p.config_arg() + " --log-level warn").exit_code, 0);
+  const Pipeline p = make_cached_tiny_pipeline(dir.path(), study_yaml(3, 2, 2, ""));
   const CommandResult r = run_pixelrec("hpo " + p.config_arg() + " --log-level info");
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
@@ -121,10 +120,9 @@ TEST(HpoLocalCli, TwoWorkerGroupsRunEveryTrialAndEvaluateTheBestOnTestOnce) {
 
 TEST(HpoLocalCli, AWorkerKilledMidTrialLeavesAStaleTrialThatIsResumedAndCompleted) {
   ScratchDir dir("hpo_local_kill");
-  const Pipeline p = make_tiny_pipeline(
+  const Pipeline p = make_cached_tiny_pipeline(
       dir.path(),
       study_yaml(2, 10, 1, "  coordinator: {lease_seconds: 4, heartbeat_seconds: 1}\n"));
-  ASSERT_EQ(run_pixelrec("cache " + p.config_arg() + " --log-level warn").exit_code, 0);
   const fs::path log = dir.path() / "hpo.log", rc = dir.path() / "hpo.rc";
   run_command("(" + shell_quote(PIXELREC_BIN) + " hpo " + p.config_arg() + " > " +
               shell_quote(log.string()) + " 2>&1; echo $? > " + shell_quote(rc.string()) +

@@ -6,6 +6,7 @@
 #include <regex>
 #include <string>
 
+#include "support/exactness.h"
 #include "support/pipeline.h"
 #include "support/test_support.h"
 
@@ -25,12 +26,6 @@ const char* kTrainYaml =
     "evaluation:\n"
     "  num_negatives: 50\n";
 
-std::string digest_of(const std::string& output) {
-  static const std::regex pattern("parameters digest ([0-9a-f]{16})");
-  std::smatch m;
-  return std::regex_search(output, m, pattern) ? m[1].str() : "";
-}
-
 // metrics.jsonl without the timing fields, which differ between runs.
 std::string metrics_without_timings(const fs::path& jsonl) {
   std::string text = read_text(jsonl);
@@ -42,9 +37,7 @@ class TrainCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = std::make_unique<ScratchDir>("train_cli");
-    pipeline_ = std::make_unique<Pipeline>(make_tiny_pipeline(dir_->path(), kTrainYaml));
-    const auto cache = run_pixelrec("cache " + pipeline_->config_arg() + " --log-level warn");
-    ASSERT_EQ(cache.exit_code, 0) << cache.output;
+    pipeline_ = std::make_unique<Pipeline>(make_cached_tiny_pipeline(dir_->path(), kTrainYaml));
   }
   static void TearDownTestSuite() {
     pipeline_.reset();

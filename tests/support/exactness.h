@@ -20,4 +20,11 @@ inline double max_difference(const std::string& output) {
   return std::regex_search(output, m, pattern) ? std::stod(m[1].str()) : 1e9;
 }
 
+// The "parameters digest" `pixelrec train` logs (equal digests: bitwise-equal models), or "".
+inline std::string digest_of(const std::string& output) {
+  static const std::regex pattern("parameters digest ([0-9a-f]{16})");
+  std::smatch m;
+  return std::regex_search(output, m, pattern) ? m[1].str() : "";
+}
+
 }  // namespace pixelrec::test

@@ -32,4 +32,11 @@ Pipeline make_tiny_pipeline(const fs::path& root, const std::string& extra_yaml,
   return p;
 }
 
+Pipeline make_cached_tiny_pipeline(const fs::path& root, const std::string& extra_yaml) {
+  Pipeline p = make_tiny_pipeline(root, extra_yaml);
+  const auto cache = run_pixelrec("cache " + p.config_arg() + " --log-level warn");
+  EXPECT_EQ(cache.exit_code, 0) << cache.output;
+  return p;
+}
+
 }  // namespace pixelrec::test

@@ -16,7 +16,9 @@ struct Pipeline {
 
 // Runs `pixelrec synth --preset tiny` (seed, corrupt-frac 0), preprocess and a leave_one_out split
 // under `root`; `extra_yaml` is appended to the generated config. Fails the test on any error.
-Pipeline make_tiny_pipeline(const fs::path& root, const std::string& extra_yaml = "",
-                            int seed = 5);
+Pipeline make_tiny_pipeline(const fs::path& root, const std::string& extra_yaml = "", int seed = 5);
+
+// make_tiny_pipeline, then `pixelrec cache` (the feature store training needs).
+Pipeline make_cached_tiny_pipeline(const fs::path& root, const std::string& extra_yaml = "");
 
 }  // namespace pixelrec::test

@@ -29,19 +29,11 @@ const char* kYaml =
     "evaluation:\n"
     "  num_negatives: 50\n";
 
-std::string digest_of(const std::string& output) {
-  static const std::regex pattern("parameters digest ([0-9a-f]{16})");
-  std::smatch m;
-  return std::regex_search(output, m, pattern) ? m[1].str() : "";
-}
-
 class DistributedTrain : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = std::make_unique<ScratchDir>("distributed_train");
-    pipeline_ = std::make_unique<Pipeline>(make_tiny_pipeline(dir_->path(), kYaml));
-    const auto cache = run_pixelrec("cache " + pipeline_->config_arg() + " --log-level warn");
-    ASSERT_EQ(cache.exit_code, 0) << cache.output;
+    pipeline_ = std::make_unique<Pipeline>(make_cached_tiny_pipeline(dir_->path(), kYaml));
   }
   static void TearDownTestSuite() {
     pipeline_.reset();

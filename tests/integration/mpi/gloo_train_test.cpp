@@ -49,9 +49,7 @@ class GlooTrain : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = std::make_unique<ScratchDir>("gloo_train");
-    pipeline_ = std::make_unique<Pipeline>(make_tiny_pipeline(dir_->path(), kYaml));
-    const auto cache = run_pixelrec("cache " + pipeline_->config_arg() + " --log-level warn");
-    ASSERT_EQ(cache.exit_code, 0) << cache.output;
+    pipeline_ = std::make_unique<Pipeline>(make_cached_tiny_pipeline(dir_->path(), kYaml));
     const auto one = train_command("", "--run-name one" + std::string(kExact));
     const auto r = run_command(one);
     ASSERT_EQ(r.exit_code, 0) << r.output;

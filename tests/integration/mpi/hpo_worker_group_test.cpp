@@ -45,8 +45,7 @@ size_t count_of(const std::string& text, const std::string& what) {
 
 TEST(HpoWorkerGroup, APrunedTrialStopsOnBothRanksAtTheSameEpoch) {
   ScratchDir dir("hpo_worker_group");
-  const Pipeline p = make_tiny_pipeline(dir.path(), kStudy);
-  ASSERT_EQ(run_pixelrec("cache " + p.config_arg() + " --log-level warn").exit_code, 0);
+  const Pipeline p = make_cached_tiny_pipeline(dir.path(), kStudy);
   const CommandResult r = run_pixelrec("hpo " + p.config_arg() + " --log-level warn");
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
