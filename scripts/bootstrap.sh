@@ -14,8 +14,16 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
 
+# Packages whose command may come from elsewhere: NodeSource's nodejs bundles npm and conflicts
+# with Debian's npm package, so a working command counts as installed.
+declare -A PROVIDED_BY_COMMAND=([nodejs]=node [npm]=npm [chromium]=chromium)
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
+  command_name="${PROVIDED_BY_COMMAND[$pkg]:-}"
+  if [ -n "$command_name" ] && command -v "$command_name" >/dev/null 2>&1; then
+    continue
+  fi
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi
