@@ -1,15 +1,18 @@
 // Internal steps of evaluate(): the per-task plan (who is evaluated against which candidates),
-// negative sampling, ranking one user's scored candidates, scoring a range of users, and the
-// cross-rank exchange. Not part of the public API; exposed for evaluator.cpp and unit tests.
+// negative sampling, ranking one user's scored candidates, scoring a range of users, the
+// item-sharded walk, and the cross-rank exchange. Not part of the public API; exposed for
+// evaluator.cpp and unit tests.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/errors.h"
 #include "dist/communicator.h"
 #include "eval/evaluator.h"
 #include "eval/metrics.h"
@@ -73,6 +76,51 @@ struct LocalOutcome {
 LocalOutcome score_user_range(Scorer& scorer, const EvalContext& context,
                               const EvalOptions& options, const EvalPlan& plan,
                               const AccuracyCalculator& accuracy, size_t begin, size_t end);
+
+// The error for a NaN score of (user, item): names the recommender, user, item, task and fix.
+Error nan_score_error(const Scorer& scorer, const SplitData& split, EvalTask task, uint32_t user,
+                      uint32_t item);
+
+// Collective (one allgather when comm.size() > 1): the item shard of this rank's scorer, checked
+// to partition [0, num_items) in rank order; otherwise every rank throws the same Error naming
+// each rank's range. nullopt when no rank's scorer reports a shard, and for one process whose
+// shard covers the whole catalogue (the ordinary walk then applies).
+std::optional<ItemShard> agree_item_shards(dist::Communicator& comm, const Scorer& scorer,
+                                           uint32_t num_items);
+
+// Everything one rank's item-sharded walk uses.
+struct ShardedWalk {
+  Scorer& scorer;
+  const EvalContext& context;
+  const EvalOptions& options;
+  const EvalPlan& plan;
+  const AccuracyCalculator& accuracy;
+  ItemShard shard;  // this rank's items
+  dist::Communicator& comm;
+};
+
+// Collective: every rank scores ALL evaluated users against the items of its shard, in the same
+// batches of options.user_batch users, and the ranks exchange per batch what makes the result
+// exact. Returns the rows of this rank's rank_share of the users, like score_user_range. A
+// failure (scorer exception, NaN score) is kept in `failure` (the first one) and every rank
+// leaves the batch loop together at the next exchange, so no collective is left unmatched.
+LocalOutcome score_item_sharded(const ShardedWalk& walk, std::exception_ptr& failure);
+// The task's walks behind score_item_sharded (full and cold_item; sampled); `out` is sized.
+void score_item_sharded_dense(const ShardedWalk& walk, LocalOutcome& out,
+                              std::exception_ptr& failure);
+void score_item_sharded_sampled(const ShardedWalk& walk, LocalOutcome& out,
+                                std::exception_ptr& failure);
+
+// Runs `step` unless `failure` is set; an exception from it becomes `failure`.
+template <class Step>
+void run_unless_failed(std::exception_ptr& failure, Step&& step) {
+  if (failure) return;
+  try {
+    step();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+}
 
 // Contiguous share of `count` rows for `rank` of `size`: [count*rank/size, count*(rank+1)/size).
 std::pair<size_t, size_t> rank_share(size_t count, int rank, int size);

@@ -18,18 +18,11 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// NaN breaks any ranking: name the recommender, user and item so the cause can be found.
 void check_no_nan(const float* scores, const uint32_t* items, size_t n, uint32_t user,
                   const Scorer& scorer, const SplitData& split, EvalTask task) {
-  for (size_t j = 0; j < n; ++j) {
-    if (!std::isnan(scores[j])) continue;
-    const uint32_t item = items != nullptr ? items[j] : uint32_t(j);
-    throw Error("recommender '" + scorer.name() + "' returned NaN for user '" +
-                split.user_id(user) + "' and item '" + split.item_map.id(item) + "' (" +
-                std::string(eval_task_name(task)) +
-                " task); its scores cannot be ranked: fix the recommender (a diverged model "
-                "needs retraining, e.g. with a lower learning rate)");
-  }
+  for (size_t j = 0; j < n; ++j)
+    if (std::isnan(scores[j]))
+      throw nan_score_error(scorer, split, task, user, items != nullptr ? items[j] : uint32_t(j));
 }
 
 ScoredItem better(const ScoredItem& a, const ScoredItem& b) { return ranks_before(a, b) ? a : b; }
@@ -150,6 +143,16 @@ struct RangeJob {
 };
 
 }  // namespace
+
+// NaN breaks any ranking: name the recommender, user and item so the cause can be found.
+Error nan_score_error(const Scorer& scorer, const SplitData& split, EvalTask task, uint32_t user,
+                      uint32_t item) {
+  return Error("recommender '" + scorer.name() + "' returned NaN for user '" + split.user_id(user) +
+               "' and item '" + split.item_map.id(item) + "' (" +
+               std::string(eval_task_name(task)) +
+               " task); its scores cannot be ranked: fix the recommender (a diverged model "
+               "needs retraining, e.g. with a lower learning rate)");
+}
 
 LocalOutcome score_user_range(Scorer& scorer, const EvalContext& context,
                               const EvalOptions& options, const EvalPlan& plan,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "core/errors.h"
 #include "eval/beyond_accuracy.h"
@@ -125,13 +126,19 @@ EvalResult evaluate(Scorer& scorer, const EvalContext& context, const EvalOption
   const EvalPlan plan =
       internal::make_eval_plan(context, options, select_part(*context.split, part), part);
   const AccuracyCalculator accuracy(plan.ks);
+  const std::optional<ItemShard> shard =
+      internal::agree_item_shards(comm, scorer, context.split->num_items());
   const auto [begin, end] = internal::rank_share(plan.users.size(), comm.rank(), comm.size());
   internal::LocalOutcome local;
   std::exception_ptr failure;
   try {
-    local = internal::score_user_range(scorer, context, options, plan, accuracy, begin, end);
+    if (shard)
+      local = internal::score_item_sharded({scorer, context, options, plan, accuracy, *shard, comm},
+                                           failure);
+    else
+      local = internal::score_user_range(scorer, context, options, plan, accuracy, begin, end);
   } catch (...) {
-    failure = std::current_exception();
+    if (!failure) failure = std::current_exception();
   }
   internal::raise_if_any_rank_failed(comm, failure);
 

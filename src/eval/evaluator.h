@@ -65,8 +65,10 @@ struct EvalResult {
 // Evaluates on split.test, or split.val when part == "val" (anything else: UsageError).
 // Distributed: users are partitioned among comm ranks without padding (contiguous ranges of the
 // sorted user list); each rank scores its users; per-user values and top-K lists are gathered so
-// EVERY rank returns the exact one-process result (and only rank 0 writes predictions). A
-// failure on any rank (e.g. NaN scores) is raised on every rank.
+// EVERY rank returns the exact one-process result (and only rank 0 writes predictions). When the
+// scorer reports an item shard (Scorer::item_shard), every rank scores all users against its
+// shard and the ranks merge per batch, with the same exact result. A failure on any rank (e.g.
+// NaN scores) is raised on every rank.
 EvalResult evaluate(Scorer& scorer, const EvalContext& context, const EvalOptions& options,
                     dist::Communicator& comm, const std::string& part = "test");
 

@@ -43,6 +43,10 @@ class EmbeddingTable {
   torch::Tensor& weight() { return weight_; }
   const torch::Tensor& weight() const { return weight_; }
 
+  // Keeps only `rows` (int64, ascending) of the weight and its optimizer state, in that order
+  // (an item shard of a distributed run); pending gradients must have been applied.
+  void keep_rows(const torch::Tensor& rows);
+
   // weight, per-row optimizer state, by name (for checkpoints).
   std::vector<std::pair<std::string, torch::Tensor*>> state_tensors();
 

@@ -88,6 +88,26 @@ RowGradient GradientSync::merge_rows(const RowGradient& local, int64_t dim) {
   return {merged, grad};
 }
 
+RowGradient GradientSync::merge_shared_row(const RowGradient& local, int64_t row, int64_t dim) {
+  if (!active()) return local;
+  // [gradient..., touched]: one allreduce carries the sum and whether any rank used the row.
+  std::vector<float> buffer(size_t(dim) + 1, 0.0f);
+  if (local.first.defined() && local.first.numel() > 0) {
+    PIXELREC_CHECK(local.first.numel() == 1 && local.first.item<int64_t>() == row,
+                   "a shared-row gradient holds that row only");
+    std::copy_n(local.second.contiguous().data_ptr<float>(), dim, buffer.data());
+    buffer[size_t(dim)] = 1.0f;
+  }
+  comm_.allreduce_sum(buffer.data(), buffer.size());
+  if (buffer[size_t(dim)] == 0.0f) return {};
+  return {torch::full({1}, row, torch::kLong), torch::from_blob(buffer.data(), {1, dim}).clone()};
+}
+
+double GradientSync::sum_over_ranks(double value) {
+  if (active()) comm_.allreduce_sum(&value, 1);
+  return value;
+}
+
 int GradientSync::agree_on_signal(int local_signal) {
   if (!active()) return local_signal;
   std::vector<int64_t> signals(size_t(comm_.size()), 0);

@@ -47,20 +47,38 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }
 
+namespace {
+
+double squared_norm(const RowGradient& rows) {
+  return rows.second.defined() ? rows.second.pow(2).sum().item<double>() : 0.0;
+}
+
+// (gradient without `row`, gradient of `row` alone); rows are ascending, so `row` (the table's
+// last) can only be the last entry.
+std::pair<RowGradient, RowGradient> split_off_row(const RowGradient& g, int64_t row) {
+  if (!g.first.defined()) return {};
+  const int64_t n = g.first.size(0);
+  if (g.first[n - 1].item<int64_t>() != row) return {g, {}};
+  return {{g.first.narrow(0, 0, n - 1), g.second.narrow(0, 0, n - 1)},
+          {g.first.narrow(0, n - 1, 1), g.second.narrow(0, n - 1, 1)}};
+}
+
+}  // namespace
+
 double global_grad_norm(const std::vector<torch::Tensor>& params,
-                        const std::vector<RowGradient>& rows) {
-  double sum = 0.0;
+                        const std::vector<RowGradient>& rows, double extra_squared_norm) {
+  double sum = extra_squared_norm;
   for (const auto& p : params)
     if (p.grad().defined()) sum += p.grad().pow(2).sum().item<double>();
-  for (const auto& [index, grad] : rows)
-    if (grad.defined()) sum += grad.pow(2).sum().item<double>();
+  for (const auto& r : rows) sum += squared_norm(r);
   return std::sqrt(sum);
 }
 
 double clip_gradients(const std::vector<torch::Tensor>& params,
-                      const std::vector<RowGradient>& rows, double clip) {
+                      const std::vector<RowGradient>& rows, double clip,
+                      double extra_squared_norm) {
   if (clip <= 0) return 1.0;
-  const double norm = global_grad_norm(params, rows);
+  const double norm = global_grad_norm(params, rows, extra_squared_norm);
   if (!(norm > clip)) return 1.0;
   const double scale = clip / (norm + 1e-6);
   torch::NoGradGuard no_grad;
@@ -74,16 +92,34 @@ void optimizer_step(Recommender& model, torch::optim::Optimizer& dense,
                     const RowOptimizerOptions& row_options, double lr, double clip,
                     GradientSync* sync) {
   set_learning_rate(dense, lr);
+  // Replicated row gradients (the same on every rank once merged), each with its table.
   std::vector<RowGradient> rows;
-  for (auto* table : model.tables()) rows.push_back(table->gradient());
-  if (sync && sync->active()) {
-    sync->allreduce_dense(dense_params);
-    for (size_t t = 0; t < rows.size(); ++t)
-      rows[t] = sync->merge_rows(rows[t], model.tables()[t]->weight().size(1));
+  std::vector<EmbeddingTable*> row_tables;
+  RowGradient shard_rows;  // an item-sharded table's own rows: they need no communication
+  const bool distributed = sync && sync->active();
+  if (distributed) sync->allreduce_dense(dense_params);
+  for (auto* table : model.tables()) {
+    RowGradient g = table->gradient();
+    const int64_t dim = table->weight().size(1);
+    if (distributed && table == &model.item_table() && model.items_sharded()) {
+      const int64_t unknown_row = table->rows() - 1;
+      auto [own, unknown] = split_off_row(g, unknown_row);
+      shard_rows = std::move(own);
+      g = sync->merge_shared_row(unknown, unknown_row, dim);
+    } else if (distributed) {
+      g = sync->merge_rows(g, dim);
+    }
+    rows.push_back(std::move(g));
+    row_tables.push_back(table);
   }
-  const double scale = clip_gradients(dense_params, rows, clip);
+  // The clipping norm covers every rank's shard rows: their squared norms are summed.
+  const double shard_squared = clip > 0 && model.items_sharded() && distributed
+                                   ? sync->sum_over_ranks(squared_norm(shard_rows))
+                                   : squared_norm(shard_rows);
+  const double scale = clip_gradients(dense_params, rows, clip, shard_squared);
   dense.step();
-  for (size_t t = 0; t < rows.size(); ++t) model.tables()[t]->step(rows[t], row_options, lr, scale);
+  for (size_t t = 0; t < rows.size(); ++t) row_tables[t]->step(rows[t], row_options, lr, scale);
+  model.item_table().step(shard_rows, row_options, lr, scale);
   dense.zero_grad();
   for (auto* table : model.tables()) table->zero_grad();
 }

@@ -20,13 +20,15 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 
 using RowGradient = std::pair<torch::Tensor, torch::Tensor>;
 
-// Global L2 norm of the dense parameters' gradients and the tables' row gradients.
+// Global L2 norm of the dense parameters' gradients, the tables' row gradients and
+// `extra_squared_norm` (the squared norm of row gradients held by other ranks: item shards).
 double global_grad_norm(const std::vector<torch::Tensor>& params,
-                        const std::vector<RowGradient>& rows);
+                        const std::vector<RowGradient>& rows, double extra_squared_norm = 0.0);
 // Scales dense gradients in place and returns the factor for the row gradients (1 when
 // clip <= 0 or the norm is within it).
 double clip_gradients(const std::vector<torch::Tensor>& params,
-                      const std::vector<RowGradient>& rows, double clip);
+                      const std::vector<RowGradient>& rows, double clip,
+                      double extra_squared_norm = 0.0);
 
 class Recommender;
 class GradientSync;

@@ -61,6 +61,31 @@ Recommender::Recommender(NetworkSpec spec, RecommenderShape shape)
   items_ = EmbeddingTable("item_embedding", shape_.num_items + 1, d, init);
   tags_ = EmbeddingTable("tag_embedding", shape_.num_tags + 1, d, init);
   network_ = Network(spec_);
+  item_end_ = shape_.num_items;
+}
+
+void Recommender::shard_items(int64_t begin, int64_t end) {
+  PIXELREC_CHECK(!items_sharded_, "the item table is already sharded");
+  PIXELREC_CHECK(0 <= begin && begin <= end && end <= shape_.num_items, "item shard range");
+  const torch::Tensor rows =
+      torch::cat({torch::arange(begin, end, torch::kLong),
+                  torch::full({1}, shape_.num_items, torch::kLong)});  // + the unknown row
+  items_.keep_rows(rows);
+  items_sharded_ = true;
+  item_begin_ = begin;
+  item_end_ = end;
+}
+
+void Recommender::unshard_items(std::vector<torch::Tensor> full_state) {
+  auto state = items_.state_tensors();
+  PIXELREC_CHECK(full_state.size() == state.size(), "item table state count");
+  for (size_t i = 0; i < state.size(); ++i) {
+    PIXELREC_CHECK(full_state[i].size(0) == shape_.num_items + 1, "full item table rows");
+    *state[i].second = std::move(full_state[i]);
+  }
+  items_sharded_ = false;
+  item_begin_ = 0;
+  item_end_ = shape_.num_items;
 }
 
 torch::Tensor Recommender::user_tokens(const torch::Tensor& users) {
@@ -74,8 +99,9 @@ ItemSide Recommender::item_side(const torch::Tensor& items, const ItemFeatures& 
   torch::Tensor known = features.in_train.index_select(0, local);
   if (item_id_dropout > 0 && torch::GradMode::is_enabled())
     known = known.logical_and(torch::rand({items.size(0)}).ge(item_id_dropout));
+  // Table rows: item - item_begin_ for the shard's items, the last row for unknown ones.
   const torch::Tensor id_rows =
-      torch::where(known, items, torch::full_like(items, shape_.num_items));
+      torch::where(known, items - item_begin_, torch::full_like(items, item_end_ - item_begin_));
   const torch::Tensor item_emb = items_.lookup(id_rows);
   torch::Tensor tag_emb;
   if (spec_.use_tags) tag_emb = tags_.lookup(features.tag.index_select(0, local));

@@ -58,6 +58,17 @@ class Recommender {
                      double item_id_dropout = 0.0);
   torch::Tensor user_tokens(const torch::Tensor& users);
 
+  // Distributed training keeps only the item rows of the rank's shard: the item table then holds
+  // catalogue items [begin, end) followed by the (replicated) unknown-item row. Every item passed
+  // to forward/item_side must lie in the shard. gather_items (item_table_shards.h) undoes it.
+  void shard_items(int64_t begin, int64_t end);
+  bool items_sharded() const { return items_sharded_; }
+  int64_t item_rows_begin() const { return item_begin_; }
+  int64_t item_rows_end() const { return item_end_; }
+  EmbeddingTable& item_table() { return items_; }
+  // Puts back a full item table (weight and state tensors in state_tensors() order).
+  void unshard_items(std::vector<torch::Tensor> full_state);
+
   Network& network() { return network_; }
   const NetworkSpec& spec() const { return spec_; }
   const RecommenderShape& shape() const { return shape_; }
@@ -69,6 +80,8 @@ class Recommender {
   RecommenderShape shape_;
   Network network_{nullptr};
   EmbeddingTable users_, items_, tags_;
+  bool items_sharded_ = false;
+  int64_t item_begin_ = 0, item_end_ = 0;  // catalogue items whose rows the item table holds
 };
 
 }  // namespace pixelrec::model

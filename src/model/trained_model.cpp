@@ -7,6 +7,21 @@
 
 namespace pixelrec::model {
 namespace fs = std::filesystem;
+namespace {
+
+// One rank's share of item-sharded evaluation: scores the items of its feature shard only.
+class ItemShardScorer final : public ModelScorer {
+ public:
+  ItemShardScorer(Recommender& model, const ItemFeatures& features, bool final_activation)
+      : ModelScorer(model, features, final_activation),
+        shard_{uint32_t(features.first_item), uint32_t(features.first_item + features.count)} {}
+  std::optional<eval::ItemShard> item_shard() const override { return shard_; }
+
+ private:
+  eval::ItemShard shard_;
+};
+
+}  // namespace
 
 fs::path checkpoint_for(const Config& config, const std::string& run_name,
                         const std::string& checkpoint) {
@@ -23,8 +38,8 @@ fs::path checkpoint_for(const Config& config, const std::string& run_name,
 }
 
 std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const SplitData& split,
-                                                 const fs::path& checkpoint,
-                                                 bool final_activation) {
+                                                 const fs::path& checkpoint, bool final_activation,
+                                                 int rank, int world) {
   auto out = std::make_unique<TrainedModel>();
   out->checkpoint = load_checkpoint(checkpoint);
   const CheckpointMeta& meta = out->checkpoint.meta;
@@ -43,18 +58,26 @@ std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const Spl
         "feature store {} (fingerprint {}) differs from the one the model was trained "
         "on ({}); scores use the current features",
         store.string(), info->fingerprint, meta.feature_fingerprint);
-  const features::FeatureShard all = features::load_feature_range(store, {0, info->num_items});
+  const features::FeatureShard shard =
+      world > 1 ? features::load_feature_shard(store, rank, world,
+                                               std::vector<int64_t>(info->num_items, 1))
+                : features::load_feature_range(store, {0, info->num_items});
   for (const auto& input : meta.content) {
-    const auto* block = all.modality(input.name);
+    const auto* block = shard.modality(input.name);
     if (!block || block->spec.dim != input.dim)
       throw Error("the model expects '" + input.name + "' features of dimension " +
                   std::to_string(input.dim) + " but the store " + store.string() +
                   (block ? " has dimension " + std::to_string(block->spec.dim) : " has none") +
                   "; re-run `pixelrec cache` with the run's config");
   }
-  out->features = make_item_features(all, meta.content, split.item_in_train);
-  out->scorer =
-      std::make_unique<ModelScorer>(*out->checkpoint.model, out->features, final_activation);
+  out->features = make_item_features(shard, meta.content, split.item_in_train);
+  Recommender& model = *out->checkpoint.model;
+  if (world > 1) {
+    model.shard_items(int64_t(shard.range.begin), int64_t(shard.range.end));
+    out->scorer = std::make_unique<ItemShardScorer>(model, out->features, final_activation);
+  } else {
+    out->scorer = std::make_unique<ModelScorer>(model, out->features, final_activation);
+  }
   return out;
 }
 

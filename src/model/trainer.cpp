@@ -24,6 +24,7 @@
 #include "model/checkpoint_sidecar.h"
 #include "model/gradient_sync.h"
 #include "model/interrupt.h"
+#include "model/item_table_shards.h"
 #include "model/optimizers.h"
 #include "model/training_batches.h"
 #include "model/validation.h"
@@ -322,6 +323,13 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
     write_checkpoint_sidecar(path, config, summary);
   };
 
+  // Each rank keeps the item-table rows of its shard (ARCHITECTURE.md): they are the only rows its
+  // batches touch, so their gradients and optimizer state need no communication.
+  if (comm.size() > 1) {
+    model->shard_items(int64_t(data.shard.range.begin), int64_t(data.shard.range.end));
+    spdlog::info("rank {} item embeddings: {}", rank, describe_item_shard(*model));
+  }
+
   install_interrupt_handlers();
   struct RestoreHandlers {
     ~RestoreHandlers() { restore_interrupt_handlers(); }
@@ -416,10 +424,11 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
         mid.epoch_contrastive_sum = sums[2];
         mid.scheduler = schedule.state();
         mid.early_stopping = stopper.state();
-        if (root) {
+        with_full_item_table(*model, comm, [&] {
+          if (!root) return;
           save_checkpoint(last_path, *model, optimizer.get(), meta, mid);
           write_sidecar(last_path, "last", mid, result.last_metrics);
-        }
+        });
         spdlog::warn(
             "signal {} received: saved {} at epoch {} step {}; continue with "
             "`pixelrec train --run-name {} --resume last`",
@@ -464,7 +473,11 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
       for (const auto& [name, value] : metrics)
         tensorboard->add_scalar(name, float(value), epoch + 1);
       tensorboard->flush();
-      save_checkpoint(last_path, *model, optimizer.get(), meta, state);
+    }
+    with_full_item_table(*model, comm, [&] {
+      if (root) save_checkpoint(last_path, *model, optimizer.get(), meta, state);
+    });
+    if (root) {
       write_sidecar(last_path, "last", state, metrics);
       if (improved) {
         write_file_atomic(best_path, read_file(last_path));
@@ -500,6 +513,8 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
   }
   result.best_epoch = stopper.best_epoch();
   result.best_value = stopper.best();
+  // The digest of the whole model (world-size independent): the item shards are gathered.
+  if (model->items_sharded()) gather_item_table(*model, comm);
   result.parameter_digest = parameter_digest(*model);
   return result;
 }

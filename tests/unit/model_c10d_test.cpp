@@ -22,34 +22,12 @@
 #include "core/config.h"
 #include "core/errors.h"
 #include "model/c10d_communicator.h"
+#include "model_gloo_ranks.h"
 
 namespace pixelrec::model {
 namespace {
 
 using std::chrono::milliseconds;
-
-// Runs body(communicator) on `world` Gloo ranks, one thread each, over one TCPStore that rank 0
-// listens on; returns each rank's exception message ("" when it returned normally).
-std::vector<std::string> run_ranks(int world, milliseconds timeout,
-                                   const std::function<void(dist::Communicator&)>& body) {
-  const RendezvousStore server = RendezvousStore::listen("127.0.0.1", 0, world, timeout);
-  std::vector<std::string> errors(static_cast<size_t>(world));
-  std::vector<std::thread> threads;
-  for (int rank = 0; rank < world; ++rank) {
-    threads.emplace_back([&, rank] {
-      try {
-        const RendezvousStore store =
-            rank == 0 ? server : RendezvousStore::connect("127.0.0.1", server.port(), timeout);
-        auto comm = make_c10d_communicator(store, rank, world, "gloo", timeout);
-        body(*comm);
-      } catch (const std::exception& e) {
-        errors[size_t(rank)] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  return errors;
-}
 
 TEST(C10dGloo, ThreeRanksGiveExactResultsForEveryOperation) {
   constexpr int kWorld = 3;

@@ -109,7 +109,9 @@ void run_evaluate(const EvaluateFlags& f) {
   const auto make_scorer = [&](const std::string& name) -> std::unique_ptr<eval::Scorer> {
     if (name != "multimodal") return eval::make_baseline(name, inputs);
     const fs::path path = model::checkpoint_for(config, f.run_name, f.checkpoint);
-    trained = model::load_trained_model(config, split_data, path, /*final_activation=*/false);
+    // Under N ranks each rank holds and scores one item shard of the model (exact merge).
+    trained = model::load_trained_model(config, split_data, path, /*final_activation=*/false,
+                                        comm->rank(), comm->size());
     spdlog::info("model: {} (run '{}', epoch {})", path.string(), trained->checkpoint.meta.run_name,
                  trained->checkpoint.state.epoch);
     return nullptr;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
+#include <tuple>
 
 #include "support/exactness.h"
 #include "support/pipeline.h"
@@ -72,6 +73,10 @@ TEST_F(DistributedTrain, TwoAndThreeRanksMakeTheOneProcessSteps) {
   for (int ranks : {1, 2, 3}) {
     const auto r = train(ranks, "--run-name exact" + std::to_string(ranks) + kExact);
     ASSERT_EQ(r.exit_code, 0) << r.output;
+    // Each rank keeps only its shard's item-embedding rows (rank 0's line is the one printed).
+    EXPECT_EQ(r.output.find("rank 0 item embeddings: item rows [0, ") != std::string::npos,
+              ranks > 1)
+        << r.output;
   }
   EXPECT_LT(compare("exact1", "exact2"), 1e-5);
   EXPECT_LT(compare("exact1", "exact3"), 1e-5);
@@ -125,16 +130,19 @@ TEST_F(DistributedTrain, EvaluationMetricsAreIdenticalOnOneTwoAndThreeRanks) {
       " --set data.splitting.strategy=random --set data.split_data_path=" +
       (dir_->path() / "splits" / "random").string();
   ASSERT_EQ(run(1, "split --log-level warn" + random_split).exit_code, 0);
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"multimodal", "--run-name evalmodel"},
-      {"itemknn", random_split},
-      {"contentknn", random_split}};
-  for (const auto& [recommender, args] : cases) {
+  // The model is evaluated item-sharded (each rank scores its item shard; lists are merged).
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"multimodal", "full", "--run-name evalmodel"},
+      {"multimodal", "sampled", "--run-name evalmodel"},
+      {"itemknn", "full", random_split},
+      {"contentknn", "full", random_split}};
+  for (const auto& [recommender, task, args] : cases) {
     nlohmann::json reference;
     for (int ranks : {1, 2, 3}) {
-      const fs::path out = dir_->path() / ("eval_" + recommender + std::to_string(ranks) + ".json");
-      const auto r = run(ranks, "evaluate --recommender " + recommender + " --task full " + args +
-                                    " --output " + out.string() + " --log-level warn");
+      const fs::path out =
+          dir_->path() / ("eval_" + recommender + task + std::to_string(ranks) + ".json");
+      const auto r = run(ranks, "evaluate --recommender " + recommender + " --task " + task + " " +
+                                    args + " --output " + out.string() + " --log-level warn");
       ASSERT_EQ(r.exit_code, 0) << r.output;
       const auto j = nlohmann::json::parse(read_text(out));
       if (ranks == 1) {
@@ -144,7 +152,8 @@ TEST_F(DistributedTrain, EvaluationMetricsAreIdenticalOnOneTwoAndThreeRanks) {
         }
         continue;
       }
-      EXPECT_EQ(j.at("metrics"), reference.at("metrics")) << recommender << " on " << ranks;
+      EXPECT_EQ(j.at("metrics"), reference.at("metrics"))
+          << recommender << " " << task << " on " << ranks;
       EXPECT_EQ(j.at("users_evaluated"), reference.at("users_evaluated"));
     }
   }
