@@ -79,7 +79,14 @@ void write_store(const fs::path& path, const Data& data) {
 // (FeatureShard, kept by the trainer) and the tensors built from it (ItemFeatures).
 struct FeatureBytes {
   int64_t shard = 0, tensors = 0;
+  int64_t item_table = 0;  // item embeddings + their optimizer state held by the rank
 };
+
+int64_t item_table_bytes(Recommender& model) {
+  int64_t bytes = 0;
+  for (auto& [name, tensor] : model.item_table().state_tensors()) bytes += tensor->nbytes();
+  return bytes;
+}
 
 FeatureBytes bytes_of(const features::FeatureShard& shard, const ItemFeatures& f) {
   FeatureBytes b;
@@ -142,6 +149,8 @@ void prepare(Trainer& t, const fs::path& store, const Data& data, dist::Communic
 double run_steps(Trainer& t, dist::Communicator& comm, double seconds) {
   GradientSync sync(comm);
   sync.broadcast_parameters(*t.model);
+  // As the trainer: each rank keeps its shard's item-embedding rows.
+  if (comm.size() > 1) t.model->shard_items(t.shard.range.begin, t.shard.range.end);
   const TrainingConfig& tc = t.config.training;
   int64_t pairs = 0, steps = 0;
   const auto step = [&] {
@@ -215,6 +224,7 @@ int main(int argc, char** argv) {
       prepare(t, store, data, *single, per_rank);
       one_bytes = bytes_of(t.shard, t.features);
       one = run_steps(t, *single, seconds);
+      one_bytes.item_table = item_table_bytes(*t.model);
     }
     gloo->barrier();  // rank 1 waits here, idle, while rank 0 measures one rank
     if (root)
@@ -228,6 +238,7 @@ int main(int argc, char** argv) {
       prepare(t, store, data, *comm, per_rank);
       two_bytes = bytes_of(t.shard, t.features);
       double rate = run_steps(t, *comm, seconds);
+      two_bytes.item_table = item_table_bytes(*t.model);
       std::vector<double> rates(2);
       mpi->allgather(&rate, sizeof rate, rates.data());
       if (root)
@@ -248,6 +259,10 @@ int main(int argc, char** argv) {
         std::printf("  2 ranks, rank %d: %.1f + %.1f = %.1f MiB\n", r, mib(all[size_t(r)].shard),
                     mib(all[size_t(r)].tensors),
                     mib(all[size_t(r)].shard + all[size_t(r)].tensors));
+      std::printf("item-embedding table with optimizer state per rank:\n  1 rank : %.2f MiB\n",
+                  mib(one_bytes.item_table));
+      for (int r = 0; r < 2; ++r)
+        std::printf("  2 ranks, rank %d: %.2f MiB\n", r, mib(all[size_t(r)].item_table));
       fs::remove(store);
     }
     return 0;

@@ -132,7 +132,8 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
   out.path = path;
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path.string());
+    // Tensors land on the CPU whatever device wrote them (a GPU run is evaluated anywhere).
+    archive.load_from(path.string(), torch::Device(torch::kCPU));
     if (read_value<std::string>(archive, "format") != kFormat) throw Error("wrong format tag");
   } catch (const std::exception& e) {
     throw Error("checkpoint " + path.string() +
@@ -194,9 +195,10 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
   return out;
 }
 
-void load_optimizer_state(const fs::path& path, torch::optim::Optimizer& optimizer) {
+void load_optimizer_state(const fs::path& path, torch::optim::Optimizer& optimizer,
+                          const torch::Device& device) {
   torch::serialize::InputArchive archive;
-  archive.load_from(path.string());
+  archive.load_from(path.string(), device);
   torch::serialize::InputArchive opt;
   if (!archive.try_read("optimizer", opt))
     throw Error("checkpoint " + path.string() + " holds no optimizer state; it cannot be resumed");

@@ -54,7 +54,9 @@ struct LoadedCheckpoint {
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
 
 // Restores the dense optimizer's state saved with the checkpoint.
-void load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer);
+// The optimizer's state tensors are placed on `device` (the model's).
+void load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer,
+                          const torch::Device& device = torch::kCPU);
 
 // A short hash of an id list (checkpoint ↔ split consistency checks).
 std::string hash_ids(const std::vector<std::string>& ids);

@@ -71,6 +71,11 @@ void EmbeddingTable::step(const std::pair<torch::Tensor, torch::Tensor>& gradien
   weight_.index_copy_(0, rows, w);
 }
 
+void EmbeddingTable::to(const torch::Device& device) {
+  PIXELREC_CHECK(pending_.empty(), "moving a table with pending gradients");
+  for (auto& [name, tensor] : state_tensors()) *tensor = tensor->to(device);
+}
+
 void EmbeddingTable::keep_rows(const torch::Tensor& rows) {
   PIXELREC_CHECK(pending_.empty(), "keep_rows with pending gradients");
   for (auto& [name, tensor] : state_tensors()) *tensor = tensor->index_select(0, rows);

@@ -43,6 +43,9 @@ class EmbeddingTable {
   torch::Tensor& weight() { return weight_; }
   const torch::Tensor& weight() const { return weight_; }
 
+  // Moves the weight and its optimizer state to `device` (single-GPU training).
+  void to(const torch::Device& device);
+
   // Keeps only `rows` (int64, ascending) of the weight and its optimizer state, in that order
   // (an item shard of a distributed run); pending gradients must have been applied.
   void keep_rows(const torch::Tensor& rows);

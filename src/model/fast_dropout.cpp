@@ -30,7 +30,7 @@ torch::Tensor FastDropoutImpl::forward(const torch::Tensor& x) {
   if (!is_training() || p_ <= 0.0 || !torch::GradMode::is_enabled()) return x;
   const uint64_t seed = uint64_t(
       torch::randint(std::numeric_limits<int64_t>::max(), {1}, torch::kLong).item<int64_t>());
-  return x * dropout_mask(x.numel(), p_, seed).view(x.sizes()).to(x.scalar_type());
+  return x * dropout_mask(x.numel(), p_, seed).view(x.sizes()).to(x.device(), x.scalar_type());
 }
 
 }  // namespace pixelrec::model

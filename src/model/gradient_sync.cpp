@@ -7,15 +7,17 @@
 
 namespace pixelrec::model {
 
-GradientSync::GradientSync(dist::Communicator& comm, size_t bucket_floats)
-    : comm_(comm), bucket_floats_(bucket_floats) {}
+GradientSync::GradientSync(dist::Communicator& comm, torch::Device device, size_t bucket_floats)
+    : comm_(comm), device_(device), bucket_floats_(bucket_floats) {}
 
 void GradientSync::broadcast_parameters(Recommender& model) {
   if (!active()) return;
   torch::NoGradGuard no_grad;
   const auto send = [&](torch::Tensor t) {
     PIXELREC_CHECK(t.is_contiguous(), "parameters are contiguous");
-    comm_.broadcast(t.data_ptr(), size_t(t.numel()) * t.element_size(), 0);
+    torch::Tensor host = t.is_cpu() ? t : t.to(torch::kCPU);
+    comm_.broadcast(host.data_ptr(), size_t(host.numel()) * host.element_size(), 0);
+    if (!t.is_cpu()) t.copy_(host);
   };
   for (auto& p : model.network()->parameters()) send(p);
   for (auto& b : model.network()->buffers()) send(b);
@@ -38,7 +40,7 @@ void GradientSync::allreduce_dense(const std::vector<torch::Tensor>& params) {
       const size_t n = size_t(params[i].numel());
       const torch::Tensor& g = params[i].grad();
       if (g.defined())
-        std::copy_n(g.contiguous().data_ptr<float>(), n, bucket_.data() + offset);
+        std::copy_n(g.to(torch::kCPU).contiguous().data_ptr<float>(), n, bucket_.data() + offset);
       else
         std::fill_n(bucket_.data() + offset, n, 0.0f);
       offset += n;
@@ -48,7 +50,7 @@ void GradientSync::allreduce_dense(const std::vector<torch::Tensor>& params) {
     for (size_t i = begin; i < end; ++i) {
       const int64_t n = params[i].numel();
       torch::Tensor summed = torch::from_blob(bucket_.data() + offset, params[i].sizes()).clone();
-      params[i].mutable_grad() = summed;
+      params[i].mutable_grad() = summed.to(device_);
       offset += size_t(n);
     }
     begin = end;
@@ -67,8 +69,9 @@ RowGradient GradientSync::merge_rows(const RowGradient& local, int64_t dim) {
   std::vector<int64_t> rows(size_t(max_count), 0), all_rows(size_t(max_count) * world);
   std::vector<float> grads(size_t(max_count * dim), 0.0f), all_grads(grads.size() * world);
   if (count > 0) {
-    std::copy_n(local.first.contiguous().data_ptr<int64_t>(), count, rows.data());
-    std::copy_n(local.second.contiguous().data_ptr<float>(), count * dim, grads.data());
+    std::copy_n(local.first.to(torch::kCPU).contiguous().data_ptr<int64_t>(), count, rows.data());
+    std::copy_n(local.second.to(torch::kCPU).contiguous().data_ptr<float>(), count * dim,
+                grads.data());
   }
   comm_.allgather(rows.data(), rows.size() * sizeof(int64_t), all_rows.data());
   comm_.allgather(grads.data(), grads.size() * sizeof(float), all_grads.data());
@@ -85,7 +88,7 @@ RowGradient GradientSync::merge_rows(const RowGradient& local, int64_t dim) {
       torch::_unique(torch::cat(row_parts), /*sorted=*/true, /*return_inverse=*/true);
   torch::Tensor grad = torch::zeros({merged.size(0), dim});
   grad.index_add_(0, inverse, torch::cat(grad_parts));
-  return {merged, grad};
+  return {merged.to(device_), grad.to(device_)};
 }
 
 RowGradient GradientSync::merge_shared_row(const RowGradient& local, int64_t row, int64_t dim) {
@@ -95,12 +98,13 @@ RowGradient GradientSync::merge_shared_row(const RowGradient& local, int64_t row
   if (local.first.defined() && local.first.numel() > 0) {
     PIXELREC_CHECK(local.first.numel() == 1 && local.first.item<int64_t>() == row,
                    "a shared-row gradient holds that row only");
-    std::copy_n(local.second.contiguous().data_ptr<float>(), dim, buffer.data());
+    std::copy_n(local.second.to(torch::kCPU).contiguous().data_ptr<float>(), dim, buffer.data());
     buffer[size_t(dim)] = 1.0f;
   }
   comm_.allreduce_sum(buffer.data(), buffer.size());
   if (buffer[size_t(dim)] == 0.0f) return {};
-  return {torch::full({1}, row, torch::kLong), torch::from_blob(buffer.data(), {1, dim}).clone()};
+  return {torch::full({1}, row, torch::TensorOptions(torch::kLong).device(device_)),
+          torch::from_blob(buffer.data(), {1, dim}).clone().to(device_)};
 }
 
 double GradientSync::sum_over_ranks(double value) {

@@ -19,7 +19,10 @@ class Recommender;
 
 class GradientSync {
  public:
-  explicit GradientSync(dist::Communicator& comm, size_t bucket_floats = size_t(1) << 22);
+  // `device`: where the model lives; collectives take host memory, so device tensors are staged
+  // through host copies (the NCCL communicator copies them to its GPU again).
+  explicit GradientSync(dist::Communicator& comm, torch::Device device = torch::kCPU,
+                        size_t bucket_floats = size_t(1) << 22);
 
   bool active() const { return comm_.size() > 1; }
   void broadcast_parameters(Recommender& model);
@@ -34,6 +37,7 @@ class GradientSync {
 
  private:
   dist::Communicator& comm_;
+  torch::Device device_;
   size_t bucket_floats_;
   std::vector<float> bucket_;
 };

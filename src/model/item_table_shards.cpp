@@ -12,8 +12,9 @@ namespace {
 
 // Every rank's `local` rows (a [n_r] or [n_r, D] tensor, n_r = counts[r]) concatenated in rank
 // order on every rank: a fixed-size allgather of the rows padded to the largest shard.
-torch::Tensor allgather_rows(dist::Communicator& comm, const torch::Tensor& local,
+torch::Tensor allgather_rows(dist::Communicator& comm, const torch::Tensor& on_device,
                              const std::vector<int64_t>& counts) {
+  const torch::Tensor local = on_device.to(torch::kCPU);  // collectives take host memory
   const int64_t max_rows = *std::max_element(counts.begin(), counts.end());
   std::vector<int64_t> shape = local.sizes().vec();
   shape[0] = max_rows;
@@ -25,7 +26,7 @@ torch::Tensor allgather_rows(dist::Communicator& comm, const torch::Tensor& loca
   std::vector<torch::Tensor> parts;
   for (size_t r = 0; r < counts.size(); ++r)
     parts.push_back(all.narrow(0, int64_t(r) * max_rows, counts[r]));
-  return torch::cat(parts);
+  return torch::cat(parts).to(on_device.device());
 }
 
 }  // namespace

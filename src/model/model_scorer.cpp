@@ -32,7 +32,9 @@ const torch::Tensor& ModelScorer::item_parts() {
   for (int64_t begin = 0; begin < features_.count; begin += kChunk) {
     const int64_t n = std::min(kChunk, features_.count - begin);
     const torch::Tensor items =
-        torch::arange(begin, begin + n, torch::kLong) + features_.first_item;
+        torch::arange(begin, begin + n,
+                      torch::TensorOptions(torch::kLong).device(model_.device())) +
+        features_.first_item;
     chunks.push_back(model_.network()->item_part(model_.item_side(items, features_)));
   }
   // Eval-mode BatchNorm of the first layer folded in: item part * scale + (bias * scale + shift).
@@ -45,8 +47,8 @@ void ModelScorer::score_block(const uint32_t* users, size_t num_users, const uin
                               size_t num_items, float* out) {
   torch::NoGradGuard no_grad;
   model_.train(false);
-  const torch::Tensor user_index = index_tensor(users, num_users);
-  const torch::Tensor item_index = index_tensor(items, num_items);
+  const torch::Tensor user_index = index_tensor(users, num_users).to(model_.device());
+  const torch::Tensor item_index = index_tensor(items, num_items).to(model_.device());
   const int64_t nu = int64_t(num_users);
   const int64_t chunk = std::max<int64_t>(1, pair_batch_ / std::max<int64_t>(1, nu));
   const torch::Tensor result = torch::from_blob(out, {nu, int64_t(num_items)});
@@ -80,8 +82,9 @@ void ModelScorer::score_pairs(const uint32_t* users, const uint32_t* items, size
                               float* out) {
   torch::NoGradGuard no_grad;
   model_.train(false);
-  const torch::Tensor all_users = index_tensor(users, count);
-  const torch::Tensor all_items = index_tensor(items, count) - features_.first_item;
+  const torch::Tensor all_users = index_tensor(users, count).to(model_.device());
+  const torch::Tensor all_items =
+      index_tensor(items, count).to(model_.device()) - features_.first_item;
   torch::Tensor user_parts, user_rows;  // factorized: the user part once per distinct user
   if (model_.network()->factorized()) {
     const auto [distinct, inverse] =
@@ -106,7 +109,7 @@ void ModelScorer::score_pairs(const uint32_t* users, const uint32_t* items, size
           model_.forward(all_users.narrow(0, int64_t(begin), n),
                          all_items.narrow(0, int64_t(begin), n) + features_.first_item, features_);
     }
-    std::copy_n(scores_of(logits).contiguous().data_ptr<float>(), n, out + begin);
+    std::copy_n(scores_of(logits).to(torch::kCPU).contiguous().data_ptr<float>(), n, out + begin);
   }
 }
 

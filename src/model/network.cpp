@@ -257,9 +257,10 @@ torch::Tensor NetworkImpl::contrastive(const ItemSide& side) {
   // subset (torch's generator, seeded per batch by the trainer) keeps it a small part of a step.
   if (both.size(0) > kMaxContrastiveItems)
     both = both.index_select(
-        0,
-        std::get<0>(
-            torch::randperm(both.size(0), torch::kLong).narrow(0, 0, kMaxContrastiveItems).sort()));
+        0, std::get<0>(torch::randperm(both.size(0),
+                                       torch::TensorOptions(torch::kLong).device(both.device()))
+                           .narrow(0, 0, kMaxContrastiveItems)
+                           .sort()));
   return info_nce(side.image.index_select(0, both), side.text.index_select(0, both), temperature());
 }
 
@@ -269,7 +270,8 @@ torch::Tensor info_nce(const torch::Tensor& image, const torch::Tensor& text,
   const torch::Tensor a = F::normalize(image, F::NormalizeFuncOptions().dim(1).eps(1e-8));
   const torch::Tensor b = F::normalize(text, F::NormalizeFuncOptions().dim(1).eps(1e-8));
   const torch::Tensor logits = torch::matmul(a, b.t()) / temperature;
-  const torch::Tensor targets = torch::arange(image.size(0), torch::kLong);
+  const torch::Tensor targets =
+      torch::arange(image.size(0), torch::TensorOptions(torch::kLong).device(image.device()));
   return 0.5 * (F::cross_entropy(logits, targets) + F::cross_entropy(logits.t(), targets));
 }
 

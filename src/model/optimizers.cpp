@@ -134,7 +134,7 @@ std::vector<torch::Tensor> dense_parameters(Recommender& model) {
 std::string parameter_digest(Recommender& model) {
   Hasher h;
   const auto add = [&h](const torch::Tensor& t) {
-    const torch::Tensor c = t.contiguous();
+    const torch::Tensor c = t.to(torch::kCPU).contiguous();
     h.add(std::string_view(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size()));
   };
   for (const auto& p : model.network()->named_parameters()) add(p.value());

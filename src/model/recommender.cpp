@@ -53,6 +53,15 @@ ItemFeatures make_item_features(const features::FeatureShard& shard,
   return f;
 }
 
+ItemFeatures to_device(const ItemFeatures& features, const torch::Device& device) {
+  ItemFeatures f = features;
+  f.tag = f.tag.to(device);
+  f.in_train = f.in_train.to(device);
+  for (auto& v : f.values) v = v.to(device);
+  for (auto& p : f.presence) p = p.to(device);
+  return f;
+}
+
 Recommender::Recommender(NetworkSpec spec, RecommenderShape shape)
     : spec_(std::move(spec)), shape_(shape) {
   const int64_t d = spec_.config.embedding_dim;
@@ -64,12 +73,18 @@ Recommender::Recommender(NetworkSpec spec, RecommenderShape shape)
   item_end_ = shape_.num_items;
 }
 
+void Recommender::to(const torch::Device& device) {
+  network_->to(device);
+  for (auto* table : tables()) table->to(device);
+  device_ = device;
+}
+
 void Recommender::shard_items(int64_t begin, int64_t end) {
   PIXELREC_CHECK(!items_sharded_, "the item table is already sharded");
   PIXELREC_CHECK(0 <= begin && begin <= end && end <= shape_.num_items, "item shard range");
-  const torch::Tensor rows =
-      torch::cat({torch::arange(begin, end, torch::kLong),
-                  torch::full({1}, shape_.num_items, torch::kLong)});  // + the unknown row
+  const auto index = torch::TensorOptions(torch::kLong).device(device_);
+  const torch::Tensor rows = torch::cat(
+      {torch::arange(begin, end, index), torch::full({1}, shape_.num_items, index)});  // + unknown
   items_.keep_rows(rows);
   items_sharded_ = true;
   item_begin_ = begin;
@@ -98,7 +113,8 @@ ItemSide Recommender::item_side(const torch::Tensor& items, const ItemFeatures& 
   const torch::Tensor local = items - features.first_item;
   torch::Tensor known = features.in_train.index_select(0, local);
   if (item_id_dropout > 0 && torch::GradMode::is_enabled())
-    known = known.logical_and(torch::rand({items.size(0)}).ge(item_id_dropout));
+    known = known.logical_and(
+        torch::rand({items.size(0)}, torch::TensorOptions().device(device_)).ge(item_id_dropout));
   // Table rows: item - item_begin_ for the shard's items, the last row for unknown ones.
   const torch::Tensor id_rows =
       torch::where(known, items - item_begin_, torch::full_like(items, item_end_ - item_begin_));

@@ -35,6 +35,8 @@ bool uses_tags(const Config& config);
 ItemFeatures make_item_features(const features::FeatureShard& shard,
                                 const std::vector<ContentInput>& inputs,
                                 const std::vector<uint8_t>& item_in_train);
+// The same features on `device` (a copy; the input itself when it is already there).
+ItemFeatures to_device(const ItemFeatures& features, const torch::Device& device);
 
 struct RecommenderShape {
   int64_t num_users = 0;  // training users; index num_users is the unknown user
@@ -69,6 +71,11 @@ class Recommender {
   // Puts back a full item table (weight and state tensors in state_tensors() order).
   void unshard_items(std::vector<torch::Tensor> full_state);
 
+  // Moves the network and the tables (with their optimizer state) to `device`; inputs (users,
+  // items, features) must then live there too.
+  void to(const torch::Device& device);
+  const torch::Device& device() const { return device_; }
+
   Network& network() { return network_; }
   const NetworkSpec& spec() const { return spec_; }
   const RecommenderShape& shape() const { return shape_; }
@@ -80,6 +87,7 @@ class Recommender {
   RecommenderShape shape_;
   Network network_{nullptr};
   EmbeddingTable users_, items_, tags_;
+  torch::Device device_ = torch::kCPU;
   bool items_sharded_ = false;
   int64_t item_begin_ = 0, item_end_ = 0;  // catalogue items whose rows the item table holds
 };

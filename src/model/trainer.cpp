@@ -58,23 +58,47 @@ void seed_batch_generator(uint64_t seed, int epoch, int64_t batch, int rank) {
   torch::manual_seed(rng.next() >> 1);
 }
 
-// Mixed precision on CPU: bfloat16 autocast around the forward pass.
+// Mixed precision: bfloat16 autocast around the forward pass, on the CPU or the GPU (bfloat16
+// keeps float32's range, so no loss scaling is needed).
 class AutocastScope {
  public:
-  explicit AutocastScope(bool enabled) : enabled_(enabled) {
+  AutocastScope(bool enabled, const torch::Device& device)
+      : enabled_(enabled), cuda_(device.is_cuda()) {
     if (!enabled_) return;
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
+    if (cuda_) {
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(true);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
   }
   ~AutocastScope() {
     if (!enabled_) return;
-    at::autocast::set_cpu_enabled(false);
+    if (cuda_)
+      at::autocast::set_enabled(false);
+    else
+      at::autocast::set_cpu_enabled(false);
     at::autocast::clear_cache();
   }
 
  private:
-  bool enabled_;
+  bool enabled_, cuda_;
 };
+
+// --device: the CPU, or GPU local_rank % GPUs of this node (one process per GPU; a single
+// process is the single-GPU fallback).
+torch::Device training_device(const TrainOptions& options) {
+  if (options.device == "cpu") return torch::kCPU;
+  if (options.device != "cuda")
+    throw UsageError("--device must be cpu or cuda, not '" + options.device + "'");
+  if (!torch::cuda::is_available())
+    throw Error(
+        "--device cuda: this LibTorch build or machine has no CUDA device; use --device cpu "
+        "(or build against a CUDA LibTorch: docs/distributed.md)");
+  const auto gpus = int64_t(torch::cuda::device_count());
+  return {torch::kCUDA, c10::DeviceIndex(options.local_rank % gpus)};
+}
 
 double find_metric(const std::vector<std::pair<std::string, double>>& metrics,
                    const std::string& name) {
@@ -177,15 +201,7 @@ fs::path resolve_checkpoint(const Config& config, const std::string& run_name,
 }
 
 TrainResult train(const Config& config, const TrainOptions& options, dist::Communicator& comm) {
-  if (options.device != "cpu") {
-    if (options.device != "cuda")
-      throw UsageError("--device must be cpu or cuda, not '" + options.device + "'");
-    if (!torch::cuda::is_available())
-      throw Error(
-          "--device cuda: this LibTorch build or machine has no CUDA device; use "
-          "--device cpu");
-    throw Error("--device cuda: GPU training is not implemented in this build; use --device cpu");
-  }
+  const torch::Device device = training_device(options);
   const TrainingConfig& tc = config.training;
   const int rank = comm.rank();
   const bool root = comm.is_root();
@@ -224,10 +240,12 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
     model = std::make_unique<Recommender>(spec, shape);
   }
   if (run_name.empty()) run_name = default_run_name();
+  model->to(device);  // before the optimizer takes the parameters
+  data.features = to_device(data.features, device);
 
   const std::vector<torch::Tensor> dense_params = dense_parameters(*model);
   auto optimizer = make_dense_optimizer(tc, dense_params);
-  if (!resume_path.empty()) load_optimizer_state(resume_path, *optimizer);
+  if (!resume_path.empty()) load_optimizer_state(resume_path, *optimizer, device);
   const RowOptimizerOptions row_options = row_optimizer_options(tc);
 
   const NegativeSampler sampler(parse_negative_strategy(config.data.negative_sampling_strategy),
@@ -237,7 +255,7 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
                        config.data.negative_sampling_ratio, uint64_t(tc.seed), data.shard.range,
                        threads);
   Validator validator(config, split, data.features, data.candidates, threads);
-  GradientSync sync(comm);
+  GradientSync sync(comm, device);
   if (resume_path.empty()) sync.broadcast_parameters(*model);
 
   const auto names = validator.metric_names();
@@ -379,13 +397,14 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
       // BatchNorm cannot train on < 2 rows: such a rank sits the step out (zero gradients).
       torch::Tensor loss;
       if (local > 0 && !(config.model.use_batch_norm && local < 2)) {
-        AutocastScope autocast(tc.mixed_precision);
+        AutocastScope autocast(tc.mixed_precision, device);
         ItemSide side;
-        const torch::Tensor logits = model->forward(batch.users, batch.items, data.features, &side,
-                                                    config.model.item_id_dropout);
+        const torch::Tensor logits =
+            model->forward(batch.users.to(device), batch.items.to(device), data.features, &side,
+                           config.model.item_id_dropout);
         loss = tc.bce_weight *
-               torch::binary_cross_entropy_with_logits(logits.to(torch::kFloat), batch.labels, {},
-                                                       {}, at::Reduction::Sum) /
+               torch::binary_cross_entropy_with_logits(
+                   logits.to(torch::kFloat), batch.labels.to(device), {}, {}, at::Reduction::Sum) /
                global;
         if (config.model.use_contrastive && tc.contrastive_weight > 0) {
           // InfoNCE over this rank's distinct items, weighted by its share of the batch.

@@ -16,9 +16,10 @@
 namespace pixelrec::model {
 
 struct TrainOptions {
-  std::string run_name;  // empty: run-YYYYmmdd-HHMMSS
-  std::string resume;    // "", "last", "best" or a checkpoint path
-  std::string device = "cpu";
+  std::string run_name;        // empty: run-YYYYmmdd-HHMMSS
+  std::string resume;          // "", "last", "best" or a checkpoint path
+  std::string device = "cpu";  // cpu | cuda (rank r of a node uses GPU local_rank % GPUs)
+  int local_rank = 0;          // rank on this node (LaunchEnv::local_rank)
   bool progress = true;
   bool overwrite = false;  // a fresh run may replace an existing run folder of the same name
   // Called on rank 0 after every epoch's validation with that epoch (0-based) and its metrics;

@@ -66,9 +66,9 @@ std::vector<std::pair<std::string, double>> Validator::run(Recommender& model,
                                   .logical_and(items_.lt(features_.first_item + features_.count))
                                   .nonzero()
                                   .squeeze(1);
-  const torch::Tensor users = users_.index_select(0, local);
-  const torch::Tensor items = items_.index_select(0, local);
-  const torch::Tensor labels = labels_.index_select(0, local);
+  const torch::Tensor users = users_.index_select(0, local).to(model.device());
+  const torch::Tensor items = items_.index_select(0, local).to(model.device());
+  const torch::Tensor labels = labels_.index_select(0, local).to(model.device());
   double loss_sum = 0;
   constexpr int64_t kBatch = 1 << 16;
   for (int64_t begin = 0; begin < users.size(0); begin += kBatch) {

@@ -146,5 +146,17 @@ TEST_F(TrainCli, BadModelSettingsGiveClearErrors) {
   EXPECT_NE(resume.output.find("--run-name"), std::string::npos) << resume.output;
 }
 
+// This build's LibTorch (Debian's) has no CUDA: --device cuda is refused with the way out.
+TEST_F(TrainCli, DeviceCudaWithoutCudaSaysSoAndHowToTrain) {
+  const auto r = train("--device cuda --run-name gpu");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("--device cuda: this LibTorch build or machine has no CUDA device; use "
+                          "--device cpu"),
+            std::string::npos)
+      << r.output;
+  const auto bad = train("--device tpu");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+}
+
 }  // namespace
 }  // namespace pixelrec::test

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <memory>
 #include <mutex>
 
 #include "model/gradient_sync.h"
@@ -89,14 +90,19 @@ TEST(ItemShards, TwoShardedRanksMakeTheOneProcessStepsAndGatherTheWholeTable) {
   train_steps(single, features, batches, nullptr);
 
   const std::array<std::pair<int64_t, int64_t>, 2> shards{{{0, 5}, {5, 12}}};
+  // Built here, not in the rank threads: they would share torch's global generator.
+  std::array<std::unique_ptr<Recommender>, 2> models;
+  for (auto& m : models) {
+    torch::manual_seed(5);
+    m = std::make_unique<Recommender>(spec, tiny_shape());
+  }
   std::mutex mutex;
   std::array<int64_t, 2> shard_rows{};
   std::array<std::vector<torch::Tensor>, 2> gathered;
   std::array<std::vector<torch::Tensor>, 2> dense;
   const auto errors = run_ranks(2, std::chrono::seconds(60), [&](dist::Communicator& comm) {
     const auto [begin, end] = shards[size_t(comm.rank())];
-    torch::manual_seed(5);
-    Recommender model(spec, tiny_shape());
+    Recommender& model = *models[size_t(comm.rank())];
     GradientSync sync(comm);
     sync.broadcast_parameters(model);
     model.shard_items(begin, end);
@@ -144,9 +150,13 @@ TEST(ItemShards, AnEmptyShardGathersAndReshards) {
   const torch::Tensor expected = reference.item_table().weight().clone();
   std::array<torch::Tensor, 2> after;
   std::array<int64_t, 2> resharded_rows{};
-  const auto errors = run_ranks(2, std::chrono::seconds(60), [&](dist::Communicator& comm) {
+  std::array<std::unique_ptr<Recommender>, 2> models;
+  for (auto& m : models) {
     torch::manual_seed(9);
-    Recommender model(spec, tiny_shape());
+    m = std::make_unique<Recommender>(spec, tiny_shape());
+  }
+  const auto errors = run_ranks(2, std::chrono::seconds(60), [&](dist::Communicator& comm) {
+    Recommender& model = *models[size_t(comm.rank())];
     const bool first = comm.rank() == 0;
     model.shard_items(0, first ? 0 : 12);  // rank 0 holds no item rows
     with_full_item_table(model, comm,

@@ -100,6 +100,7 @@ TrialRun run_trial(const Config& base, const hpo::SearchSpace& space, const nloh
   model::TrainOptions options;
   options.run_name = trial_run_name(number);
   options.device = flags.device;
+  options.local_rank = dist::detect_launch_env(dist::process_environment()).local_rank;
   options.progress = false;
   options.overwrite = true;
   const fs::path last = fs::path(config.checkpoint_dir) / options.run_name / "last.pt";

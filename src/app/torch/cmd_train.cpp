@@ -44,6 +44,7 @@ void register_train(CLI::App& app) {
     if (comm->rank() != 0) spdlog::set_level(spdlog::level::warn);
     if (comm->size() > 1) spdlog::info("{} ranks, communicator {}", comm->size(), comm->backend());
     options->train.progress = !options->no_progress && isatty(STDERR_FILENO);
+    options->train.local_rank = env.local_rank;
     const model::TrainResult r = model::train(loaded.config, options->train, *comm);
     if (r.interrupted_by) {
       set_exit_status(128 + r.interrupted_by);

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The single-GPU fallback: one pixelrec process training on one GPU, e.g.
+#   launch/single_gpu.sh -c configs/simple.yaml --run-name r1
+# CUDA_VISIBLE_DEVICES picks the GPU (default: the first). Needs a pixelrec built against a CUDA
+# LibTorch (docs/distributed.md, "GPU"); Debian's LibTorch is CPU-only and refuses --device cuda.
+set -euo pipefail
+PIXELREC=${PIXELREC:-$(dirname "$0")/../build/src/pixelrec}
+if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
+  echo "$0: no NVIDIA GPU visible (nvidia-smi -L failed); train on the CPU with launch/local.sh" >&2
+  exit 1
+fi
+export CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-0}
+exec "$PIXELREC" train --device cuda "$@"
