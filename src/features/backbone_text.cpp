@@ -16,7 +16,7 @@ namespace pixelrec::features {
 
 namespace {
 
-torch::jit::Module load_module(const BackboneFiles& files) {
+torch::jit::Module load_text_module(const BackboneFiles& files) {
   try {
     torch::jit::Module module = torch::jit::load(files.module.string(), torch::kCPU);
     module.eval();
@@ -52,7 +52,7 @@ class TextBackbone final : public FeatureExtractor {
         options_(tokenizer_options(sidecar, features)),
         batch_size_(static_cast<size_t>(std::max(features.batch_size, 1))),
         tokenizer_(files_.backbone_dir / sidecar.vocab, options_),
-        module_(load_module(files_)) {
+        module_(load_text_module(files_)) {
     description_ = describe_json();
   }
 

@@ -18,7 +18,7 @@ namespace {
 
 constexpr size_t kMaxUnusableExamples = 5;
 
-torch::jit::Module load_module(const BackboneFiles& files) {
+torch::jit::Module load_vision_module(const BackboneFiles& files) {
   try {
     torch::jit::Module module = torch::jit::load(files.module.string(), torch::kCPU);
     module.eval();
@@ -46,7 +46,7 @@ class VisionBackbone final : public FeatureExtractor {
       : files_(std::move(files)),
         sidecar_(sidecar),
         batch_size_(static_cast<size_t>(std::max(batch_size, 1))),
-        module_(load_module(files_)) {
+        module_(load_vision_module(files_)) {
     for (size_t c = 0; c < 3; ++c) {
       scale_[c] = static_cast<float>(1.0 / (255.0 * sidecar_.stddev[c]));
       offset_[c] = static_cast<float>(-sidecar_.mean[c] / sidecar_.stddev[c]);
