@@ -36,6 +36,19 @@ class ModelScorer : public eval::Scorer {
   NetworkImpl::FoldedHead folded_;
 };
 
+// One rank's share of item-sharded evaluation (eval::Scorer::item_shard): scores only the items
+// of its features, [first_item, first_item + count); evaluate() merges the ranks' shards exactly.
+class ItemShardScorer final : public ModelScorer {
+ public:
+  ItemShardScorer(Recommender& model, const ItemFeatures& features, bool final_activation = false)
+      : ModelScorer(model, features, final_activation),
+        shard_{uint32_t(features.first_item), uint32_t(features.first_item + features.count)} {}
+  std::optional<eval::ItemShard> item_shard() const override { return shard_; }
+
+ private:
+  eval::ItemShard shard_;
+};
+
 // Wraps a uint32 index array as an int64 tensor (copy).
 torch::Tensor index_tensor(const uint32_t* values, size_t count);
 

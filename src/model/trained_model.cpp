@@ -7,21 +7,6 @@
 
 namespace pixelrec::model {
 namespace fs = std::filesystem;
-namespace {
-
-// One rank's share of item-sharded evaluation: scores the items of its feature shard only.
-class ItemShardScorer final : public ModelScorer {
- public:
-  ItemShardScorer(Recommender& model, const ItemFeatures& features, bool final_activation)
-      : ModelScorer(model, features, final_activation),
-        shard_{uint32_t(features.first_item), uint32_t(features.first_item + features.count)} {}
-  std::optional<eval::ItemShard> item_shard() const override { return shard_; }
-
- private:
-  eval::ItemShard shard_;
-};
-
-}  // namespace
 
 fs::path checkpoint_for(const Config& config, const std::string& run_name,
                         const std::string& checkpoint) {

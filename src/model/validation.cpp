@@ -1,6 +1,6 @@
 #include "model/validation.h"
 
-#include "model/sharded_scorer.h"
+#include "model/model_scorer.h"
 
 namespace pixelrec::model {
 namespace {
@@ -82,11 +82,11 @@ std::vector<std::pair<std::string, double>> Validator::run(Recommender& model,
   comm.allreduce_sum(&loss_sum, 1);
   std::vector<std::pair<std::string, double>> out{
       {"val_loss", loss_sum / double(std::max<int64_t>(1, users_.size(0)))}};
-  // Every rank evaluates every validation user; the scorer splits the scoring by item shard.
-  ShardedScorer scorer(model, features_, comm);
-  const auto single = dist::make_single_process_communicator();
+  // Item-sharded evaluation: each rank scores the validation candidates of its item shard and
+  // every rank gets the one-process metrics (one process: the shard is the whole catalogue).
+  ItemShardScorer scorer(model, features_);
   const eval::EvalResult result =
-      eval::evaluate(scorer, context_, sampled_options(config_, threads_), *single, "val");
+      eval::evaluate(scorer, context_, sampled_options(config_, threads_), comm, "val");
   for (const auto& [name, value] : result.metrics) out.emplace_back("val_" + name, value);
   return out;
 }
