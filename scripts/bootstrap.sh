@@ -1,36 +1,38 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu packages PixelRec-MM needs that are missing; installs nothing else.
-# Idempotent: a second run finds everything present and does no apt work at all.
+# Installs what PixelRec-MM needs and is missing: Debian/Ubuntu packages, then LibTorch from PyPI's
+# pinned torch wheel (scripts/install_torch.sh: once per machine, outside the clone).
+# Idempotent: a second run finds everything present and downloads nothing.
 set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
-  libtorch-dev libgloo-dev libopenblas0-pthread
+  libgloo-dev libopenblas0-pthread
   libopenmpi-dev openmpi-bin
   libhdf5-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libboost-dev libopencv-dev libutf8proc-dev
   libsqlite3-dev zlib1g-dev
-  nodejs npm chromium
+  libjs-chart.js chromium python3-venv
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
 
-# Packages whose command may come from elsewhere: NodeSource's nodejs bundles npm and conflicts
-# with Debian's npm package, so a working command counts as installed.
-declare -A PROVIDED_BY_COMMAND=([nodejs]=node [npm]=npm [chromium]=chromium)
+# Packages whose command may come from elsewhere count as installed when this probe works
+# (python3-venv: a python3 that can make virtual environments, pyenv's for instance).
+declare -A PROBE=([chromium]="chromium --version" [python3-venv]="python3 -m venv --help")
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
-  command_name="${PROVIDED_BY_COMMAND[$pkg]:-}"
-  if [ -n "$command_name" ] && command -v "$command_name" >/dev/null 2>&1; then
-    continue
-  fi
+  probe="${PROBE[$pkg]:-}"
+  if [ -n "$probe" ] && $probe >/dev/null 2>&1; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi
 done
 
+install_torch() { bash "$(dirname "$0")/install_torch.sh"; }
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "bootstrap: all ${#PACKAGES[@]} packages present"
+  install_torch
   exit 0
 fi
 
@@ -46,3 +48,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "bootstrap: done"
+install_torch

@@ -26,6 +26,7 @@
 
 #include "core/errors.h"
 #include "core/strings.h"
+#include "model/tensor_collectives.h"
 
 namespace pixelrec::model {
 
@@ -73,7 +74,7 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& rendez
 void wait_for_all_ranks(c10d::Store& store, int rank, int world_size, milliseconds timeout,
                         const std::string& backend, const RendezvousStore& endpoint) {
   try {
-    if (store.add("arrived", 1) == world_size) store.set("all_arrived", {uint8_t(1)});
+    if (store.add("arrived", 1) == world_size) store.set("all_arrived", std::vector<uint8_t>{1});
     store.wait({"all_arrived"}, timeout);
   } catch (const std::exception& e) {
     throw Error(fmt::format(
@@ -106,9 +107,12 @@ using GroupFactory = std::function<c10::intrusive_ptr<Group>(
     const c10::intrusive_ptr<c10d::Store>& store, int rank, int world_size, milliseconds timeout)>;
 
 // Every Communicator operation as one c10d collective, waited for; failures (timeouts included)
-// become Error naming the rank, the operation and its sequence number.
+// become Error naming the rank, the operation and its sequence number. Its tensor collectives run
+// on the tensors themselves (device memory for NCCL) and return before completion.
 template <class Group>
-class C10dCommunicator final : public dist::Communicator {
+class C10dCommunicator final : public dist::Communicator,
+                               public HasTensorCollectives,
+                               public TensorCollectives {
  public:
   C10dCommunicator(std::string backend, RendezvousStore store, int rank, int world_size,
                    milliseconds timeout, at::Device device, GroupFactory<Group> factory)
@@ -125,6 +129,8 @@ class C10dCommunicator final : public dist::Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string backend() const override { return backend_; }
+  TensorCollectives& tensor_collectives() override { return *this; }
+  bool asynchronous() const override { return true; }
 
   // LibTorch 1.13's Gloo ignores per-collective timeouts (measured): a new timeout needs a new
   // process group, built by every rank together.
@@ -171,7 +177,88 @@ class C10dCommunicator final : public dist::Communicator {
     for (auto& o : outputs) o.finish();
   }
 
+  std::unique_ptr<PendingCollective> start_allreduce_sum(torch::Tensor tensor) override {
+    check_placement(tensor, "allreduce");
+    if (tensor.numel() == 0) {
+      skip();
+      return std::make_unique<Finished>();
+    }
+    return start("allreduce", [&] {
+      std::vector<at::Tensor> tensors{tensor};
+      return group_->allreduce(tensors);
+    });
+  }
+
+  void broadcast(const torch::Tensor& tensor, int root) override {
+    check_placement(tensor, "broadcast");
+    if (tensor.numel() == 0) return skip();
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    run("broadcast", [&] {
+      std::vector<at::Tensor> tensors{tensor};
+      return group_->broadcast(tensors, options);
+    });
+  }
+
+  torch::Tensor allgather(const torch::Tensor& tensor) override {
+    check_placement(tensor, "allgather");
+    const torch::Tensor input = tensor.dim() == 0 ? tensor.reshape({1}) : tensor;
+    const int64_t rows = input.size(0);
+    std::vector<int64_t> shape = input.sizes().vec();
+    shape[0] *= size_;
+    torch::Tensor all = torch::empty(shape, input.options());
+    if (input.numel() == 0) {
+      skip();
+      return all;
+    }
+    run("allgather", [&] {
+      std::vector<at::Tensor> inputs{input};
+      std::vector<std::vector<at::Tensor>> gathered(1);
+      for (int r = 0; r < size_; ++r) gathered[0].push_back(all.narrow(0, r * rows, rows));
+      return group_->allgather(gathered, inputs);
+    });
+    return all;
+  }
+
  private:
+  class Finished final : public PendingCollective {
+   public:
+    void wait() override {}
+  };
+
+  // A launched c10d Work; wait() turns its failure into the same Error as a blocking collective.
+  class InFlight final : public PendingCollective {
+   public:
+    InFlight(C10dCommunicator& owner, c10::intrusive_ptr<c10d::Work> work, const char* op,
+             uint64_t sequence)
+        : owner_(owner), work_(std::move(work)), op_(op), sequence_(sequence) {}
+    void wait() override {
+      if (!work_) return;
+      auto work = std::move(work_);
+      try {
+        work->wait();
+      } catch (const std::exception& e) {
+        owner_.fail(op_, sequence_, e);
+      }
+    }
+
+   private:
+    C10dCommunicator& owner_;
+    c10::intrusive_ptr<c10d::Work> work_;
+    const char* op_;
+    uint64_t sequence_;
+  };
+
+  // NCCL collectives take tensors on this rank's GPU, Gloo ones host tensors; both contiguous.
+  void check_placement(const torch::Tensor& tensor, const char* op) const {
+    if (tensor.device() != device_ || !tensor.is_contiguous())
+      throw InternalError(fmt::format("{} {} of a {} tensor on {}: the {} communicator takes "
+                                      "contiguous tensors on {}",
+                                      backend_, op,
+                                      tensor.is_contiguous() ? "contiguous" : "non-contiguous",
+                                      tensor.device().str(), backend_, device_.str()));
+  }
+
   void rebuild() {
     group_.reset();  // the previous group's connections close before the new ones open
     ++generation_;
@@ -201,17 +288,36 @@ class C10dCommunicator final : public dist::Communicator {
   }
 
   template <class Launch>
-  void run(const char* op, Launch&& launch) {
+  std::unique_ptr<PendingCollective> start(const char* op, Launch&& launch) {
     const uint64_t sequence = ++sequence_;
     try {
-      launch()->wait();
+      return std::make_unique<InFlight>(*this, launch(), op, sequence);
     } catch (const std::exception& e) {
-      throw Error(fmt::format(
-          "rank {}: {} {} (collective #{}) failed: {}; a collective waits at most {} "
-          "(distributed.timeout_seconds) for the other ranks: another rank stalled, died or "
-          "called a different collective",
-          rank_, backend_, op, sequence, message_of(e), seconds_text(timeout_)));
+      fail(op, sequence, e);
     }
+  }
+
+  template <class Launch>
+  void run(const char* op, Launch&& launch) {
+    start(op, std::forward<Launch>(launch))->wait();
+  }
+
+  // A failed or timed-out collective leaves the communicator unusable: NCCL's communicators are
+  // aborted so that no kernel waits forever for a peer, then the error names what failed.
+  [[noreturn]] void fail(const char* op, uint64_t sequence, const std::exception& e) {
+    const std::string cause = message_of(e);
+    if (backend_ == "nccl" && group_) {
+      try {
+        group_->abort();
+      } catch (const std::exception&) {
+        // the error below is the one that matters
+      }
+    }
+    throw Error(fmt::format(
+        "rank {}: {} {} (collective #{}) failed: {}; a collective waits at most {} "
+        "(distributed.timeout_seconds) for the other ranks: another rank stalled, died or "
+        "called a different collective",
+        rank_, backend_, op, sequence, cause, seconds_text(timeout_)));
   }
 
   std::string backend_;
@@ -245,7 +351,8 @@ std::unique_ptr<dist::Communicator> make_nccl(const RendezvousStore& store, int 
   const int devices = int(c10::cuda::device_count());
   if (devices == 0)
     throw Error("distributed.backend nccl: rank " + std::to_string(rank) +
-                " sees no CUDA device; use distributed.backend gloo with --device cpu");
+                " sees no CUDA GPU (no GPU or driver here, or CUDA_VISIBLE_DEVICES hides them); "
+                "run on GPU nodes, or use --device cpu with distributed.backend gloo or mpi");
   const auto index = c10::DeviceIndex(local_rank % devices);
   c10::cuda::set_device(index);
   // Blocking wait makes Work::wait() throw after the timeout instead of hanging.
@@ -431,7 +538,13 @@ std::unique_ptr<dist::Communicator> make_c10d_communicator(const dist::LaunchEnv
 
 std::string choose_backend(const std::string& configured, const dist::LaunchEnv& env,
                            const std::string& device) {
-  if (!env.distributed()) return "single";
+  if (configured == "nccl" && device != "cuda")
+    throw ConfigError(
+        "distributed.backend nccl reduces GPU tensors: run with --device cuda, or set "
+        "distributed.backend to gloo or mpi for --device cpu");
+  // A c10d backend named explicitly is used even for one process (as torch.distributed does), so
+  // a one-GPU run exercises the same NCCL path as N GPUs.
+  if (!env.distributed()) return configured == "gloo" || configured == "nccl" ? configured : "single";
   const bool mpi_launch = env.source == "openmpi" || env.source == "slurm";
   if (configured == "auto") {
     if (device == "cuda") return "nccl";

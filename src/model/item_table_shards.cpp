@@ -6,27 +6,26 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "model/tensor_collectives.h"
 
 namespace pixelrec::model {
 namespace {
 
 // Every rank's `local` rows (a [n_r] or [n_r, D] tensor, n_r = counts[r]) concatenated in rank
-// order on every rank: a fixed-size allgather of the rows padded to the largest shard.
-torch::Tensor allgather_rows(dist::Communicator& comm, const torch::Tensor& on_device,
+// order on every rank: a fixed-size allgather of the rows padded to the largest shard, on the
+// rows' device.
+torch::Tensor allgather_rows(TensorCollectives& collectives, const torch::Tensor& local,
                              const std::vector<int64_t>& counts) {
-  const torch::Tensor local = on_device.to(torch::kCPU);  // collectives take host memory
   const int64_t max_rows = *std::max_element(counts.begin(), counts.end());
   std::vector<int64_t> shape = local.sizes().vec();
   shape[0] = max_rows;
   torch::Tensor padded = torch::zeros(shape, local.options());
   padded.narrow(0, 0, local.size(0)).copy_(local);
-  shape[0] = max_rows * int64_t(counts.size());
-  torch::Tensor all = torch::empty(shape, local.options());
-  comm.allgather(padded.data_ptr(), size_t(padded.numel()) * padded.element_size(), all.data_ptr());
+  const torch::Tensor all = collectives.allgather(padded);
   std::vector<torch::Tensor> parts;
   for (size_t r = 0; r < counts.size(); ++r)
     parts.push_back(all.narrow(0, int64_t(r) * max_rows, counts[r]));
-  return torch::cat(parts).to(on_device.device());
+  return torch::cat(parts);
 }
 
 }  // namespace
@@ -51,11 +50,12 @@ void gather_item_table(Recommender& model, dist::Communicator& comm) {
   }
   PIXELREC_CHECK(expected_begin == model.shape().num_items, "item shards cover the catalogue");
   const int64_t own = model.item_rows_end() - model.item_rows_begin();
+  const auto collectives = tensor_collectives(comm);
   std::vector<torch::Tensor> full;
   for (auto& [name, tensor] : model.item_table().state_tensors()) {
     const torch::Tensor shard_rows = tensor->narrow(0, 0, own).contiguous();
     const torch::Tensor unknown_row = tensor->narrow(0, own, 1);
-    full.push_back(torch::cat({allgather_rows(comm, shard_rows, counts), unknown_row}));
+    full.push_back(torch::cat({allgather_rows(*collectives, shard_rows, counts), unknown_row}));
   }
   model.unshard_items(std::move(full));
 }

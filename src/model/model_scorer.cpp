@@ -15,7 +15,9 @@ ModelScorer::ModelScorer(Recommender& model, const ItemFeatures& features, bool 
     : model_(model),
       features_(features),
       final_activation_(final_activation),
-      pair_batch_(pair_batch) {}
+      // A GPU needs large launches; a CPU core is fastest on cache-resident chunks.
+      pair_batch_(model.device().is_cuda() ? std::max<int64_t>(pair_batch, int64_t(1) << 20)
+                                           : pair_batch) {}
 
 torch::Tensor ModelScorer::scores_of(const torch::Tensor& logits) const {
   if (!final_activation_) return logits;

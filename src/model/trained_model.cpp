@@ -24,7 +24,8 @@ fs::path checkpoint_for(const Config& config, const std::string& run_name,
 
 std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const SplitData& split,
                                                  const fs::path& checkpoint, bool final_activation,
-                                                 int rank, int world) {
+                                                 int rank, int world,
+                                                 const torch::Device& device) {
   auto out = std::make_unique<TrainedModel>();
   out->checkpoint = load_checkpoint(checkpoint);
   const CheckpointMeta& meta = out->checkpoint.meta;
@@ -55,8 +56,9 @@ std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const Spl
                   (block ? " has dimension " + std::to_string(block->spec.dim) : " has none") +
                   "; re-run `pixelrec cache` with the run's config");
   }
-  out->features = make_item_features(shard, meta.content, split.item_in_train);
+  out->features = to_device(make_item_features(shard, meta.content, split.item_in_train), device);
   Recommender& model = *out->checkpoint.model;
+  model.to(device);
   if (world > 1) {
     model.shard_items(int64_t(shard.range.begin), int64_t(shard.range.end));
     out->scorer = std::make_unique<ItemShardScorer>(model, out->features, final_activation);

@@ -27,10 +27,12 @@ std::filesystem::path checkpoint_for(const Config& config, const std::string& ru
                                      const std::string& checkpoint);
 // With world > 1 the model is rank `rank`'s share for item-sharded evaluation: the item features
 // and item-table rows of its shard only (items split evenly: every item costs one score per user),
-// and a scorer that reports that shard (eval::Scorer::item_shard).
+// and a scorer that reports that shard (eval::Scorer::item_shard). `device`: where the model and
+// the item features live while scoring (--device).
 std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const SplitData& split,
                                                  const std::filesystem::path& checkpoint,
                                                  bool final_activation, int rank = 0,
-                                                 int world = 1);
+                                                 int world = 1,
+                                                 const torch::Device& device = torch::kCPU);
 
 }  // namespace pixelrec::model

@@ -22,6 +22,7 @@
 #include "features/feature_store.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_sidecar.h"
+#include "model/device.h"
 #include "model/gradient_sync.h"
 #include "model/interrupt.h"
 #include "model/item_table_shards.h"
@@ -63,42 +64,21 @@ void seed_batch_generator(uint64_t seed, int epoch, int64_t batch, int rank) {
 class AutocastScope {
  public:
   AutocastScope(bool enabled, const torch::Device& device)
-      : enabled_(enabled), cuda_(device.is_cuda()) {
+      : enabled_(enabled), type_(device.type()) {
     if (!enabled_) return;
-    if (cuda_) {
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-      at::autocast::set_enabled(true);
-    } else {
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::autocast::set_cpu_enabled(true);
-    }
+    at::autocast::set_autocast_dtype(type_, at::kBFloat16);
+    at::autocast::set_autocast_enabled(type_, true);
   }
   ~AutocastScope() {
     if (!enabled_) return;
-    if (cuda_)
-      at::autocast::set_enabled(false);
-    else
-      at::autocast::set_cpu_enabled(false);
+    at::autocast::set_autocast_enabled(type_, false);
     at::autocast::clear_cache();
   }
 
  private:
-  bool enabled_, cuda_;
+  bool enabled_;
+  at::DeviceType type_;
 };
-
-// --device: the CPU, or GPU local_rank % GPUs of this node (one process per GPU; a single
-// process is the single-GPU fallback).
-torch::Device training_device(const TrainOptions& options) {
-  if (options.device == "cpu") return torch::kCPU;
-  if (options.device != "cuda")
-    throw UsageError("--device must be cpu or cuda, not '" + options.device + "'");
-  if (!torch::cuda::is_available())
-    throw Error(
-        "--device cuda: this LibTorch build or machine has no CUDA device; use --device cpu "
-        "(or build against a CUDA LibTorch: docs/distributed.md)");
-  const auto gpus = int64_t(torch::cuda::device_count());
-  return {torch::kCUDA, c10::DeviceIndex(options.local_rank % gpus)};
-}
 
 double find_metric(const std::vector<std::pair<std::string, double>>& metrics,
                    const std::string& name) {
@@ -201,7 +181,7 @@ fs::path resolve_checkpoint(const Config& config, const std::string& run_name,
 }
 
 TrainResult train(const Config& config, const TrainOptions& options, dist::Communicator& comm) {
-  const torch::Device device = training_device(options);
+  const torch::Device device = compute_device(options.device, options.local_rank);
   const TrainingConfig& tc = config.training;
   const int rank = comm.rank();
   const bool root = comm.is_root();
@@ -257,6 +237,7 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
   Validator validator(config, split, data.features, data.candidates, threads);
   GradientSync sync(comm, device);
   if (resume_path.empty()) sync.broadcast_parameters(*model);
+  sync.register_dense(dense_params);
 
   const auto names = validator.metric_names();
   if (std::find(names.begin(), names.end(), tc.early_stopping_metric) == names.end())
@@ -413,6 +394,8 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
           loss = loss + tc.contrastive_weight * contrastive * (double(local) / global);
         }
       }
+      // The step's last backward reduces gradient buckets as they become ready (async backends).
+      if (mb + 1 == group_start + group_size) sync.arm_overlap();
       if (loss.defined()) {
         (loss / double(group_size)).backward();
         loss_sum += loss.item<double>() * global;

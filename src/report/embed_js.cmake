@@ -1,6 +1,6 @@
 # Writes OUTPUT, a C++ source defining chart_library_js() and chart_library_name() from the
-# JavaScript file INPUT (split into raw string literals of at most 60 000 bytes) and the
-# package.json beside it. Run at build time by src/report/CMakeLists.txt.
+# JavaScript file INPUT (split into raw string literals of at most 60 000 bytes); the name and
+# version come from its banner comment (" * Chart.js v3.9.1"). Run at build time by src/report/CMakeLists.txt.
 cmake_minimum_required(VERSION 3.19)
 file(READ ${INPUT} js)
 # The source map is not shipped: a browser would try to fetch it.
@@ -9,9 +9,12 @@ string(FIND "${js}" ")pixelrec_js\"" clash)
 if(NOT clash EQUAL -1)
   message(FATAL_ERROR "${INPUT} contains the raw-string delimiter ')pixelrec_js\"'")
 endif()
-file(READ ${PACKAGE_JSON} package)
-string(JSON name GET "${package}" name)
-string(JSON version GET "${package}" version)
+string(REGEX MATCH "^/\\*![\r\n ]*\\* ([A-Za-z.]+) v([0-9][0-9.]*)" banner "${js}")
+if(NOT banner)
+  message(FATAL_ERROR "${INPUT} does not start with a '/*! * <name> v<version>' banner")
+endif()
+set(name "${CMAKE_MATCH_1}")
+set(version "${CMAKE_MATCH_2}")
 
 set(out "// Generated from ${INPUT} by src/report/embed_js.cmake: do not edit.\n")
 string(APPEND out "#include \"report/chart_library.h\"\n\nnamespace pixelrec::report {\n\n")

@@ -146,14 +146,29 @@ TEST_F(TrainCli, BadModelSettingsGiveClearErrors) {
   EXPECT_NE(resume.output.find("--run-name"), std::string::npos) << resume.output;
 }
 
-// This build's LibTorch (Debian's) has no CUDA: --device cuda is refused with the way out.
-TEST_F(TrainCli, DeviceCudaWithoutCudaSaysSoAndHowToTrain) {
+// The CUDA build on a machine without a GPU (these machines, CI): --device cuda and the NCCL
+// backend are refused in one line that says what to do, exit status 1.
+TEST_F(TrainCli, DeviceCudaWithoutGpuSaysSoAndHowToTrain) {
+  const auto one_line = [](const std::string& output, const std::string& message) {
+    const size_t at = output.find(message);
+    if (at == std::string::npos) return false;
+    const size_t line_start = output.rfind('\n', at) + 1;
+    const size_t line_end = output.find('\n', at);
+    return output.find("use --device cpu", line_start) < line_end;
+  };
   const auto r = train("--device cuda --run-name gpu");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("--device cuda: this LibTorch build or machine has no CUDA device; use "
-                          "--device cpu"),
+  EXPECT_TRUE(one_line(r.output, "--device cuda: no CUDA GPU is visible to this process")) << r.output;
+  const auto nccl = train("--device cuda --set distributed.backend=nccl --run-name gpu_nccl");
+  EXPECT_EQ(nccl.exit_code, 1) << nccl.output;
+  EXPECT_TRUE(one_line(nccl.output, "distributed.backend nccl: rank 0 sees no CUDA GPU"))
+      << nccl.output;
+  const auto nccl_cpu = train("--set distributed.backend=nccl --run-name cpu_nccl");
+  EXPECT_EQ(nccl_cpu.exit_code, 1) << nccl_cpu.output;
+  EXPECT_NE(nccl_cpu.output.find("distributed.backend nccl reduces GPU tensors: run with --device "
+                                 "cuda"),
             std::string::npos)
-      << r.output;
+      << nccl_cpu.output;
   const auto bad = train("--device tpu");
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
 }

@@ -2,6 +2,8 @@
 // collective results, a stalled peer turns into an Error naming rank, operation and sequence
 // number, the rendezvous plan of each launcher, and the backend choice.
 #include <arpa/inet.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -22,6 +24,7 @@
 #include "core/config.h"
 #include "core/errors.h"
 #include "model/c10d_communicator.h"
+#include "model/tensor_collectives.h"
 #include "model_gloo_ranks.h"
 
 namespace pixelrec::model {
@@ -186,7 +189,59 @@ TEST(C10dNccl, RefusedWithoutCuda) {
         << e.what();
   }
 }
+#else
+// The CUDA build on a machine without a GPU (CI): NCCL is compiled in and refused at run time.
+TEST(C10dNccl, RefusedWithoutGpu) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "a GPU is visible: covered by the GPU tests";
+  const RendezvousStore server = RendezvousStore::listen("127.0.0.1", 0, 1, milliseconds(5000));
+  try {
+    make_c10d_communicator(server, 0, 1, "nccl", milliseconds(5000));
+    FAIL() << "nccl accepted without a GPU";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 0 sees no CUDA GPU"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "one line: " << e.what();
+  }
+}
 #endif
+
+// The tensor collectives of a c10d communicator run on the tensors themselves and asynchronously:
+// several launched reductions in flight complete in launch order with exact sums.
+TEST(C10dGloo, TensorCollectivesAreAsynchronousAndExact) {
+  std::vector<std::vector<float>> sums(3);
+  std::vector<std::vector<int64_t>> gathered(3);
+  const auto errors = run_ranks(3, milliseconds(20000), [&](dist::Communicator& comm) {
+    const auto collectives = tensor_collectives(comm);
+    ASSERT_TRUE(collectives->asynchronous());
+    const int r = comm.rank();
+    std::vector<torch::Tensor> buckets;
+    std::vector<std::unique_ptr<PendingCollective>> pending;
+    for (int b = 0; b < 4; ++b) {
+      buckets.push_back(torch::full({5}, float(r + 1) * float(b + 1)));
+      pending.push_back(collectives->start_allreduce_sum(buckets.back()));
+    }
+    for (auto& p : pending) p->wait();
+    for (auto& b : buckets) sums[size_t(r)].push_back(b[0].item<float>());
+    const torch::Tensor all = collectives->allgather(torch::full({2}, int64_t(10 * r), torch::kLong));
+    for (int64_t k = 0; k < all.numel(); ++k) gathered[size_t(r)].push_back(all[k].item<int64_t>());
+    torch::Tensor root_value = torch::full({3}, float(r == 1 ? 7 : 0));
+    collectives->broadcast(root_value, 1);
+    EXPECT_EQ(root_value.sum().item<float>(), 21.0f);
+  });
+  EXPECT_EQ(errors, (std::vector<std::string>{"", "", ""}));
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_EQ(sums[size_t(r)], (std::vector<float>{6, 12, 18, 24}));
+    EXPECT_EQ(gathered[size_t(r)], (std::vector<int64_t>{0, 0, 10, 10, 20, 20}));
+  }
+}
+
+// A tensor on another device than the communicator's is an internal error, not a silent copy.
+TEST(C10dGloo, TensorCollectivesRefuseNonContiguousTensors) {
+  const auto errors = run_ranks(1, milliseconds(5000), [](dist::Communicator& comm) {
+    const torch::Tensor strided = torch::zeros({4, 4}).t();
+    tensor_collectives(comm)->start_allreduce_sum(strided);
+  });
+  EXPECT_NE(errors[0].find("non-contiguous"), std::string::npos) << errors[0];
+}
 
 dist::EnvLookup lookup_in(std::map<std::string, std::string> vars) {
   return [vars](const std::string& name) -> std::optional<std::string> {
@@ -243,14 +298,20 @@ TEST(C10dRendezvous, BackendChoice) {
   dist::LaunchEnv slurm{0, 2, 0, "slurm", "n1", 0};
   dist::LaunchEnv torchrun{0, 2, 0, "torchrun", "127.0.0.1", 29500};
   EXPECT_EQ(choose_backend("auto", single, "cpu"), "single");
-  EXPECT_EQ(choose_backend("gloo", single, "cuda"), "single");
+  // A c10d backend named in the config is used even for one process (one-GPU NCCL runs).
+  EXPECT_EQ(choose_backend("gloo", single, "cuda"), "gloo");
+  EXPECT_EQ(choose_backend("nccl", single, "cuda"), "nccl");
+  EXPECT_EQ(choose_backend("mpi", single, "cpu"), "single");
   EXPECT_EQ(choose_backend("auto", mpirun, "cpu"), "mpi");
   EXPECT_EQ(choose_backend("auto", slurm, "cpu"), "mpi");
   EXPECT_EQ(choose_backend("auto", torchrun, "cpu"), "gloo");
   EXPECT_EQ(choose_backend("auto", mpirun, "cuda"), "nccl");
   EXPECT_EQ(choose_backend("auto", torchrun, "cuda"), "nccl");
   EXPECT_EQ(choose_backend("gloo", mpirun, "cpu"), "gloo");
-  EXPECT_EQ(choose_backend("nccl", torchrun, "cpu"), "nccl");
+  EXPECT_EQ(choose_backend("nccl", torchrun, "cuda"), "nccl");
+  // NCCL reduces GPU tensors only.
+  EXPECT_THROW(choose_backend("nccl", torchrun, "cpu"), ConfigError);
+  EXPECT_THROW(choose_backend("nccl", single, "cpu"), ConfigError);
   EXPECT_EQ(choose_backend("mpi", slurm, "cpu"), "mpi");
   try {
     choose_backend("mpi", torchrun, "cpu");
@@ -262,12 +323,18 @@ TEST(C10dRendezvous, BackendChoice) {
   }
 }
 
-TEST(C10dRendezvous, TrainingCommunicatorForOneProcessIsSingle) {
+TEST(C10dRendezvous, TrainingCommunicatorForOneProcess) {
   Config config;
+  const auto automatic = make_training_communicator(config, dist::LaunchEnv{}, "cpu");
+  EXPECT_EQ(automatic->backend(), "single");
+  // An explicit c10d backend runs even alone (rendezvous on loopback), like torch.distributed.
   config.distributed.backend = "gloo";
-  const auto comm = make_training_communicator(config, dist::LaunchEnv{}, "cpu");
-  EXPECT_EQ(comm->backend(), "single");
-  EXPECT_EQ(comm->size(), 1);
+  const auto gloo = make_training_communicator(config, dist::LaunchEnv{}, "cpu");
+  EXPECT_EQ(gloo->backend(), "gloo");
+  EXPECT_EQ(gloo->size(), 1);
+  double value = 2.5;
+  gloo->allreduce_sum(&value, 1);
+  EXPECT_EQ(value, 2.5);
 }
 
 }  // namespace

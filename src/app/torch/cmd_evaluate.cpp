@@ -20,6 +20,7 @@
 #include "features/feature_store.h"
 #include "model/c10d_communicator.h"
 #include "model/checkpoint_sidecar.h"
+#include "model/device.h"
 #include "model/trained_model.h"
 #include "model/trainer.h"
 
@@ -33,6 +34,7 @@ struct EvaluateFlags {
   std::string task = "sampled";
   std::string run_name, checkpoint, output, predictions, baseline, part = "test";
   std::string ks;
+  std::string device = "cpu";
   int num_negatives = 0;
 };
 
@@ -78,6 +80,7 @@ void run_evaluate(const EvaluateFlags& f) {
   const dist::LaunchEnv env = dist::detect_launch_env(dist::process_environment());
   if (env.distributed()) init_logging("info", env.rank, env.world_size);
   const LoadedConfig loaded = load_config_from(f.common);
+  const torch::Device device = model::compute_device(f.device, env.local_rank);
   auto comm = model::make_training_communicator(loaded.config, env, "cpu");
   comm->set_timeout(std::chrono::seconds(loaded.config.distributed.timeout_seconds));
   const Config& config = loaded.config;
@@ -111,7 +114,7 @@ void run_evaluate(const EvaluateFlags& f) {
     const fs::path path = model::checkpoint_for(config, f.run_name, f.checkpoint);
     // Under N ranks each rank holds and scores one item shard of the model (exact merge).
     trained = model::load_trained_model(config, split_data, path, /*final_activation=*/false,
-                                        comm->rank(), comm->size());
+                                        comm->rank(), comm->size(), device);
     spdlog::info("model: {} (run '{}', epoch {})", path.string(), trained->checkpoint.meta.run_name,
                  trained->checkpoint.state.epoch);
     return nullptr;
@@ -180,6 +183,10 @@ void register_evaluate(CLI::App& app) {
   cmd->add_option(flag_names("--num-negatives"), f->num_negatives,
                   "Sampled task: negatives per user (default: evaluation.num_negatives)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--device", f->device,
+                  "cpu | cuda: where the model scores (GPU local_rank % GPUs; collectives stay "
+                  "on the CPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--part", f->part, "test | val")->check(CLI::IsMember({"test", "val"}));
   cmd->add_option("--baseline", f->baseline,
                   "Also evaluate this baseline and add paired t-test and Wilcoxon p-values per "

@@ -11,6 +11,7 @@
 #include "features/feature_store.h"
 #include "infer/recommendation_io.h"
 #include "infer/recommender.h"
+#include "model/device.h"
 #include "model/trained_model.h"
 #include "model/trainer.h"
 
@@ -26,6 +27,7 @@ struct RecommendFlags {
   int top_k = 0;
   bool use_diversity = false;
   bool include_seen = false;
+  std::string device = "cpu";
 };
 
 void run_recommend(const RecommendFlags& f) {
@@ -59,7 +61,8 @@ void run_recommend(const RecommendFlags& f) {
   if (f.recommender == "multimodal") {
     trained = model::load_trained_model(config, split,
                                         model::checkpoint_for(config, f.run_name, f.checkpoint),
-                                        /*final_activation=*/true);
+                                        /*final_activation=*/true, 0, 1,
+                                        model::compute_device(f.device, 0));
     scorer = trained->scorer.get();
   } else {
     baseline = eval::make_baseline(f.recommender, inputs);
@@ -116,6 +119,8 @@ void register_recommend(CLI::App& app) {
                 "Keep items the user already interacted with");
   cmd->add_option(flag_names("--run-name"), f->run_name, "Trained run (best.pt, else last.pt)");
   cmd->add_option("--checkpoint", f->checkpoint, "A checkpoint file instead of --run-name");
+  cmd->add_option("--device", f->device, "cpu | cuda: where the model scores")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--recommender", f->recommender,
                   "multimodal (default) or a baseline: random, popularity, itemknn, userknn, "
                   "contentknn");
