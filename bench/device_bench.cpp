@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_cli.h"
 #include "bench_support.h"
 #include "core/config.h"
 #include "core/errors.h"
@@ -157,11 +158,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_device: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return pixelrec::bench::run_main(run, argc, argv); }

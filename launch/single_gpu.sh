@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The single-GPU fallback: one pixelrec process training on one GPU, e.g.
 #   launch/single_gpu.sh -c configs/simple.yaml --run-name r1
-# CUDA_VISIBLE_DEVICES picks the GPU (default: the first). Needs a pixelrec built against a CUDA
-# LibTorch (docs/distributed.md, "GPU"); Debian's LibTorch is CPU-only and refuses --device cuda.
+# CUDA_VISIBLE_DEVICES picks the GPU (default: the first). Every build has the CUDA path
+# (docs/distributed.md, "GPU").
 set -euo pipefail
 PIXELREC=${PIXELREC:-$(dirname "$0")/../build/src/pixelrec}
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then

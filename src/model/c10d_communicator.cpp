@@ -132,7 +132,7 @@ class C10dCommunicator final : public dist::Communicator,
   TensorCollectives& tensor_collectives() override { return *this; }
   bool asynchronous() const override { return true; }
 
-  // LibTorch 1.13's Gloo ignores per-collective timeouts (measured): a new timeout needs a new
+  // LibTorch 1.13's Gloo ignored per-collective timeouts (measured): a new timeout needs a new
   // process group, built by every rank together.
   void set_timeout(milliseconds timeout) override {
     if (timeout == timeout_) return;
@@ -252,11 +252,11 @@ class C10dCommunicator final : public dist::Communicator,
   // NCCL collectives take tensors on this rank's GPU, Gloo ones host tensors; both contiguous.
   void check_placement(const torch::Tensor& tensor, const char* op) const {
     if (tensor.device() != device_ || !tensor.is_contiguous())
-      throw InternalError(fmt::format("{} {} of a {} tensor on {}: the {} communicator takes "
-                                      "contiguous tensors on {}",
-                                      backend_, op,
-                                      tensor.is_contiguous() ? "contiguous" : "non-contiguous",
-                                      tensor.device().str(), backend_, device_.str()));
+      throw InternalError(
+          fmt::format("{} {} of a {} tensor on {}: the {} communicator takes "
+                      "contiguous tensors on {}",
+                      backend_, op, tensor.is_contiguous() ? "contiguous" : "non-contiguous",
+                      tensor.device().str(), backend_, device_.str()));
   }
 
   void rebuild() {
@@ -544,7 +544,8 @@ std::string choose_backend(const std::string& configured, const dist::LaunchEnv&
         "distributed.backend to gloo or mpi for --device cpu");
   // A c10d backend named explicitly is used even for one process (as torch.distributed does), so
   // a one-GPU run exercises the same NCCL path as N GPUs.
-  if (!env.distributed()) return configured == "gloo" || configured == "nccl" ? configured : "single";
+  if (!env.distributed())
+    return configured == "gloo" || configured == "nccl" ? configured : "single";
   const bool mpi_launch = env.source == "openmpi" || env.source == "slurm";
   if (configured == "auto") {
     if (device == "cuda") return "nccl";

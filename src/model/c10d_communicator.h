@@ -50,7 +50,7 @@ int slurm_rendezvous_port(const std::string& job_id);
 // Gloo or NCCL process group over `store` (rank 0 passes the listening store). Waits up to
 // max(timeout, 2 min) for every rank to arrive; afterwards a collective that does not complete
 // within `timeout` throws Error naming the rank, the operation and its sequence number.
-// set_timeout() with another value rebuilds the process group (LibTorch 1.13's Gloo fixes the
+// set_timeout() with another value rebuilds the process group (LibTorch 1.13's Gloo fixed the
 // timeout at construction), so it is then a collective call. `local_rank` picks the GPU (NCCL).
 std::unique_ptr<dist::Communicator> make_c10d_communicator(const RendezvousStore& store, int rank,
                                                            int world_size,

@@ -3,6 +3,7 @@
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/errors.h"
 #include "model/recommender.h"
@@ -119,8 +120,9 @@ void GradientSync::allreduce_dense(const std::vector<torch::Tensor>& params) {
   for (Bucket& bucket : buckets_) {
     bucket.pending->wait();
     for (size_t k : bucket.params) {
-      torch::Tensor summed = bucket.flat.narrow(0, int64_t(offset_in_bucket_[k]), params_[k].numel())
-                                 .view(params_[k].sizes());
+      torch::Tensor summed =
+          bucket.flat.narrow(0, int64_t(offset_in_bucket_[k]), params_[k].numel())
+              .view(params_[k].sizes());
       torch::Tensor& grad = params_[k].mutable_grad();
       if (grad.defined())
         grad.copy_(summed);
@@ -131,37 +133,24 @@ void GradientSync::allreduce_dense(const std::vector<torch::Tensor>& params) {
   reset_buckets();
 }
 
-RowGradient GradientSync::merge_rows(const RowGradient& local, int64_t dim) {
+RowGradient GradientSync::merge_rows(const RowGradient& local, int64_t dim, int64_t table_rows) {
   if (!active()) return local;
-  const int world = comm_.size();
-  const auto on_device = torch::TensorOptions().device(device_);
-  const int64_t count = local.first.defined() ? local.first.numel() : 0;
-  const torch::Tensor counts =
-      collectives_->allgather(torch::full({1}, count, on_device.dtype(torch::kLong)))
-          .to(torch::kCPU);
-  const int64_t max_count = counts.max().item<int64_t>();
-  if (max_count == 0) return {};
-  // Fixed-size allgather: every rank sends max_count rows, padded.
-  torch::Tensor rows = torch::zeros({max_count}, on_device.dtype(torch::kLong));
-  torch::Tensor grads = torch::zeros({max_count, dim}, on_device.dtype(torch::kFloat));
-  if (count > 0) {
-    rows.narrow(0, 0, count).copy_(local.first);
-    grads.narrow(0, 0, count).copy_(local.second);
+  return exchange_rows({local}, {dim}, {table_rows}, 0.0, 0).merged[0];
+}
+
+RowGradient GradientSync::merge_rows_dense(const RowGradient& local, int64_t dim,
+                                           int64_t table_rows) {
+  // [gradient..., touched] per row: one allreduce carries the sums and which rows any rank used
+  // (a touched row with a zero gradient still takes its lazy optimizer step).
+  torch::Tensor dense = torch::zeros({table_rows, dim + 1}, torch::TensorOptions().device(device_));
+  if (local.first.defined() && local.first.numel() > 0) {
+    dense.narrow(1, 0, dim).index_add_(0, local.first, local.second);
+    dense.narrow(1, dim, 1).index_fill_(0, local.first, 1.0f);
   }
-  const torch::Tensor all_rows = collectives_->allgather(rows);
-  const torch::Tensor all_grads = collectives_->allgather(grads);
-  std::vector<torch::Tensor> row_parts, grad_parts;
-  for (int r = 0; r < world; ++r) {
-    const int64_t n = counts[r].item<int64_t>();
-    if (n == 0) continue;
-    row_parts.push_back(all_rows.narrow(0, r * max_count, n));
-    grad_parts.push_back(all_grads.narrow(0, r * max_count, n));
-  }
-  const auto [merged, inverse] =
-      torch::_unique(torch::cat(row_parts), /*sorted=*/true, /*return_inverse=*/true);
-  torch::Tensor grad = torch::zeros({merged.size(0), dim}, on_device.dtype(torch::kFloat));
-  grad.index_add_(0, inverse, torch::cat(grad_parts));
-  return {merged, grad};
+  collectives_->allreduce_sum(dense);
+  const torch::Tensor rows = dense.select(1, dim).gt(0).nonzero().squeeze(1);
+  if (rows.numel() == 0) return {};
+  return {rows, dense.narrow(1, 0, dim).index_select(0, rows)};
 }
 
 RowGradient GradientSync::merge_shared_row(const RowGradient& local, int64_t row, int64_t dim) {
@@ -183,6 +172,115 @@ RowGradient GradientSync::merge_shared_row(const RowGradient& local, int64_t row
 double GradientSync::sum_over_ranks(double value) {
   if (active()) comm_.allreduce_sum(&value, 1);
   return value;
+}
+
+int GradientSync::agreed_signal() {
+  const int agreed = agreed_signal_ >= 0 ? agreed_signal_ : agree_on_signal(noted_signal_);
+  agreed_signal_ = -1;
+  noted_signal_ = 0;
+  return agreed;
+}
+
+namespace {
+
+int64_t round_up_8(int64_t bytes) { return (bytes + 7) / 8 * 8; }
+
+// The rows of every rank for one table, concatenated, merged by row (sorted), summed.
+RowGradient sum_by_row(const std::vector<torch::Tensor>& row_parts,
+                       const std::vector<torch::Tensor>& grad_parts, int64_t dim,
+                       const torch::Device& device) {
+  if (row_parts.empty()) return {};
+  const auto [merged, inverse] =
+      torch::_unique(torch::cat(row_parts), /*sorted=*/true, /*return_inverse=*/true);
+  torch::Tensor grad =
+      torch::zeros({merged.size(0), dim}, torch::TensorOptions(torch::kFloat).device(device));
+  grad.index_add_(0, inverse, torch::cat(grad_parts));
+  return {merged, grad};
+}
+
+}  // namespace
+
+GradientSync::RowExchange GradientSync::exchange_rows(const std::vector<RowGradient>& local,
+                                                      const std::vector<int64_t>& dims,
+                                                      const std::vector<int64_t>& table_rows,
+                                                      double shard_squared_norm, int local_signal) {
+  const size_t tables = local.size();
+  PIXELREC_CHECK(dims.size() == tables && table_rows.size() == tables, "one dim/rows per table");
+  RowExchange out;
+  out.merged.resize(tables);
+  if (!active()) {
+    out.merged = local;
+    out.shard_squared_norm = shard_squared_norm;
+    out.signal = local_signal;
+    return out;
+  }
+  const int world = comm_.size();
+  const auto on_device = torch::TensorOptions().device(device_);
+  // Header: [count per table..., signal, the squared norm's bits].
+  const int64_t width = int64_t(tables) + 2;
+  std::vector<int64_t> header(size_t(width), 0);
+  for (size_t t = 0; t < tables; ++t)
+    header[t] = local[t].first.defined() ? local[t].first.numel() : 0;
+  header[tables] = local_signal;
+  std::memcpy(&header[tables + 1], &shard_squared_norm, sizeof(double));
+  const torch::Tensor all_headers =
+      collectives_->allgather(torch::tensor(header, torch::kLong).to(device_))
+          .to(torch::kCPU)
+          .reshape({world, width});
+  const int64_t* h = all_headers.data_ptr<int64_t>();
+  for (int r = 0; r < world; ++r) {
+    out.signal = std::max<int>(out.signal, int(h[r * width + int64_t(tables)]));
+    double norm = 0;
+    std::memcpy(&norm, &h[r * width + int64_t(tables) + 1], sizeof(double));
+    out.shard_squared_norm += norm;
+  }
+  // Per table: the largest count; dense tables first (one allreduce each), then one packed
+  // allgather of the others: [rows int64 x max][gradients float x max x dim], 8-byte aligned.
+  std::vector<int64_t> max_count(tables, 0), offset(tables, 0);
+  std::vector<bool> packed(tables, false);
+  int64_t bytes = 0;
+  for (size_t t = 0; t < tables; ++t) {
+    for (int r = 0; r < world; ++r)
+      max_count[t] = std::max(max_count[t], h[r * width + int64_t(t)]);
+    if (max_count[t] == 0) continue;
+    if (int64_t(world) * max_count[t] > 2 * table_rows[t]) {
+      out.merged[t] = merge_rows_dense(local[t], dims[t], table_rows[t]);
+      continue;
+    }
+    packed[t] = true;
+    offset[t] = bytes;
+    bytes += max_count[t] * 8 + round_up_8(max_count[t] * dims[t] * 4);
+  }
+  if (bytes == 0) return out;
+  torch::Tensor mine = torch::zeros({bytes}, on_device.dtype(torch::kByte));
+  const auto rows_view = [&](const torch::Tensor& buffer, size_t t) {
+    return buffer.narrow(0, offset[t], max_count[t] * 8).view(torch::kLong);
+  };
+  const auto grads_view = [&](const torch::Tensor& buffer, size_t t) {
+    return buffer.narrow(0, offset[t] + max_count[t] * 8, max_count[t] * dims[t] * 4)
+        .view(torch::kFloat)
+        .reshape({max_count[t], dims[t]});
+  };
+  for (size_t t = 0; t < tables; ++t) {
+    const int64_t count = header[t];
+    if (!packed[t] || count == 0) continue;
+    rows_view(mine, t).narrow(0, 0, count).copy_(local[t].first);
+    grads_view(mine, t).narrow(0, 0, count).copy_(local[t].second);
+  }
+  const torch::Tensor all = collectives_->allgather(mine);
+  for (size_t t = 0; t < tables; ++t) {
+    if (!packed[t]) continue;
+    std::vector<torch::Tensor> row_parts, grad_parts;
+    for (int r = 0; r < world; ++r) {
+      const int64_t n = h[r * width + int64_t(t)];
+      if (n == 0) continue;
+      const torch::Tensor theirs = all.narrow(0, r * bytes, bytes);
+      row_parts.push_back(rows_view(theirs, t).narrow(0, 0, n));
+      grad_parts.push_back(grads_view(theirs, t).narrow(0, 0, n));
+    }
+    out.merged[t] = sum_by_row(row_parts, grad_parts, dims[t], device_);
+  }
+  return out;
 }
 
 int GradientSync::agree_on_signal(int local_signal) {

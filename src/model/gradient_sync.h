@@ -43,13 +43,36 @@ class GradientSync {
   // every bucket and writes the sums into the gradients. `params` as given to register_dense.
   void allreduce_dense(const std::vector<torch::Tensor>& params);
 
-  RowGradient merge_rows(const RowGradient& local, int64_t dim);
+  // The touched rows of a replicated table of `table_rows` rows, with their gradients summed over
+  // ranks. Each rank's rows travel by a padded allgather while that is the smaller volume
+  // (N x the largest row count); beyond, by one dense allreduce of the table's gradient with a
+  // "touched" column, whose volume does not grow with N (many ranks, or many rows per step).
+  RowGradient merge_rows(const RowGradient& local, int64_t dim, int64_t table_rows);
   // The gradient of one row every rank holds (the unknown item of an item-sharded table): summed
   // over ranks; undefined when no rank touched it (so lazy optimizer state stays untouched).
   RowGradient merge_shared_row(const RowGradient& local, int64_t row, int64_t dim);
   double sum_over_ranks(double value);
   // The largest pending signal number over all ranks (0: none), so every rank stops together.
   int agree_on_signal(int local_signal);
+
+  // One step's row traffic in two collectives instead of three per table plus two: an allgather
+  // of small per-rank header values (each table's row count, the pending signal, the squared norm
+  // of the rank's item-shard rows), then one allgather of every replicated table's rows and
+  // gradients packed together (a table whose N x rows outgrow it goes by dense allreduce).
+  struct RowExchange {
+    std::vector<RowGradient> merged;  // per table: touched rows, gradients summed over ranks
+    double shard_squared_norm = 0;    // summed over ranks, in rank order
+    int signal = 0;                   // the largest pending signal over ranks
+  };
+  RowExchange exchange_rows(const std::vector<RowGradient>& local, const std::vector<int64_t>& dims,
+                            const std::vector<int64_t>& table_rows, double shard_squared_norm,
+                            int local_signal);
+  // The trainer notes its pending signal before a step; the step's row exchange agrees on it, and
+  // agreed_signal() returns that (or agrees on its own when the step exchanged nothing).
+  void note_signal(int local_signal) { noted_signal_ = local_signal; }
+  int noted_signal() const { return noted_signal_; }
+  void set_agreed_signal(int signal) { agreed_signal_ = signal; }
+  int agreed_signal();
 
   // Buckets reduced while backward was still running, since construction (for the log/tests).
   int64_t buckets_overlapped() const { return overlapped_; }
@@ -65,6 +88,7 @@ class GradientSync {
   void launch(size_t bucket);
   void launch_ready_buckets();
   void reset_buckets();
+  RowGradient merge_rows_dense(const RowGradient& local, int64_t dim, int64_t table_rows);
 
   dist::Communicator& comm_;
   std::shared_ptr<TensorCollectives> collectives_;
@@ -76,6 +100,8 @@ class GradientSync {
   size_t next_launch_ = 0;  // buckets launch strictly in order, the same on every rank
   bool armed_ = false;
   int64_t overlapped_ = 0;
+  int noted_signal_ = 0;
+  int agreed_signal_ = -1;  // -1: not agreed in this step
   std::vector<std::pair<std::shared_ptr<torch::autograd::Node>, uintptr_t>> hooks_;
 };
 

@@ -92,12 +92,14 @@ void optimizer_step(Recommender& model, torch::optim::Optimizer& dense,
                     const RowOptimizerOptions& row_options, double lr, double clip,
                     GradientSync* sync) {
   set_learning_rate(dense, lr);
-  // Replicated row gradients (the same on every rank once merged), each with its table.
+  // Row gradients per table, the same on every rank once merged (an item-sharded table: its
+  // unknown row only), and the item shard's own rows, which need no communication.
   std::vector<RowGradient> rows;
-  std::vector<EmbeddingTable*> row_tables;
-  RowGradient shard_rows;  // an item-sharded table's own rows: they need no communication
+  RowGradient shard_rows;
   const bool distributed = sync && sync->active();
   if (distributed) sync->allreduce_dense(dense_params);
+  std::vector<size_t> replicated;  // indices into rows of the tables merged across ranks
+  std::vector<int64_t> dims, table_rows;
   for (auto* table : model.tables()) {
     RowGradient g = table->gradient();
     const int64_t dim = table->weight().size(1);
@@ -107,18 +109,28 @@ void optimizer_step(Recommender& model, torch::optim::Optimizer& dense,
       shard_rows = std::move(own);
       g = sync->merge_shared_row(unknown, unknown_row, dim);
     } else if (distributed) {
-      g = sync->merge_rows(g, dim);
+      replicated.push_back(rows.size());
+      dims.push_back(dim);
+      table_rows.push_back(table->rows());
     }
     rows.push_back(std::move(g));
-    row_tables.push_back(table);
   }
-  // The clipping norm covers every rank's shard rows: their squared norms are summed.
-  const double shard_squared = clip > 0 && model.items_sharded() && distributed
-                                   ? sync->sum_over_ranks(squared_norm(shard_rows))
-                                   : squared_norm(shard_rows);
+  // The clipping norm covers every rank's shard rows: their squared norms are summed in the
+  // exchange, which also agrees on a pending signal.
+  double shard_squared = squared_norm(shard_rows);
+  if (distributed) {
+    std::vector<RowGradient> local;
+    for (size_t k : replicated) local.push_back(rows[k]);
+    const auto exchange =
+        sync->exchange_rows(local, dims, table_rows, shard_squared, sync->noted_signal());
+    for (size_t k = 0; k < replicated.size(); ++k) rows[replicated[k]] = exchange.merged[k];
+    shard_squared = exchange.shard_squared_norm;
+    sync->set_agreed_signal(exchange.signal);
+  }
   const double scale = clip_gradients(dense_params, rows, clip, shard_squared);
   dense.step();
-  for (size_t t = 0; t < rows.size(); ++t) row_tables[t]->step(rows[t], row_options, lr, scale);
+  const auto tables = model.tables();
+  for (size_t t = 0; t < rows.size(); ++t) tables[t]->step(rows[t], row_options, lr, scale);
   model.item_table().step(shard_rows, row_options, lr, scale);
   dense.zero_grad();
   for (auto* table : model.tables()) table->zero_grad();

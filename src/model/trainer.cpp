@@ -163,7 +163,7 @@ int training_threads(const Config& config, int local_world_size) {
 
 void set_compute_threads(int threads) {
   at::set_num_threads(threads);
-  // Debian's LibTorch calls the system BLAS; OpenBLAS keeps its own pool.
+  // A BLAS loaded beside LibTorch (OpenBLAS, for OpenCV) keeps its own thread pool.
   using SetThreads = void (*)(int);
   if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     fn(threads);
@@ -405,16 +405,18 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
       if (mb + 1 != group_start + group_size) continue;
 
       lr = schedule.lr(epoch, mb / accumulation, steps_per_epoch);
+      // The test hook's signal arrives during step `signal_step`, before its exchange.
+      if (state.global_step + 1 == signal_step) std::raise(SIGTERM);
+      sync.note_signal(pending_interrupt());  // agreed on within the step's row exchange
       optimizer_step(*model, *optimizer, dense_params, row_options, lr, tc.gradient_clip, &sync);
       ++state.global_step;
-      if (state.global_step == signal_step) std::raise(SIGTERM);
       if (state.global_step == stall_step) std::this_thread::sleep_for(std::chrono::minutes(10));
       if (tensorboard && state.global_step % 50 == 0)
         tensorboard->add_scalar("train/loss_step", float(loss.defined() ? loss.item<double>() : 0),
                                 state.global_step);
 
       // Every rank stops at the same step when any rank received SIGINT/SIGTERM/SIGUSR1.
-      if (const int signal = sync.agree_on_signal(pending_interrupt())) {
+      if (const int signal = sync.agreed_signal()) {
         progress.finish();
         double sums[3] = {loss_sum, loss_count, contrastive_sum};
         comm.allreduce_sum(sums, 3);

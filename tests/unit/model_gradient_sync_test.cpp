@@ -105,7 +105,8 @@ TEST(GradientSync, RankWithoutBackwardStillTakesPartInEveryBucket) {
   std::vector<torch::Tensor> synced(world);
   std::vector<int64_t> overlapped(world, 0);
   const auto errors = run_ranks(world, milliseconds(20000), [&](dist::Communicator& comm) {
-    synced[size_t(comm.rank())] = run_step(comm, comm.rank() == 0, &overlapped[size_t(comm.rank())]);
+    synced[size_t(comm.rank())] =
+        run_step(comm, comm.rank() == 0, &overlapped[size_t(comm.rank())]);
   });
   EXPECT_EQ(errors, (std::vector<std::string>(world, "")));
   const torch::Tensor expected = local_gradient(0);
@@ -113,6 +114,45 @@ TEST(GradientSync, RankWithoutBackwardStillTakesPartInEveryBucket) {
     EXPECT_TRUE(torch::allclose(synced[size_t(r)], expected, 1e-6, 1e-6)) << "rank " << r;
   EXPECT_GE(overlapped[0], 3);
   EXPECT_EQ(overlapped[1], 0);  // it launched every bucket at the step
+}
+
+// Rank r touches rows {r, r+1, ..., r+7} (rank 2 also row 9 with a zero gradient) of a table.
+RowGradient rows_of_rank(int rank) {
+  std::vector<int64_t> rows;
+  for (int64_t k = 0; k < 8; ++k) rows.push_back(rank + k);
+  if (rank == 2) rows.push_back(9);
+  const int64_t n = int64_t(rows.size());
+  torch::Tensor grad = torch::arange(n * 3, torch::kFloat).reshape({n, 3}).add(float(10 * rank));
+  if (rank == 2) grad[n - 1].zero_();
+  return {torch::tensor(rows, torch::kLong), grad};
+}
+
+// Both ways of merging a replicated table's rows (padded allgather for few rows per rank, dense
+// allreduce with a touched column when N x rows outgrows the table) give the same rows and sums;
+// a touched row with a zero gradient stays in the result (its lazy optimizer step).
+TEST(GradientSync, RowMergeByAllgatherAndByDenseAllreduceAgree) {
+  const int world = 3;
+  std::vector<RowGradient> sparse(world), dense(world);
+  const auto errors = run_ranks(world, milliseconds(20000), [&](dist::Communicator& comm) {
+    GradientSync sync(comm);
+    const RowGradient local = rows_of_rank(comm.rank());
+    sparse[size_t(comm.rank())] = sync.merge_rows(local, 3, /*table_rows=*/1000);  // 27 < 2000
+    dense[size_t(comm.rank())] = sync.merge_rows(local, 3, /*table_rows=*/10);     // 27 > 20
+  });
+  EXPECT_EQ(errors, (std::vector<std::string>(world, "")));
+  torch::Tensor expected = torch::zeros({10, 3});
+  for (int r = 0; r < world; ++r) {
+    const RowGradient g = rows_of_rank(r);
+    expected.index_add_(0, g.first, g.second);
+  }
+  const torch::Tensor expected_rows = torch::arange(10, torch::kLong);
+  for (int r = 0; r < world; ++r) {
+    for (const auto* merged : {&sparse[size_t(r)], &dense[size_t(r)]}) {
+      ASSERT_TRUE(merged->first.defined());
+      EXPECT_TRUE(torch::equal(merged->first, expected_rows)) << merged->first;
+      EXPECT_TRUE(torch::allclose(merged->second, expected)) << merged->second;
+    }
+  }
 }
 
 }  // namespace
