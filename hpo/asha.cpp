@@ -29,7 +29,8 @@ AshaPruner::AshaPruner(const AshaOptions& options, Direction direction)
   require(options.min_early_stopping_rate >= 0,
           "min_early_stopping_rate must be >= 0 (got " +
               std::to_string(options.min_early_stopping_rate) + ")");
-  // r_k = min_resource * eta^(k + s) while r_k <= max_resource, without overflowing.
+  // r_k = min_resource * eta^(k + s) while r_k < max_resource, without overflowing. As in the
+  // ASHA paper, no rung sits at max_resource: a trial that got there has finished (COMPLETE).
   const int64_t eta = options.reduction_factor, max = options.max_resource;
   int64_t resource = options.min_resource;
   bool fits = true;
@@ -37,16 +38,16 @@ AshaPruner::AshaPruner(const AshaOptions& options, Direction direction)
     fits = resource <= max / eta;
     resource *= fits ? eta : 1;
   }
-  while (fits && resource <= max) {
+  while (fits && resource < max) {
     rungs_.push_back(resource);
     if (resource > max / eta) break;
     resource *= eta;
   }
   require(!rungs_.empty(),
           "no rung fits: min_resource * reduction_factor^min_early_stopping_rate "
-          "exceeds max_resource (" +
+          "is not below max_resource (" +
               std::to_string(options.max_resource) +
-              "); lower min_early_stopping_rate or min_resource");
+              "); lower min_early_stopping_rate or min_resource, or raise max_resource");
   rung_values_.resize(rungs_.size());
 }
 

@@ -119,6 +119,19 @@ double EvalResult::metric(std::string_view name) const {
               " (present: " + present + ")");
 }
 
+std::vector<std::string> metric_names(const std::vector<int>& ks, bool has_content,
+                                      size_t num_users) {
+  std::vector<std::string> names = AccuracyCalculator(ks).names();
+  for (const char* metric : {"coverage", "novelty"})
+    for (int k : ks) names.push_back(k_name(metric, k));
+  for (int k : ks)
+    if (has_content && k >= 2) names.push_back(k_name("diversity", k));
+  for (int k : ks) names.push_back(k_name("gini", k));
+  for (int k : ks)
+    if (num_users >= 2) names.push_back(k_name("personalization", k));
+  return names;
+}
+
 EvalResult evaluate(Scorer& scorer, const EvalContext& context, const EvalOptions& options,
                     dist::Communicator& comm, const std::string& part) {
   const auto start = std::chrono::steady_clock::now();

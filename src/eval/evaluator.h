@@ -62,6 +62,11 @@ struct EvalResult {
   double metric(std::string_view name) const;
 };
 
+// The metric names evaluate() returns, in its order, for these K values (ascending), with or
+// without item content vectors (diversity@K), over `num_users` users (personalization@K needs 2).
+std::vector<std::string> metric_names(const std::vector<int>& ks, bool has_content,
+                                      size_t num_users);
+
 // Evaluates on split.test, or split.val when part == "val" (anything else: UsageError).
 // Distributed: users are partitioned among comm ranks without padding (contiguous ranges of the
 // sorted user list); each rank scores its users; per-user values and top-K lists are gathered so

@@ -1,5 +1,7 @@
 #include "model/validation.h"
 
+#include <algorithm>
+
 #include "model/model_scorer.h"
 
 namespace pixelrec::model {
@@ -45,15 +47,13 @@ Validator::Validator(const Config& config, const SplitData& split, const ItemFea
 }
 
 std::vector<std::string> Validator::metric_names() const {
+  // Validation passes no content vectors to the evaluator (no diversity@K).
+  std::vector<uint32_t> users = split_.val.user;
+  std::sort(users.begin(), users.end());
+  const size_t num_users = size_t(std::unique(users.begin(), users.end()) - users.begin());
   std::vector<std::string> names{"val_loss"};
-  // The sampled task's metric names (diversity needs content vectors, which validation omits).
-  for (const char* metric : {"precision", "recall", "f1", "hit_rate", "ndcg", "map"})
-    for (int k : config_.evaluation.k_values)
-      names.push_back("val_" + std::string(metric) + "@" + std::to_string(k));
-  names.push_back("val_mrr");
-  for (const char* metric : {"coverage", "novelty", "gini", "personalization"})
-    for (int k : config_.evaluation.k_values)
-      names.push_back("val_" + std::string(metric) + "@" + std::to_string(k));
+  for (const auto& name : eval::metric_names(config_.evaluation.k_values, false, num_users))
+    names.push_back("val_" + name);
   return names;
 }
 

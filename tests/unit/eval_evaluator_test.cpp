@@ -339,6 +339,33 @@ TEST(Evaluate, DiversityNeedsContentVectorsAndSaysSo) {
   EXPECT_THROW(make_eval_context(f.split, &content), Error);
 }
 
+// metric_names() announces exactly the names evaluate() returns (the trainer checks
+// training.early_stopping_metric against it before training): with and without content vectors,
+// K = 1, and a single user (no personalization@K).
+TEST(Evaluate, MetricNamesAreTheNamesEvaluateReturns) {
+  Fixture f;
+  FunctionScorer scorer("hash", hash_score);
+  ContentVectors content;
+  content.num_items = 12;
+  content.dim = 1;
+  content.values.assign(12, 1.0f);
+  content.present.assign(12, 1);
+  SplitData one_user = f.split;
+  one_user.test = {};
+  add(one_user.test, 2, {0, 9});
+  for (const SplitData* split : {&f.split, &one_user}) {
+    for (const ContentVectors* vectors : std::vector<const ContentVectors*>{nullptr, &content}) {
+      const EvalContext context = make_eval_context(*split, vectors);
+      const EvalOptions options = options_for(EvalTask::kFull, {1, 2, 5});
+      const EvalResult result = evaluate(scorer, context, options, *f.comm);
+      std::vector<std::string> returned;
+      for (const auto& [name, v] : result.metrics) returned.push_back(name);
+      EXPECT_EQ(metric_names(options.ks, vectors != nullptr, result.users.size()), returned);
+    }
+  }
+  EXPECT_EQ(metric_names({10}, false, 1).back(), "gini@10");  // no personalization for one user
+}
+
 TEST(Evaluate, NanScoresNameTheRecommender) {
   Fixture f;
   FunctionScorer scorer("broken-model", [](uint32_t u, uint32_t i) {

@@ -1,4 +1,6 @@
-// ASHA on hand-worked report sequences (min_resource 1, eta 3, max_resource 9: rungs 1, 3, 9).
+// ASHA on hand-worked report sequences (min_resource 1, eta 3, max_resource 27: rungs 1, 3, 9;
+// as in the ASHA paper, rungs lie below max_resource, so a trial that trains every epoch is never
+// pruned at the end).
 // Rule: with n values at a rung (the new one included) a trial continues when its value is at
 // least as good as the k-th best, k = max(1, floor(n / 3)).
 #include <gtest/gtest.h>
@@ -19,7 +21,7 @@ constexpr Decision P = Decision::kPrune;
 AshaOptions one_three_nine() {
   AshaOptions options;
   options.min_resource = 1;
-  options.max_resource = 9;
+  options.max_resource = 27;
   options.reduction_factor = 3;
   return options;
 }
@@ -70,7 +72,7 @@ const std::vector<Report> kMaximizeReports = {
 };
 const std::vector<Decision> kMaximizeDecisions = {C, C, P, C, C, P, C, P, C, C, P, C, P};
 
-TEST(HpoAsha, RungsAreMinResourceTimesEtaPowersUpToMaxResource) {
+TEST(HpoAsha, RungsAreMinResourceTimesEtaPowersBelowMaxResource) {
   EXPECT_EQ(AshaPruner(one_three_nine(), Direction::kMinimize).rungs(),
             (std::vector<int64_t>{1, 3, 9}));
   AshaOptions options = one_three_nine();
@@ -78,6 +80,18 @@ TEST(HpoAsha, RungsAreMinResourceTimesEtaPowersUpToMaxResource) {
   EXPECT_EQ(AshaPruner(options, Direction::kMinimize).rungs(), (std::vector<int64_t>{3, 9}));
   options = {2, 20, 2, 0};
   EXPECT_EQ(AshaPruner(options, Direction::kMinimize).rungs(), (std::vector<int64_t>{2, 4, 8, 16}));
+  options = {1, 9, 3, 0};  // 9 = max_resource is where a trial completes, not a rung
+  EXPECT_EQ(AshaPruner(options, Direction::kMinimize).rungs(), (std::vector<int64_t>{1, 3}));
+}
+
+// A trial that trained max_resource epochs completes, however it compares: with a rung at
+// max_resource it was stored PRUNED and could never be the best trial.
+TEST(HpoAsha, ATrialAtMaxResourceIsNeverPruned) {
+  AshaPruner asha({1, 9, 3, 0}, Direction::kMaximize);
+  // Trial 1 leads at rungs 1 and 3, then ends far behind trial 0 at epoch 9: it still completes.
+  EXPECT_EQ(
+      feed(asha, {{0, 1, 0.5}, {0, 3, 0.5}, {0, 9, 0.9}, {1, 1, 0.6}, {1, 3, 0.6}, {1, 9, 0.1}}),
+      (std::vector<Decision>{C, C, C, C, C, C}));
 }
 
 TEST(HpoAsha, HandWorkedMinimizeSequence) {
@@ -136,9 +150,14 @@ TEST(HpoAsha, RejectsOptionsThatLeaveNoRung) {
   EXPECT_EQ(error_for({1, 9, 1, 0}),
             "ASHA pruner: reduction_factor must be >= 2 (got 1); 3 is the usual choice");
   EXPECT_EQ(error_for({0, 9, 3, 0}), "ASHA pruner: min_resource must be >= 1 epoch (got 0)");
-  EXPECT_EQ(error_for({1, 9, 3, 3}),
+  EXPECT_EQ(error_for({1, 9, 3, 2}),
             "ASHA pruner: no rung fits: min_resource * reduction_factor^min_early_stopping_rate "
-            "exceeds max_resource (9); lower min_early_stopping_rate or min_resource");
+            "is not below max_resource (9); lower min_early_stopping_rate or min_resource, or "
+            "raise max_resource");
+  EXPECT_EQ(error_for({3, 3, 3, 0}),
+            "ASHA pruner: no rung fits: min_resource * reduction_factor^min_early_stopping_rate "
+            "is not below max_resource (3); lower min_early_stopping_rate or min_resource, or "
+            "raise max_resource");
 }
 
 }  // namespace

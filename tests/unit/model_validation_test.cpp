@@ -1,0 +1,63 @@
+// The validator's metric names are the ones run() reports, so early stopping never reads a metric
+// the evaluator left out (personalization@K with a single validation user).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/config.h"
+#include "dist/communicator.h"
+#include "model/validation.h"
+#include "model_test_support.h"
+
+namespace pixelrec::model {
+namespace {
+
+using namespace model_test;
+
+void add(IndexedInteractions& part, uint32_t user, std::initializer_list<uint32_t> items) {
+  for (uint32_t item : items) {
+    part.user.push_back(user);
+    part.item.push_back(item);
+    part.timestamp.push_back(0);
+  }
+}
+
+// 10 users, 12 items; `val_users` of them have a validation item.
+SplitData split_with_val_users(uint32_t val_users) {
+  SplitData split;
+  std::vector<std::string> ids(10);
+  for (int u = 0; u < 10; ++u) ids[size_t(u)] = "u" + std::to_string(u);
+  split.user_map = IdMap::from_ids(ids);
+  ids.resize(12);
+  for (int i = 0; i < 12; ++i) ids[size_t(i)] = "i" + std::to_string(i);
+  split.item_map = IdMap::from_ids(ids);
+  for (uint32_t u = 0; u < 10; ++u) add(split.train, u, {u % 10, (u + 1) % 10});
+  for (uint32_t u = 0; u < val_users; ++u) add(split.val, u, {(u + 4) % 10});
+  split.item_in_train.assign(12, 0);
+  for (uint32_t item : split.train.item) split.item_in_train[item] = 1;
+  return split;
+}
+
+TEST(Validator, MetricNamesAreWhatRunReports) {
+  for (uint32_t val_users : {1u, 4u}) {
+    Config config;
+    config.evaluation.k_values = {1, 3};
+    config.evaluation.num_negatives = 5;
+    const SplitData split = split_with_val_users(val_users);
+    const ItemFeatures features = tiny_features();
+    std::vector<uint32_t> candidates(10);
+    std::iota(candidates.begin(), candidates.end(), 0u);
+    Validator validator(config, split, features, candidates, 1);
+    torch::manual_seed(3);
+    Recommender model(tiny_spec("concat"), tiny_shape());
+    const auto comm = dist::make_single_process_communicator();
+    std::vector<std::string> reported;
+    for (const auto& [name, value] : validator.run(model, *comm)) reported.push_back(name);
+    EXPECT_EQ(validator.metric_names(), reported) << val_users << " validation users";
+  }
+}
+
+}  // namespace
+}  // namespace pixelrec::model
