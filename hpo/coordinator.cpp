@@ -45,7 +45,12 @@ bool is_terminal(TrialState state) {
 class Coordinator::Impl {
  public:
   Impl(Study& study, CoordinatorOptions options)
-      : study_(study), options_(std::move(options)), acceptor_(io_), sweep_(io_), drain_(io_) {
+      : study_(study),
+        options_(std::move(options)),
+        acceptor_(io_),
+        accept_backoff_(io_),
+        sweep_(io_),
+        drain_(io_) {
     if (options_.token.empty()) throw UsageError("the coordinator needs a non-empty token");
     if (options_.n_trials < 1 || options_.parallelism < 1 || options_.lease.count() <= 0 ||
         options_.heartbeat.count() <= 0 || options_.idle_timeout.count() <= 0 ||
@@ -113,6 +118,7 @@ class Coordinator::Impl {
     void authenticate(std::string worker) {
       authenticated_ = true;
       worker_ = std::move(worker);
+      arm_idle_timer();  // from now on the (longer) idle timeout of a worker applies
     }
 
     void start() {
@@ -122,8 +128,18 @@ class Coordinator::Impl {
 
     void send(const json& message, bool close_after = false) {
       if (closing_) return;
+      if (outbox_.size() >= owner_.options_.max_pending_replies) {
+        // Counted and logged, not answered: the peer is not reading. Later lines are ignored.
+        closing_ = true;
+        ++owner_.stats_.rejected[code::kSlowReader];
+        spdlog::warn("coordinator: {} does not read its replies ({} pending); connection cut",
+                     name(), outbox_.size());
+        finish();
+        return;
+      }
       outbox_.push_back(protocol::encode(message));
       closing_ = close_after;
+      if (closing_) arm_close_deadline();
       if (!writing_) write();
     }
 
@@ -136,13 +152,24 @@ class Coordinator::Impl {
     }
 
    private:
+    // The last message gets close_grace to be written; a peer that does not read is cut then.
+    void arm_close_deadline() {
+      idle_.expires_after(owner_.options_.close_grace);
+      idle_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->finish();
+      });
+    }
+
     void arm_idle_timer() {
-      idle_.expires_after(owner_.options_.idle_timeout);
+      idle_.expires_after(authenticated_ ? owner_.options_.idle_timeout
+                                         : owner_.options_.hello_timeout);
       idle_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
         if (ec || self->closing_) return;
+        const auto limit = self->authenticated_ ? self->owner_.options_.idle_timeout
+                                                : self->owner_.options_.hello_timeout;
         self->owner_.reject(*self, code::kIdleTimeout,
-                            fmt::format("no message for {:g} s; closing the connection",
-                                        seconds(self->owner_.options_.idle_timeout)),
+                            fmt::format("no message for {:g} s{}; closing the connection",
+                                        seconds(limit), self->authenticated_ ? "" : " (no hello)"),
                             /*close=*/true);
       });
     }
@@ -222,13 +249,25 @@ class Coordinator::Impl {
   void accept() {
     acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
+      if (ec) {
+        // Out of descriptors (EMFILE) and the like persist: retry after a pause, not in a loop.
+        spdlog::warn("coordinator: accept failed: {}; retrying in {:g} s", ec.message(),
+                     seconds(options_.accept_backoff));
+        accept_backoff_.expires_after(options_.accept_backoff);
+        accept_backoff_.async_wait([this](const boost::system::error_code& wait_ec) {
+          if (!wait_ec) accept();
+        });
+        return;
+      }
+      if (connections_.size() >= options_.max_connections) {
+        ++stats_.refused_connections;
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      } else {
         auto connection = std::make_shared<Connection>(*this, std::move(socket), ++next_id_);
         connections_.emplace(connection->id(), connection);
         ++stats_.connections;
         connection->start();
-      } else {
-        spdlog::warn("coordinator: accept failed: {}", ec.message());
       }
       accept();
     });
@@ -273,8 +312,8 @@ class Coordinator::Impl {
         evaluation(c, m);
       } else {
         reject(c, code::kUnknownType,
-               "unknown message type '" + type +
-                   "'; a worker sends hello, lease, heartbeat, report, finish or evaluation",
+               "unknown message type " + protocol::quote_client_text(type, 40) +
+                   "; a worker sends hello, lease, heartbeat, report, finish or evaluation",
                false);
       }
     } catch (const protocol::ProtocolError& e) {
@@ -309,6 +348,14 @@ class Coordinator::Impl {
                                                      "host:pid"
                                                    : "field 'ranks' of 'hello' must be >= 1");
     }
+    // The worker's name appears in every later log line about it: printable and short only.
+    const bool printable = std::all_of(worker.begin(), worker.end(),
+                                       [](unsigned char ch) { return ch >= 0x20 && ch < 0x7f; });
+    if (worker.size() > 128 || !printable)
+      throw protocol::ProtocolError(code::kBadField,
+                                    "field 'worker' of 'hello' must be at most 128 printable ASCII "
+                                    "characters (host:pid); got " +
+                                        protocol::quote_client_text(worker, 40));
     c.authenticate(worker);
     spdlog::info("coordinator: worker {} ({} rank{}) connected", worker, ranks,
                  ranks == 1 ? "" : "s");
@@ -570,6 +617,7 @@ class Coordinator::Impl {
   CoordinatorOptions options_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
+  asio::steady_timer accept_backoff_;
   asio::steady_timer sweep_, drain_;
   uint16_t port_ = 0;
   uint64_t next_id_ = 0;

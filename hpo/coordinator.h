@@ -27,8 +27,16 @@ struct CoordinatorOptions {
   std::chrono::milliseconds lease{60'000};          // silent this long: the trial becomes STALE
   std::chrono::milliseconds heartbeat{10'000};      // how often workers renew (sent in welcome)
   std::chrono::milliseconds idle_timeout{120'000};  // a connection silent this long is closed
-  size_t max_message_bytes = 1 << 20;               // longer lines: error too_long + close
-  std::chrono::milliseconds wait_retry{200};        // retry_after_ms of a `wait` answer
+  std::chrono::milliseconds hello_timeout{10'000};  // ... before its hello (not authenticated)
+  // A closing connection's last message (an error) gets this long to be read; then it is cut,
+  // so a client that never reads cannot keep a connection open.
+  std::chrono::milliseconds close_grace{2'000};
+  size_t max_connections = 1024;  // more at once are closed right after accept
+  // Replies queued for a client that does not read them; beyond, the connection is cut.
+  size_t max_pending_replies = 64;
+  std::chrono::milliseconds accept_backoff{100};  // pause after a failed accept (e.g. EMFILE)
+  size_t max_message_bytes = 1 << 20;             // longer lines: error too_long + close
+  std::chrono::milliseconds wait_retry{200};      // retry_after_ms of a `wait` answer
   // Once finished, `done` is still answered this long (or until every connection closed), so
   // that waiting workers learn the study ended instead of finding the port closed.
   std::chrono::milliseconds drain{5'000};
@@ -38,6 +46,7 @@ struct CoordinatorOptions {
 
 struct CoordinatorStats {
   int64_t connections = 0;                  // accepted
+  int64_t refused_connections = 0;          // closed at once: max_connections were open
   int64_t messages = 0;                     // lines received
   std::map<std::string, int64_t> rejected;  // error code → messages answered with `error`
   int64_t expired_leases = 0;               // trials made STALE by the lease sweep

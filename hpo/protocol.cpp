@@ -1,5 +1,6 @@
 #include "hpo/protocol.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pixelrec::hpo::protocol {
@@ -9,33 +10,73 @@ namespace {
 const nlohmann::json& field(const nlohmann::json& message, const char* name, const char* expected) {
   const auto it = message.find(name);
   if (it == message.end()) {
-    throw ProtocolError(code::kBadField, std::string("field '") + name + "' is missing; '" +
-                                             type_of(message) + "' needs it (" + expected + ")");
+    throw ProtocolError(code::kBadField, std::string("field '") + name + "' is missing; " +
+                                             quote_client_text(type_of(message), 40) +
+                                             " needs it (" + expected + ")");
   }
   return *it;
 }
 
 [[noreturn]] void ill_typed(const nlohmann::json& message, const char* name, const char* expected) {
-  throw ProtocolError(code::kBadField, std::string("field '") + name + "' of '" + type_of(message) +
-                                           "' must be " + expected + ", not " +
-                                           message.at(name).type_name());
+  throw ProtocolError(code::kBadField, std::string("field '") + name + "' of " +
+                                           quote_client_text(type_of(message), 40) + " must be " +
+                                           expected + ", not " + message.at(name).type_name());
 }
 
 }  // namespace
 
+std::string quote_client_text(std::string_view text, size_t max_bytes) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out = "'";
+  const size_t shown = std::min(text.size(), max_bytes);
+  for (size_t k = 0; k < shown; ++k) {
+    const auto c = static_cast<unsigned char>(text[k]);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c < 0x20 || c >= 0x7f)
+      out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
+    else
+      out += char(c);
+  }
+  if (shown < text.size()) return out + "...' (" + std::to_string(text.size()) + " bytes)";
+  return out + "'";
+}
+
 nlohmann::json parse_line(std::string_view line) {
-  nlohmann::json message = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  // The parser itself is iterative; the bounds stop it before a value exists that dump() or a
+  // destructor would recurse through.
+  size_t values = 0;
+  const auto bounded = [&values](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start || event == Event::array_start || event == Event::value) {
+      if (depth >= kMaxDepth)
+        throw ProtocolError(code::kTooComplex,
+                            "message nested deeper than " + std::to_string(kMaxDepth) + " levels");
+      if (++values > kMaxElements)
+        throw ProtocolError(code::kTooComplex,
+                            "message with more than " + std::to_string(kMaxElements) + " values");
+    }
+    return true;
+  };
+  nlohmann::json message = nlohmann::json::parse(line, bounded, /*allow_exceptions=*/false);
   if (message.is_discarded() || !message.is_object()) {
-    throw ProtocolError(code::kBadJson, "a message must be one JSON object on one line; got '" +
-                                            std::string(line.substr(0, 80)) +
-                                            (line.size() > 80 ? "...'" : "'"));
+    throw ProtocolError(code::kBadJson, "a message must be one JSON object on one line; got " +
+                                            quote_client_text(line));
   }
   const auto v = message.find("v");
   if (v == message.end() || !v->is_number_integer() || v->get<int64_t>() != kVersion) {
-    throw ProtocolError(code::kVersion,
-                        "protocol version " + (v == message.end() ? "missing" : v->dump()) +
-                            "; this coordinator speaks \"v\": " + std::to_string(kVersion) +
-                            ": use a pixelrec worker of the same release");
+    throw ProtocolError(
+        code::kVersion,
+        "protocol version " +
+            (v == message.end() ? std::string("missing") : quote_client_text(v->dump(), 40)) +
+            "; this coordinator speaks \"v\": " + std::to_string(kVersion) +
+            ": use a pixelrec worker of the same release");
   }
   const auto type = message.find("type");
   if (type == message.end() || !type->is_string()) {

@@ -13,6 +13,10 @@
 namespace pixelrec::hpo::protocol {
 
 inline constexpr int kVersion = 1;
+// Bounds checked while a line is parsed, before anything recurses over it: nesting depth and
+// the number of JSON values (messages carry a trial's parameters and metrics: a few hundred).
+inline constexpr int kMaxDepth = 32;
+inline constexpr size_t kMaxElements = 16'384;
 
 // Error codes carried by `error {code, message}`.
 namespace code {
@@ -25,7 +29,9 @@ inline constexpr const char* kUnauthorized = "unauthorized";  // wrong token
 inline constexpr const char* kTooLong = "too_long";           // line longer than the maximum
 inline constexpr const char* kIdleTimeout = "idle_timeout";   // silent for too long
 inline constexpr const char* kUnknownTrial = "unknown_trial";  // no such trial in the study
-inline constexpr const char* kInternal = "internal";  // the coordinator failed on this message
+inline constexpr const char* kInternal = "internal";       // the coordinator failed on this message
+inline constexpr const char* kTooComplex = "too_complex";  // deeper or larger than the bounds
+inline constexpr const char* kSlowReader = "slow_reader";  // replies pile up unread: cut
 }  // namespace code
 
 // A message that breaks the protocol; `code` is one of the codes above.
@@ -40,7 +46,8 @@ class ProtocolError : public Error {
 };
 
 // Parses one line (without its newline): a JSON object whose "v" is kVersion and whose "type" is
-// a string. Throws ProtocolError (kBadJson, kVersion, kBadField).
+// a string, nested at most kMaxDepth deep with at most kMaxElements values. Throws ProtocolError
+// (kBadJson, kTooComplex, kVersion, kBadField).
 nlohmann::json parse_line(std::string_view line);
 
 // The message as one line, newline included. Non-finite numbers are written as null.
@@ -58,6 +65,11 @@ int64_t get_int(const nlohmann::json& message, const char* field);
 // A number; null stands for NaN (how encode() writes a non-finite value).
 double get_number_or_nan(const nlohmann::json& message, const char* field);
 const nlohmann::json& get_object(const nlohmann::json& message, const char* field);
+
+// Client text fit for an error reply or a log line: its first `max_bytes` bytes in single quotes,
+// backslashes, control characters and non-ASCII bytes escaped (\n, \t, \xNN), "..." and the
+// full size when cut. A client can neither flood a log nor forge a line in it.
+std::string quote_client_text(std::string_view text, size_t max_bytes = 60);
 
 // Compares in time that depends only on the lengths, not on where the texts differ.
 bool constant_time_equal(std::string_view a, std::string_view b);

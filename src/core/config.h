@@ -201,6 +201,8 @@ struct CoordinatorConfig {
   int heartbeat_seconds = 10;  // how often workers renew their lease
   int max_message_bytes = 1 << 20;  // longer protocol lines are rejected
   int idle_timeout_seconds = 120;   // a connection silent this long is closed
+  int hello_timeout_seconds = 10;   // ... and this long before its hello (unauthenticated)
+  int max_connections = 1024;       // more at once are closed right after accept
 };
 
 struct HyperparameterSearchConfig {

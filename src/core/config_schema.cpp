@@ -362,6 +362,10 @@ std::vector<FieldSpec> build_fields() {
         "Longest accepted protocol line in bytes", in_range(1024, 1 << 30)),
       F(int, hyperparameter_search.coordinator.idle_timeout_seconds,
         "Seconds of silence after which the coordinator closes a connection", pos_int),
+      F(int, hyperparameter_search.coordinator.hello_timeout_seconds,
+        "Seconds a new connection may take to send its hello before it is closed", pos_int),
+      F(int, hyperparameter_search.coordinator.max_connections,
+        "Connections served at once; more are closed right after accept", in_range(1, 65536)),
       search_space_field(),
 
       // ---- features (the HDF5 feature store) ----

@@ -105,8 +105,11 @@ struct Served {
 // A raw TCP client speaking lines, for messages the real client never sends.
 class RawClient {
  public:
-  explicit RawClient(uint16_t port) {
+  // receive_buffer > 0: a small kernel receive buffer, for a client that does not read.
+  explicit RawClient(uint16_t port, int receive_buffer = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (receive_buffer > 0)
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -285,6 +288,21 @@ TEST(HpoCoordinator, RejectsBadClientsAndKeepsServingTheGoodOne) {
   EXPECT_EQ(reply["code"], "too_long");
   EXPECT_TRUE(oversize.closed_by_peer());
 
+  RawClient forger(port);  // a worker name that would forge log lines is refused
+  reply = forger.ask({{"v", 1},
+                      {"type", "hello"},
+                      {"token", kToken},
+                      {"worker", "a\n[info] coordinator: study finished"},
+                      {"ranks", 1}});
+  EXPECT_EQ(reply["code"], "bad_field");
+  EXPECT_EQ(reply["message"].get<std::string>().find('\n'), std::string::npos);
+  EXPECT_TRUE(forger.closed_by_peer());
+
+  RawClient deep(port);  // before hello: answered, closed; the coordinator keeps serving
+  deep.send_raw(R"({"v": )" + std::string(100, '[') + std::string(100, ']') + "}\n");
+  EXPECT_EQ(deep.receive().value()["code"], "too_complex");
+  EXPECT_TRUE(deep.closed_by_peer());
+
   RawClient sloppy(port);  // authenticated: mistakes are answered, the connection stays
   EXPECT_EQ(sloppy.hello()["type"], "welcome");
   EXPECT_EQ(sloppy.ask(json::parse(R"({"v":1,"type":"report","trial":0})"))["message"],
@@ -319,12 +337,75 @@ TEST(HpoCoordinator, RejectsBadClientsAndKeepsServingTheGoodOne) {
   ASSERT_TRUE(std::holds_alternative<EvaluateRequest>(good.lease()));
   served.stop();
   const std::map<std::string, int64_t> expected = {
-      {"unauthorized", 1}, {"version", 1},       {"hello_first", 2},
-      {"too_long", 1},     {"bad_field", 1},     {"bad_json", 1},
-      {"unknown_type", 1}, {"unknown_trial", 1}, {"idle_timeout", 1}};
+      {"unauthorized", 1}, {"version", 1},    {"hello_first", 2},  {"too_long", 1},
+      {"bad_field", 2},    {"bad_json", 1},   {"unknown_type", 1}, {"unknown_trial", 1},
+      {"idle_timeout", 1}, {"too_complex", 1}};
+  // bad_field: the sloppy report and the forged worker name.
   EXPECT_EQ(served.stats.rejected, expected);
   EXPECT_EQ(served.study.count(TrialState::kComplete), 1u);
   EXPECT_EQ(served.study.count(TrialState::kFailed), 2u);
+}
+
+// Connections are bounded: beyond max_connections a new one is closed at once; one that never
+// says hello is closed after hello_timeout, sooner than the idle timeout of a worker; a client
+// that floods errors and never reads is cut after close_grace; the good client is served
+// throughout.
+TEST(HpoCoordinator, BoundsConnectionsHelloTimeAndClientsThatNeverRead) {
+  ScratchDir dir("hpo_coord_bounds");
+  StudyStorage storage(dir / "study.db");
+  CoordinatorOptions o = options(2);
+  o.max_connections = 3;
+  o.hello_timeout = 300ms;
+  o.idle_timeout = 30s;
+  o.close_grace = 300ms;
+  o.heartbeat = 100ms;
+  o.lease = 5s;
+  Served served(storage, o);
+  const uint16_t port = served.coordinator.port();
+  CoordinatorClient good(served.client("good:1"));
+  const auto first = std::get<TrialTicket>(good.lease());
+  good.start_heartbeat(first.number);
+
+  auto mute = std::make_unique<RawClient>(port);  // connection 2: never says hello
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    RawClient third(port);  // connection 3: at the cap, still served
+    EXPECT_EQ(third.hello()["type"], "welcome");
+    RawClient fourth(port);  // over the cap: closed right away, nothing said
+    EXPECT_TRUE(fourth.closed_by_peer());
+  }
+  const json reply = mute->receive().value_or(json::object());
+  EXPECT_EQ(reply["code"], "idle_timeout");
+  EXPECT_NE(reply["message"].get<std::string>().find("no hello"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_TRUE(mute->closed_by_peer());
+  mute.reset();
+
+  // A pre-hello error closes the connection even though the client reads nothing.
+  RawClient rude(port);
+  rude.send_raw("{x\n{y\n");
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(rude.receive().value_or(json::object())["code"], "bad_json");
+  EXPECT_TRUE(rude.closed_by_peer());
+
+  // An authenticated client that sends without ever reading its replies is cut once
+  // max_pending_replies pile up, instead of growing the coordinator's memory.
+  RawClient flooder(port, /*receive_buffer=*/2048);
+  EXPECT_EQ(flooder.hello()["type"], "welcome");
+  std::string garbage;
+  for (int k = 0; k < 4000; ++k) garbage += "{x\n";
+  flooder.send_raw(garbage);
+  std::this_thread::sleep_for(1s);
+  int replies = 0;
+  while (flooder.receive()) ++replies;  // what was sent before the cut, then the close
+  EXPECT_LT(replies, 4000);
+
+  good.stop_heartbeat();
+  EXPECT_TRUE(good.heartbeat(first.number));
+  good.finish(first.number, first.attempt, TrialOutcome::complete(quadratic(first.params)));
+  served.stop();
+  EXPECT_EQ(served.stats.refused_connections, 1);
+  EXPECT_EQ(served.stats.rejected.at("slow_reader"), 1);
 }
 
 TEST(HpoCoordinator, ExpiredLeaseRequeuesTheTrialAndALateFinishIsRecordedNotApplied) {

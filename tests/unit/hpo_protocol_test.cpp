@@ -30,6 +30,50 @@ TEST(HpoProtocol, ParseLineChecksJsonVersionAndType) {
   EXPECT_EQ(code_of(R"({"v":1,"type":7})"), code::kBadField);
 }
 
+// Hostile lines are refused while parsing, before any recursion over them: nesting deeper than
+// kMaxDepth or more than kMaxElements values (a 500,000-deep array fits the 1 MiB line limit and
+// crashed the coordinator through dump()'s recursion).
+TEST(HpoProtocol, DeepOrHugeMessagesAreRefusedWhileParsing) {
+  const size_t deep = 500'000;
+  const std::string very_deep = R"({"v": )" + std::string(deep, '[') + std::string(deep, ']') + "}";
+  EXPECT_EQ(code_of(very_deep), code::kTooComplex);
+  const std::string just_too_deep =
+      R"({"v":1,"type":"x","a":)" + std::string(kMaxDepth, '[') + std::string(kMaxDepth, ']') + "}";
+  EXPECT_EQ(code_of(just_too_deep), code::kTooComplex);
+  const std::string deep_enough = R"({"v":1,"type":"x","a":)" + std::string(kMaxDepth - 2, '[') +
+                                  std::string(kMaxDepth - 2, ']') + "}";
+  EXPECT_EQ(code_of(deep_enough), "");
+  std::string wide = R"({"v":1,"type":"x","a":[)";
+  for (size_t k = 0; k <= kMaxElements; ++k) wide += "0,";
+  wide += "0]}";
+  EXPECT_EQ(code_of(wide), code::kTooComplex);
+}
+
+// What a client sent is quoted only as a short prefix with control characters escaped, so an
+// error reply or log line can never carry a forged line of its own.
+TEST(HpoProtocol, ErrorsQuoteAShortEscapedPrefixOfClientText) {
+  try {
+    parse_line("{bad\n[12:00:00 info] forged line\r\x1b[31m" + std::string(500, 'y'));
+    FAIL() << "accepted";
+  } catch (const ProtocolError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    EXPECT_EQ(what.find('\r'), std::string::npos) << what;
+    EXPECT_EQ(what.find('\x1b'), std::string::npos) << what;
+    EXPECT_NE(what.find("\\n"), std::string::npos) << what;
+    EXPECT_LT(what.size(), 200u) << what;
+  }
+  try {
+    parse_line(R"({"v":")" + std::string(5000, 'z') + R"(","type":"x"})");
+    FAIL() << "accepted";
+  } catch (const ProtocolError& e) {
+    EXPECT_EQ(e.code(), code::kVersion);
+    EXPECT_LT(std::string(e.what()).size(), 250u) << e.what();
+  }
+  EXPECT_EQ(quote_client_text("a\tb\x7f", 10), "'a\\tb\\x7f'");
+  EXPECT_EQ(quote_client_text(std::string(50, 'q'), 8), "'qqqqqqqq...' (50 bytes)");
+}
+
 TEST(HpoProtocol, FieldReadersNameTheFieldAndTheExpectedType) {
   const nlohmann::json m =
       parse_line(R"({"v":1,"type":"report","trial":"3","step":2,"value":null})");
