@@ -561,25 +561,40 @@ class Coordinator::Impl {
 
   void sweep_leases() {
     const Clock::time_point now = Clock::now();
+    bool failed_any = false;
     for (auto it = leases_.begin(); it != leases_.end();) {
       if (it->second.expires > now) {
         ++it;
         continue;
       }
       const Lease lease = it->second;
-      it = leases_.erase(it);
-      const std::string why = fmt::format(
-          "lease expired: worker {} sent nothing about it for {:g} s (attempt {}); "
-          "requeued",
-          lease.worker, seconds(options_.lease), lease.attempt);
+      const bool last = lease.attempt >= options_.max_attempts;
       try {
-        study_.expire(lease.trial, why);
+        if (last) {
+          const std::string why = fmt::format(
+              "lease expired {} times (max_attempts {}): last worker {} sent nothing about it "
+              "for {:g} s",
+              lease.attempt, options_.max_attempts, lease.worker, seconds(options_.lease));
+          study_.tell(lease.trial, TrialOutcome::failed(why));
+          spdlog::warn("coordinator: trial {} FAILED: {}", lease.trial, why);
+          failed_any = true;
+        } else {
+          const std::string why = fmt::format(
+              "lease expired: worker {} sent nothing about it for {:g} s (attempt {}); "
+              "requeued",
+              lease.worker, seconds(options_.lease), lease.attempt);
+          study_.expire(lease.trial, why);
+          spdlog::warn("coordinator: trial {}: {}", lease.trial, why);
+        }
         ++stats_.expired_leases;
-        spdlog::warn("coordinator: trial {}: {}", lease.trial, why);
+        it = leases_.erase(it);  // forgotten only once the study recorded it
       } catch (const std::exception& e) {
+        // Kept: the next sweep tries again, so a failed write cannot strand the trial.
         spdlog::error("coordinator: could not expire trial {}: {}", lease.trial, e.what());
+        ++it;
       }
     }
+    if (failed_any) check_finished();
     if (evaluation_lease_ && evaluation_lease_->expires <= now) {
       spdlog::warn("coordinator: evaluation of trial {} by {}: lease expired; handed out again",
                    evaluation_lease_->trial, evaluation_lease_->worker);

@@ -24,7 +24,9 @@ struct CoordinatorOptions {
   int64_t n_trials = 1;            // the study is finished when it holds this many, all terminal
   // A new trial n is sampled from trials 0 .. n - parallelism only (Study::can_sample_new).
   int64_t parallelism = 1;
-  std::chrono::milliseconds lease{60'000};          // silent this long: the trial becomes STALE
+  std::chrono::milliseconds lease{60'000};  // silent this long: the trial becomes STALE
+  // A trial whose lease expired this many times is FAILED instead of being handed out again.
+  int64_t max_attempts = 3;
   std::chrono::milliseconds heartbeat{10'000};      // how often workers renew (sent in welcome)
   std::chrono::milliseconds idle_timeout{120'000};  // a connection silent this long is closed
   std::chrono::milliseconds hello_timeout{10'000};  // ... before its hello (not authenticated)

@@ -149,6 +149,7 @@ CoordinatorOptions coordinator_options(const Config& config, const std::string& 
   o.heartbeat = std::chrono::seconds(c.heartbeat_seconds);
   o.idle_timeout = std::chrono::seconds(c.idle_timeout_seconds);
   o.hello_timeout = std::chrono::seconds(c.hello_timeout_seconds);
+  o.max_attempts = c.max_attempts;
   o.max_connections = static_cast<size_t>(c.max_connections);
   o.max_message_bytes = static_cast<size_t>(c.max_message_bytes);
   if (c.heartbeat_seconds >= c.lease_seconds) {

@@ -198,6 +198,7 @@ struct CoordinatorConfig {
   int port = 0;                    // 0: any free port (written to <study>/coordinator.json)
   std::string token;           // shared secret; empty: generated and written to the study folder
   int lease_seconds = 60;      // a trial whose worker is silent this long becomes STALE
+  int max_attempts = 3;        // a trial whose lease expired this often is FAILED
   int heartbeat_seconds = 10;  // how often workers renew their lease
   int max_message_bytes = 1 << 20;  // longer protocol lines are rejected
   int idle_timeout_seconds = 120;   // a connection silent this long is closed

@@ -467,6 +467,42 @@ TEST(HpoCoordinator, ExpiredLeaseRequeuesTheTrialAndALateFinishIsRecordedNotAppl
   EXPECT_EQ(served.stats.late_messages, 2);
 }
 
+// A trial whose lease expires max_attempts times (a worker that dies or hangs on it every time)
+// is FAILED with the reason instead of being handed out forever.
+TEST(HpoCoordinator, ATrialWhoseLeaseExpiresMaxAttemptsTimesIsFailed) {
+  ScratchDir dir("hpo_coord_attempts");
+  StudyStorage storage(dir / "study.db");
+  CoordinatorOptions o = options(1);
+  o.lease = 200ms;
+  o.max_attempts = 2;
+  Served served(storage, o);
+  const auto lease_and_vanish = [&](int64_t expected_attempt) {
+    RawClient worker(served.coordinator.port());
+    worker.hello();
+    json reply = worker.ask(msg("lease"));
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (reply["type"] == "wait" && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+      reply = worker.ask(msg("lease"));
+    }
+    ASSERT_EQ(reply["type"], "trial");
+    EXPECT_EQ(reply["attempt"], expected_attempt);
+    std::this_thread::sleep_for(600ms);  // silent past the lease
+  };
+  lease_and_vanish(1);
+  lease_and_vanish(2);
+  // No third attempt: the study's only trial failed, so it is finished and the coordinator,
+  // with no connection left, stops by itself.
+  served.join();
+  EXPECT_TRUE(served.stats.finished);
+  const StoredTrial failed = served.study.stored_trials()[0];
+  EXPECT_EQ(failed.trial.state, TrialState::kFailed);
+  EXPECT_NE(failed.message.find("lease expired 2 times (max_attempts 2): last worker raw:1"),
+            std::string::npos)
+      << failed.message;
+  EXPECT_EQ(served.stats.expired_leases, 2);
+}
+
 TEST(HpoCoordinator, TheBestTrialIsEvaluatedByExactlyOneWorkerOnce) {
   ScratchDir dir("hpo_coord");
   StudyStorage storage(dir / "study.db");
