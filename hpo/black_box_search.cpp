@@ -19,6 +19,7 @@
 #include "hpo/best_config.h"
 #include "hpo/random_sampler.h"
 #include "hpo/study.h"
+#include "hpo/study_lock.h"
 #include "hpo/study_outputs.h"
 #include "hpo/tpe_sampler.h"
 
@@ -218,6 +219,8 @@ BlackBoxSummary run_black_box_search(const BlackBoxOptions& o) {
       o.output_dir.empty() ? std::filesystem::path("hpo") / summary.study_name : o.output_dir;
   summary.storage_path =
       o.storage_url.empty() ? summary.output_dir / "study.db" : parse_storage_url(o.storage_url);
+  ensure_parent_directory(summary.storage_path);
+  const StudyLock lock(summary.storage_path);  // before anything is read or written
   StudyStorage storage(summary.storage_path);
   if (const auto existing = storage.find_study(summary.study_name); existing && !o.resume) {
     const size_t n = storage.trials(existing->id).size();

@@ -17,6 +17,7 @@
 #include "hpo/median_pruner.h"
 #include "hpo/protocol.h"
 #include "hpo/random_sampler.h"
+#include "hpo/study_lock.h"
 #include "hpo/study_outputs.h"
 #include "hpo/tpe_sampler.h"
 
@@ -176,6 +177,7 @@ CoordinatorStudySummary run_coordinator_study(const CoordinatorStudyOptions& opt
   summary.storage_path =
       h.storage.empty() ? summary.study_dir / "study.db" : parse_storage_url(h.storage);
   ensure_directory(summary.study_dir);
+  const StudyLock lock(summary.storage_path);  // before anything is read or written
   StudyStorage storage(summary.storage_path);
   if (const auto existing = storage.find_study(h.study_name); existing && !options.resume) {
     const size_t n = storage.trials(existing->id).size();

@@ -25,6 +25,7 @@
 #include "hpo/coordinator_study.h"
 #include "hpo/protocol.h"
 #include "hpo/random_sampler.h"
+#include "hpo/study_lock.h"
 #include "support/test_support.h"
 
 namespace pixelrec::hpo {
@@ -600,6 +601,30 @@ TEST(HpoCoordinator, RestartWithResumeLosesNoTrialAndKeepsAshaDecisions) {
   EXPECT_EQ(reports.size(), observed.size());
   EXPECT_EQ(pruner()->rebuild(reports), observed);
   EXPECT_GE(std::count(observed.begin(), observed.end(), Decision::kPrune), 1);
+}
+
+// A second coordinator on a study whose lock is held (another coordinator, alive) is refused
+// before it reads or writes anything, --resume or not.
+TEST(HpoCoordinatorStudy, RefusesAStudyAnotherProcessHolds) {
+  ScratchDir dir("hpo_coord_locked");
+  Config config;
+  config.results_dir = (dir / "results").string();
+  config.hyperparameter_search.study_name = "held";
+  config.hyperparameter_search.search_space =
+      YAML::Load("training.learning_rate: {type: float, low: 0.001, high: 0.1}\n");
+  const fs::path study_dir = dir / "results" / "hpo" / "held";
+  fs::create_directories(study_dir);
+  const StudyLock other(study_dir / "study.db");
+  for (bool resume : {false, true}) {
+    CoordinatorStudyOptions o{config, resume, [](const std::string&, uint16_t) {}, {}};
+    try {
+      run_coordinator_study(o);
+      FAIL() << "a second writer was let in";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("is in use by pid"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_FALSE(fs::exists(study_dir / "study.db"));  // refused before opening it
 }
 
 TEST(HpoCoordinatorStudy, RunsFromTheConfigAndWritesDiscoveryAndOutputs) {
