@@ -96,6 +96,13 @@ void write_discovery(const std::filesystem::path& dir, const Coordinator& coordi
                                {"port", coordinator.port()},
                                {"pid", static_cast<int64_t>(::getpid())},
                                {"version", protocol::kVersion}};
+  // The folder holding the token is the owner's alone (the token file itself is 0600).
+  std::error_code ec;
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  if (ec)
+    throw Error("cannot restrict the study folder " + dir.string() +
+                " to its owner: " + ec.message());
   write_secret_atomic(dir / "coordinator.token", token + "\n");
   write_file_atomic(dir / "coordinator.json", info.dump(2) + "\n");
 }

@@ -56,6 +56,22 @@ FieldSpec deprecated(FieldSpec f, std::string note) {
   return f;
 }
 
+// A secret (the coordinator token): validated like any field, but never written back (resolved
+// configs, checkpoint metadata and best_config.yaml dump it empty) and never quoted in an error.
+FieldSpec secret(FieldSpec f) {
+  f.assign = [assign = f.assign, path = f.path, allowed = f.allowed](Config& c,
+                                                                     const YAML::Node& node) {
+    try {
+      assign(c, node);
+    } catch (const ConfigError&) {
+      throw ConfigError("invalid value for " + path +
+                        " (not shown: it is a secret); allowed: " + allowed);
+    }
+  };
+  f.dump = [](const Config&) { return YAML::Node(std::string()); };
+  return f;
+}
+
 // A string naming a feature extractor; YAML null means "modality disabled" and is kept as "none".
 FieldSpec extractor_field(const char* path, std::string ModelConfig::*member, const char* doc,
                           std::vector<std::string> names) {
@@ -352,8 +368,12 @@ std::vector<FieldSpec> build_fields() {
         non_empty_str),
       F(int, hyperparameter_search.coordinator.port, "Coordinator TCP port (0: any free port)",
         in_range(0, 65535)),
-      F(std::string, hyperparameter_search.coordinator.token,
-        "Shared token workers must present (empty: generated into the study folder)", any_str),
+      secret(
+          F(std::string, hyperparameter_search.coordinator.token,
+            "Shared token workers must present (empty: generated into the study folder); "
+            "never written into resolved configs, checkpoints or logs",
+            Check<std::string>{"empty (a token is generated) or at least 16 characters",
+                               [](const std::string& s) { return s.empty() || s.size() >= 16; }})),
       F(int, hyperparameter_search.coordinator.lease_seconds,
         "Seconds without a heartbeat before a trial becomes STALE and is requeued", pos_int),
       F(int, hyperparameter_search.coordinator.max_attempts,

@@ -75,9 +75,20 @@ std::vector<TrialRow> read_trials(const fs::path& file) {
 
 TEST(HpoLocalCli, TwoWorkerGroupsRunEveryTrialAndEvaluateTheBestOnTestOnce) {
   ScratchDir dir("hpo_local");
-  const Pipeline p = make_cached_tiny_pipeline(dir.path(), study_yaml(3, 2, 2, ""));
+  const std::string token = "tok-9f8e7d6c5b4a39281706f5e4";  // configured, so it is known here
+  const Pipeline p = make_cached_tiny_pipeline(
+      dir.path(), study_yaml(3, 2, 2, "  coordinator:\n    token: " + token + "\n"));
   const CommandResult r = run_pixelrec("hpo " + p.config_arg() + " --log-level info");
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The token is in the user's config and the study's 0600 token file, nowhere else: not in the
+  // logs, resolved configs, trial folders, checkpoints or best_config.yaml.
+  EXPECT_EQ(r.output.find(token), std::string::npos);
+  for (const auto& entry : fs::recursive_directory_iterator(dir.path())) {
+    if (!entry.is_regular_file() || entry.path().filename() == "coordinator.token" ||
+        entry.path() == p.config)
+      continue;
+    EXPECT_EQ(read_text(entry.path()).find(token), std::string::npos) << entry.path();
+  }
 
   const fs::path study = dir.path() / "results/hpo/s";
   const auto trials = read_trials(study / "trials.csv");

@@ -35,7 +35,8 @@ bool any_contains(const std::vector<std::string>& lines, const std::string& need
 }
 
 TEST(Config, EveryReferenceKeyLoadsWithoutUnknownKeyWarnings) {
-  const std::string path = std::string(PIXELREC_SOURCE_DIR) + "/tests/fixtures/reference_all_keys.yaml";
+  const std::string path =
+      std::string(PIXELREC_SOURCE_DIR) + "/tests/fixtures/reference_all_keys.yaml";
   LoadedConfig loaded = load_config({{path}, {}, /*strict=*/true});
   const Config& c = loaded.config;
   EXPECT_FALSE(any_contains(loaded.warnings, "unknown config key"));
@@ -56,7 +57,8 @@ TEST(Config, EveryReferenceKeyLoadsWithoutUnknownKeyWarnings) {
   EXPECT_EQ(c.training.early_stopping_metric, "val_ndcg@10");
   EXPECT_EQ(c.data.sample_size, 10000);
   EXPECT_EQ(c.data.negative_sampling_strategy, "popularity");
-  EXPECT_EQ(c.data.numerical_features_cols, (std::vector<std::string>{"view_number", "comment_number"}));
+  EXPECT_EQ(c.data.numerical_features_cols,
+            (std::vector<std::string>{"view_number", "comment_number"}));
   EXPECT_EQ(c.data.cache_config.cache_directory, "cache");
   EXPECT_EQ(c.data.image_augmentation.crop_scale, (std::vector<double>{0.8, 1.0}));
   EXPECT_EQ(c.data.image_augmentation.blur_kernel_size, (std::vector<int>{5, 9}));
@@ -121,6 +123,22 @@ TEST(Config, InvalidValuesNameKeyValueAndWhatIsAllowed) {
             "below it, got '5'");
 }
 
+// The coordinator token is a secret: checked (at least 16 characters, or empty: generated), never
+// quoted in an error, never written back (resolved configs, checkpoint metadata, best_config.yaml
+// all come from config_to_yaml).
+TEST(Config, TheCoordinatorTokenIsCheckedNeverQuotedAndNeverWrittenBack) {
+  const std::string error =
+      error_of([] { load_text("hyperparameter_search:\n  coordinator:\n    token: hunter2\n"); });
+  EXPECT_NE(error.find("hyperparameter_search.coordinator.token"), std::string::npos) << error;
+  EXPECT_NE(error.find("at least 16 characters"), std::string::npos) << error;
+  EXPECT_EQ(error.find("hunter2"), std::string::npos) << error;
+  const std::string token = "s3cr3t-t0ken-0123456789";
+  const Config c = load_text("hyperparameter_search:\n  coordinator:\n    token: " + token + "\n");
+  EXPECT_EQ(c.hyperparameter_search.coordinator.token, token);
+  EXPECT_EQ(config_to_yaml(c).find(token), std::string::npos);
+  EXPECT_NO_THROW(load_text("hyperparameter_search:\n  coordinator:\n    token: ''\n"));
+}
+
 TEST(Config, RatiosMustSumToOne) {
   Config c;
   c.data.splitting.train_final_ratio = 0.7;
@@ -137,8 +155,9 @@ TEST(Config, NullDisablesAModalityAndClearsOptionalValues) {
   std::vector<std::string> w;
   apply_config_override(c, "model.projection_hidden_dim=null", false, w);
   EXPECT_FALSE(c.model.projection_hidden_dim.has_value());
-  EXPECT_EQ(error_of([] { load_text("model:\n  vision_model: vgg\n"); }).rfind(
-                "invalid value for model.vision_model: 'vgg'; allowed: builtin, none", 0),
+  EXPECT_EQ(error_of([] {
+              load_text("model:\n  vision_model: vgg\n");
+            }).rfind("invalid value for model.vision_model: 'vgg'; allowed: builtin, none", 0),
             0u);
 }
 
@@ -169,9 +188,8 @@ TEST(Config, LaterFilesOverrideEarlierOnesAndSetComesLast) {
   test::ScratchDir dir("config_layers");
   test::write_text(dir / "a.yaml", "training:\n  epochs: 3\n  batch_size: 16\n");
   test::write_text(dir / "b.yaml", "training:\n  epochs: 5\n");
-  LoadedConfig loaded = load_config({{(dir / "a.yaml").string(), (dir / "b.yaml").string()},
-                                     {"training.batch_size=64"},
-                                     false});
+  LoadedConfig loaded = load_config(
+      {{(dir / "a.yaml").string(), (dir / "b.yaml").string()}, {"training.batch_size=64"}, false});
   EXPECT_EQ(loaded.config.training.epochs, 5);
   EXPECT_EQ(loaded.config.training.batch_size, 64);
 }
@@ -190,15 +208,17 @@ TEST(Config, ResolvedDumpHoldsEveryKeyAndRoundTrips) {
 }
 
 TEST(Config, MalformedYamlNamesTheFile) {
-  EXPECT_NE(error_of([] { load_text("model: [unclosed\n"); }).find("cannot parse YAML in test.yaml"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([] { load_text("model: [unclosed\n"); }).find("cannot parse YAML in test.yaml"),
+      std::string::npos);
   EXPECT_EQ(error_of([] { load_text("- a\n- b\n"); }),
             "config test.yaml must be a mapping of sections (model:, training:, data:, ...)");
 }
 
 TEST(Config, MissingConfigFileIsAClearError) {
-  EXPECT_NE(error_of([] { load_config({{"/nonexistent/cfg.yaml"}, {}, false}); })
-                .find("cannot read config file '/nonexistent/cfg.yaml': no such file"),
+  EXPECT_NE(error_of([] {
+              load_config({{"/nonexistent/cfg.yaml"}, {}, false});
+            }).find("cannot read config file '/nonexistent/cfg.yaml': no such file"),
             std::string::npos);
 }
 

@@ -655,6 +655,8 @@ TEST(HpoCoordinatorStudy, RunsFromTheConfigAndWritesDiscoveryAndOutputs) {
   struct stat st {};
   ASSERT_EQ(::stat((study_dir / "coordinator.token").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(study_dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);  // the folder holding the token is the owner's alone
   const CoordinatorEndpoint endpoint = read_coordinator_endpoint(study_dir);
   EXPECT_EQ(endpoint.address, "127.0.0.1:" + std::to_string(port.load()));
   EXPECT_EQ(endpoint.token.size(), 32u);
