@@ -1,3 +1,4 @@
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
@@ -7,6 +8,20 @@
 namespace pixelrec::features {
 
 namespace {
+
+// A size attribute within [min, the type's maximum], or Error naming it: a damaged or hostile
+// store must not turn -1 into 4294967295 items through a cast.
+template <class T>
+T sized_attribute(hid_t object, const char* name, int64_t min, const std::string& file) {
+  const int64_t value = h5::read_int_attribute(object, name, file);
+  const auto max = static_cast<int64_t>(std::numeric_limits<T>::max());
+  if (value < min || value > max)
+    throw Error("feature store '" + file + "': attribute '" + name +
+                "' = " + std::to_string(value) + " is outside [" + std::to_string(min) + ", " +
+                std::to_string(max) + "]; the file is damaged: re-run `pixelrec cache` (with " +
+                "--force-recompute)");
+  return static_cast<T>(value);
+}
 
 h5::Handle open_store(const std::filesystem::path& path) {
   h5::quiet_errors();
@@ -49,8 +64,8 @@ std::optional<StoreInfo> read_store_info(const std::filesystem::path& path) {
   StoreInfo info;
   info.fingerprint = h5::read_string_attribute(f, "fingerprint", file);
   info.dtype = h5::read_string_attribute(f, "dtype", file);
-  info.num_items = static_cast<uint32_t>(h5::read_int_attribute(f, "num_items", file));
-  info.chunk_items = static_cast<uint32_t>(h5::read_int_attribute(f, "chunk_items", file));
+  info.num_items = sized_attribute<uint32_t>(f, "num_items", 0, file);
+  info.chunk_items = sized_attribute<uint32_t>(f, "chunk_items", 1, file);
   const auto extractors = nlohmann::json::parse(h5::read_string_attribute(f, "extractors", file));
   for (const auto& [name, description] : extractors.items()) {
     h5::Handle set(h5::check(H5Dopen2(f, ("features/" + name).c_str(), H5P_DEFAULT),
@@ -58,7 +73,7 @@ std::optional<StoreInfo> read_store_info(const std::filesystem::path& path) {
                    H5Dclose);
     ModalitySpec spec;
     spec.name = name;
-    spec.dim = static_cast<int>(h5::read_int_attribute(set, "dim", file));
+    spec.dim = sized_attribute<int>(set, "dim", 1, file);
     spec.extractor_json = description.dump();
     info.modalities.push_back(spec);
   }

@@ -1,12 +1,11 @@
 #include "features/imported.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <utility>
 
@@ -182,6 +181,22 @@ std::vector<std::string> read_id_sidecar(const fs::path& file, size_t rows) {
 }
 
 // Fixed-length or variable-length strings of the 1-D dataset /item_ids.
+// Imported tables are held in memory: at most 2^33 values (32 GiB of float32) and 2^20
+// dimensions; an HDF5 file may declare any extent (chunked datasets with nothing written take no
+// space), so sizes are checked before anything is allocated or read.
+constexpr uint64_t kMaxImportedValues = uint64_t(1) << 33;
+constexpr uint64_t kMaxImportedDim = uint64_t(1) << 20;
+
+// n * m, or Error naming the dataset when the product overflows or exceeds `limit`.
+size_t checked_size(uint64_t n, uint64_t m, uint64_t limit, const std::string& file,
+                    const char* dataset, const char* unit) {
+  if (m != 0 && n > limit / m)
+    throw Error("'" + file + "': " + dataset + " declares " + std::to_string(n) + " x " +
+                std::to_string(m) + " " + unit + ", more than the " + std::to_string(limit) +
+                " an imported table may hold; the file is damaged or not an embedding export");
+  return static_cast<size_t>(n * m);
+}
+
 std::vector<std::string> read_h5_ids(hid_t f, const std::string& file) {
   h5::Handle set(H5Dopen2(f, "item_ids", H5P_DEFAULT), H5Dclose);
   h5::Handle type(H5Dget_type(set), H5Tclose);
@@ -192,7 +207,7 @@ std::vector<std::string> read_h5_ids(hid_t f, const std::string& file) {
   H5Sget_simple_extent_dims(space, &n, nullptr);
   if (H5Tis_variable_str(type) > 0) return h5::read_strings(f, "item_ids", 0, n, file);
   const size_t width = H5Tget_size(type);
-  std::string buffer(n * width, '\0');
+  std::string buffer(checked_size(n, width, kMaxImportedValues, file, "/item_ids", "bytes"), '\0');
   h5::Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(mem, width);
   H5Tset_strpad(mem, H5T_STR_NULLPAD);
@@ -207,6 +222,10 @@ std::vector<std::string> read_h5_ids(hid_t f, const std::string& file) {
 }
 
 void check_table(const EmbeddingTable& table, const fs::path& file) {
+  if (table.dim > kMaxImportedDim)
+    throw Error("'" + file.string() + "' has embeddings of dimension " + std::to_string(table.dim) +
+                ", more than " + std::to_string(kMaxImportedDim) +
+                "; reduce the dimension when exporting");
   if (table.dim == 0 || table.ids.empty())
     throw Error("'" + file.string() + "' holds no embeddings (shape " +
                 std::to_string(table.ids.size()) + " x " + std::to_string(table.dim) +
@@ -250,14 +269,10 @@ class ImportedExtractor final : public FeatureExtractor {
   int dim() const override { return static_cast<int>(table_.dim); }
 
   std::string describe() const override {
-    const nlohmann::ordered_json json = {{"name", "imported"},
-                                         {"version", kVersion},
-                                         {"modality", modality_},
-                                         {"path", file_.string()},
-                                         {"format", format_},
-                                         {"rows", table_.ids.size()},
-                                         {"dim", table_.dim},
-                                         {"content_hash", content_hash_}};
+    const nlohmann::ordered_json json = {{"name", "imported"},    {"version", kVersion},
+                                         {"modality", modality_}, {"path", file_.string()},
+                                         {"format", format_},     {"rows", table_.ids.size()},
+                                         {"dim", table_.dim},     {"content_hash", content_hash_}};
     return json.dump();
   }
 
@@ -342,7 +357,8 @@ EmbeddingTable read_h5_embeddings(const fs::path& file) {
     throw Error("'" + name + "' has " + std::to_string(table.ids.size()) + " item_ids but " +
                 std::to_string(dims[0]) + " embedding rows; write one id per row");
   table.dim = dims[1];
-  table.values.resize(dims[0] * dims[1]);
+  table.values.resize(
+      checked_size(dims[0], dims[1], kMaxImportedValues, name, "/embeddings", "values"));
   if (!table.values.empty() &&
       H5Dread(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, table.values.data()) < 0)
     throw Error("cannot read /embeddings of '" + name + "'" + kH5Fix);

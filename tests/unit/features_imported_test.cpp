@@ -1,12 +1,11 @@
 // Imported embeddings: .npy matrices (headers built here byte by byte) with id sidecars, .h5
 // files written with the HDF5 C API, lookup by item id, and the errors a user can cause.
 #include <gtest/gtest.h>
-
 #include <hdf5.h>
-#include <nlohmann/json.hpp>
 
 #include <cstring>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -93,9 +92,9 @@ void write_h5(const fs::path& file, const std::vector<std::string>& ids,
   }
   const hsize_t dims[2] = {values.size() / dim, dim};
   h5::Handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
-  h5::Handle set(H5Dcreate2(f, "embeddings", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                            H5P_DEFAULT),
-                 H5Dclose);
+  h5::Handle set(
+      H5Dcreate2(f, "embeddings", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      H5Dclose);
   ASSERT_GE(H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
 }
 
@@ -184,9 +183,8 @@ TEST_F(Imported, RejectsBadNpyHeadersNamingTheFile) {
 }
 
 TEST_F(Imported, RejectsIdFilesThatDoNotMatchTheRows) {
-  const fs::path file =
-      write_npy("emb.npy", npy(header("<f4", "(3, 2)"), bytes_of<float>({1, 2, 3, 4, 5, 6})),
-                "a\nb\n");
+  const fs::path file = write_npy(
+      "emb.npy", npy(header("<f4", "(3, 2)"), bytes_of<float>({1, 2, 3, 4, 5, 6})), "a\nb\n");
   EXPECT_EQ(error_of([&] { read_npy_embeddings(file); }),
             "'" + file.string() + ".ids' lists 2 item ids but '" + file.string() +
                 "' has 3 rows; write exactly one id per row, in row order");
@@ -212,9 +210,51 @@ TEST_F(Imported, RejectsH5FilesWithoutTheExpectedDatasets) {
             "'" + file.string() + "' has no /embeddings dataset; an imported .h5 needs /item_ids " +
                 "(strings) and /embeddings [N, D] (floats)");
   test::write_text(dir_ / "text.h5", "not hdf5");
-  EXPECT_NE(error_of([&] { read_h5_embeddings(dir_ / "text.h5"); })
-                .find("cannot open '" + (dir_ / "text.h5").string() + "' as HDF5"),
+  EXPECT_NE(error_of([&] {
+              read_h5_embeddings(dir_ / "text.h5");
+            }).find("cannot open '" + (dir_ / "text.h5").string() + "' as HDF5"),
             std::string::npos);
+}
+
+// A crafted .h5 may declare extents whose byte counts overflow size_t (chunked datasets with
+// nothing written take no space): refused with the sizes, never a wrapped-around allocation
+// that the read then overruns.
+void write_huge_declared_h5(const fs::path& file, hsize_t ids, size_t id_width, hsize_t rows,
+                            hsize_t dim) {
+  h5::Handle f(H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+  ASSERT_GE(f.get(), 0);
+  const hsize_t chunk1 = 1, chunk2[2] = {1, 1};
+  h5::Handle string_type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(string_type, id_width);
+  h5::Handle id_space(H5Screate_simple(1, &ids, nullptr), H5Sclose);
+  h5::Handle id_props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_chunk(id_props, 1, &chunk1);
+  h5::Handle id_set(
+      H5Dcreate2(f, "item_ids", string_type, id_space, H5P_DEFAULT, id_props, H5P_DEFAULT),
+      H5Dclose);
+  ASSERT_GE(id_set.get(), 0);
+  const hsize_t dims[2] = {rows, dim};
+  h5::Handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
+  h5::Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_chunk(props, 2, chunk2);
+  h5::Handle set(
+      H5Dcreate2(f, "embeddings", H5T_IEEE_F32LE, space, H5P_DEFAULT, props, H5P_DEFAULT),
+      H5Dclose);
+  ASSERT_GE(set.get(), 0);
+}
+
+TEST_F(Imported, RejectsH5ExtentsWhoseSizesOverflowOrExceedTheBound) {
+  const fs::path file = dir_ / "huge.h5";
+  // 2^60 ids of 32 bytes: 2^65 bytes, which wraps to 0 in size_t.
+  write_huge_declared_h5(file, hsize_t(1) << 60, 32, 4, 2);
+  std::string error = error_of([&] { read_h5_embeddings(file); });
+  EXPECT_NE(error.find("/item_ids declares 1152921504606846976 x 32 bytes"), std::string::npos)
+      << error;
+  // Rows x dim beyond the bound (ids match the rows, so the table itself is what is too big).
+  write_huge_declared_h5(file, 16, 8, 16, hsize_t(1) << 62);
+  error = error_of([&] { read_h5_embeddings(file); });
+  EXPECT_NE(error.find("/embeddings declares 16 x 4611686018427387904 values"), std::string::npos)
+      << error;
 }
 
 TEST_F(Imported, RejectsOtherFileTypes) {

@@ -1,8 +1,11 @@
 // The HDF5 feature store: what is written reads back exactly (float32) or to half precision
 // (float16); shards read only their rows; an unfinished writer leaves nothing behind.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include <cmath>
+#include <cstdint>
+#include <tuple>
 
 #include "core/errors.h"
 #include "features/feature_store.h"
@@ -100,6 +103,47 @@ TEST(FeatureStore, UncommittedWriterLeavesNothing) {
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
   EXPECT_FALSE(read_store_info(path).has_value());
+}
+
+// Overwrites an int64 attribute of the store's root (or of features/<name>).
+void set_int_attribute(const std::filesystem::path& path, const std::string& object,
+                       const char* name, int64_t value) {
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  const hid_t target = object.empty() ? f : H5Dopen2(f, object.c_str(), H5P_DEFAULT);
+  const hid_t attribute = H5Aopen(target, name, H5P_DEFAULT);
+  ASSERT_GE(attribute, 0);
+  ASSERT_GE(H5Awrite(attribute, H5T_NATIVE_INT64, &value), 0);
+  H5Aclose(attribute);
+  if (target != f) H5Dclose(target);
+  H5Fclose(f);
+}
+
+// Damaged or hostile size attributes are errors that name them, never values wrapped by a cast
+// (num_items -1 read as 4294967295 items, a dim of 2^40 as 0).
+TEST(FeatureStore, SizeAttributesOutOfRangeAreClearErrors) {
+  test::ScratchDir dir("store_attributes");
+  const auto path = dir / "features.h5";
+  const std::vector<std::tuple<std::string, const char*, int64_t>> cases = {
+      {"", "num_items", -1},
+      {"", "num_items", int64_t(1) << 40},
+      {"", "chunk_items", 0},
+      {"features/image", "dim", int64_t(1) << 40},
+      {"features/image", "dim", -3}};
+  for (const auto& [object, name, value] : cases) {
+    write_store(path, 10, "float32");
+    set_int_attribute(path, object, name, value);
+    try {
+      read_store_info(path);
+      FAIL() << name << " = " << value << " accepted";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(std::string("attribute '") + name + "' = " + std::to_string(value)),
+                std::string::npos)
+          << what;
+      EXPECT_NE(what.find("re-run `pixelrec cache`"), std::string::npos) << what;
+    }
+  }
 }
 
 TEST(FeatureStore, NonStoreFilesAreClearErrors) {
