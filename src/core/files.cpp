@@ -18,8 +18,8 @@ std::string read_file(const fs::path& path, std::string_view what) {
   if (!in) {
     std::error_code ec;
     const bool exists = fs::exists(path, ec);
-    throw Error(std::string("cannot read ") + std::string(what) + " '" + path.string() + "': " +
-                (exists ? std::strerror(errno) : "no such file") +
+    throw Error(std::string("cannot read ") + std::string(what) + " '" + path.string() +
+                "': " + (exists ? std::strerror(errno) : "no such file") +
                 (exists ? " (check its permissions)" : " (check the path in your config)"));
   }
   std::string data;
@@ -47,20 +47,41 @@ void ensure_directory(const fs::path& dir) {
 void ensure_parent_directory(const fs::path& path) { ensure_directory(path.parent_path()); }
 
 namespace {
+
+// fsync(2) of `target` (a file or a directory); false with errno set when it fails.
+bool flush_to_disk(const fs::path& target, bool directory) {
+  const int fd = ::open(target.c_str(), O_RDONLY | (directory ? O_DIRECTORY : 0));
+  if (fd < 0) return false;
+  const bool flushed = ::fsync(fd) == 0;
+  const int error = errno;
+  const bool closed = ::close(fd) == 0;
+  errno = flushed ? errno : error;
+  return flushed && closed;
+}
+
+// The finished temp file is flushed, renamed over `path`, then the directory entry is flushed:
+// after a power cut `path` holds either the old or the new contents, never a torn or lost file.
 void sync_and_rename(const fs::path& tmp, const fs::path& path, Durability durability) {
-  int fd = durability == Durability::kFlushToDisk ? ::open(tmp.c_str(), O_RDONLY) : -1;
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
+  const bool flush = durability == Durability::kFlushToDisk;
+  if (flush && !flush_to_disk(tmp, false)) {
+    const std::string cause = std::strerror(errno);
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw Error("cannot flush '" + path.string() + "' to disk: " + cause +
+                " (disk full or failing?); the previous version, if any, is kept");
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) {
     fs::remove(tmp, ec);
-    throw Error("cannot move finished file into place at '" + path.string() + "': " +
-                ec.message());
+    throw Error("cannot move finished file into place at '" + path.string() + "': " + ec.message());
   }
+  const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  if (flush && !flush_to_disk(dir, true))
+    throw Error("'" + path.string() + "' was written, but its directory could not be flushed to " +
+                "disk: " + std::strerror(errno) + "; after a power cut it may be the old version");
 }
+
 }  // namespace
 
 void sync_filesystem(const fs::path& dir) {
@@ -79,8 +100,8 @@ void write_atomic(const fs::path& path, const std::function<void(std::ostream&)>
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error("cannot write '" + tmp.string() + "': " + std::strerror(errno));
     fill(out);
-    out.flush();
-    if (!out) throw Error("write failed for '" + path.string() + "' (disk full?)");
+    out.close();  // close() writes what is buffered: its failure is a failed write too
+    if (out.fail()) throw Error("write failed for '" + path.string() + "' (disk full?)");
   } catch (...) {
     std::error_code ec;
     fs::remove(tmp, ec);
