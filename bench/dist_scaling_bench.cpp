@@ -143,14 +143,16 @@ void prepare(Trainer& t, const fs::path& store, const Data& data, dist::Communic
   for (int i = 0; i < kRingBatches; ++i) t.ring.push_back(batches.batch(i, per_rank * comm.size()));
 }
 
-// trainer.cpp's step: this rank's pairs' loss over the global pair count, backward, then
-// optimizer_step with gradient synchronisation and the per-step signal agreement.
+// trainer.cpp's step: this rank's pairs' loss over the global pair count, backward (buckets
+// reduced during it on c10d backends), then optimizer_step with gradient synchronisation, whose
+// row exchange also agrees on pending signals.
 // Returns this rank's samples (pairs) per second over at least `seconds`.
 double run_steps(Trainer& t, dist::Communicator& comm, double seconds) {
   GradientSync sync(comm);
   sync.broadcast_parameters(*t.model);
   // As the trainer: each rank keeps its shard's item-embedding rows.
   if (comm.size() > 1) t.model->shard_items(t.shard.range.begin, t.shard.range.end);
+  sync.register_dense(t.dense_params);
   const TrainingConfig& tc = t.config.training;
   int64_t pairs = 0, steps = 0;
   const auto step = [&] {
@@ -165,10 +167,12 @@ double run_steps(Trainer& t, dist::Communicator& comm, double seconds) {
     if (t.config.model.use_contrastive && tc.contrastive_weight > 0)
       loss = loss + tc.contrastive_weight * t.model->network()->contrastive(side) *
                         (double(batch.users.size(0)) / double(batch.global_pairs));
+    sync.arm_overlap();
     loss.backward();
+    sync.note_signal(0);
     optimizer_step(*t.model, *t.optimizer, t.dense_params, t.row_options, tc.learning_rate,
                    tc.gradient_clip, &sync);
-    sync.agree_on_signal(0);
+    sync.agreed_signal();
     ++steps;
     return batch.users.size(0);
   };

@@ -144,15 +144,12 @@ class C10dCommunicator final : public dist::Communicator,
     run("barrier", [&] { return group_->barrier(); });
   }
 
+  // The host-memory operations stage through the tensor ones (the caller's memory itself under
+  // Gloo, a device copy under NCCL).
   void broadcast(void* data, size_t bytes, int root) override {
     if (bytes == 0) return skip();
     Staged t(data, int64_t(bytes), at::kByte, device_);
-    c10d::BroadcastOptions options;
-    options.rootRank = root;
-    run("broadcast", [&] {
-      std::vector<at::Tensor> tensors{t.tensor()};
-      return group_->broadcast(tensors, options);
-    });
+    broadcast(t.tensor(), root);
     t.finish();
   }
 
@@ -163,25 +160,16 @@ class C10dCommunicator final : public dist::Communicator,
   void allgather(const void* send, size_t bytes, void* recv) override {
     if (bytes == 0) return skip();
     Staged input(const_cast<void*>(send), int64_t(bytes), at::kByte, device_);
-    std::vector<Staged> outputs;
-    outputs.reserve(size_t(size_));
-    for (int r = 0; r < size_; ++r)
-      outputs.emplace_back(static_cast<char*>(recv) + size_t(r) * bytes, int64_t(bytes), at::kByte,
-                           device_);
-    run("allgather", [&] {
-      std::vector<at::Tensor> inputs{input.tensor()};
-      std::vector<std::vector<at::Tensor>> gathered(1);
-      for (auto& o : outputs) gathered[0].push_back(o.tensor());
-      return group_->allgather(gathered, inputs);
-    });
-    for (auto& o : outputs) o.finish();
+    Staged all(recv, int64_t(bytes) * size_, at::kByte, device_);
+    allgather_into(input.tensor(), all.tensor());
+    all.finish();
   }
 
   std::unique_ptr<PendingCollective> start_allreduce_sum(torch::Tensor tensor) override {
     check_placement(tensor, "allreduce");
     if (tensor.numel() == 0) {
       skip();
-      return std::make_unique<Finished>();
+      return std::make_unique<CompletedCollective>();
     }
     return start("allreduce", [&] {
       std::vector<at::Tensor> tensors{tensor};
@@ -203,29 +191,14 @@ class C10dCommunicator final : public dist::Communicator,
   torch::Tensor allgather(const torch::Tensor& tensor) override {
     check_placement(tensor, "allgather");
     const torch::Tensor input = tensor.dim() == 0 ? tensor.reshape({1}) : tensor;
-    const int64_t rows = input.size(0);
     std::vector<int64_t> shape = input.sizes().vec();
     shape[0] *= size_;
     torch::Tensor all = torch::empty(shape, input.options());
-    if (input.numel() == 0) {
-      skip();
-      return all;
-    }
-    run("allgather", [&] {
-      std::vector<at::Tensor> inputs{input};
-      std::vector<std::vector<at::Tensor>> gathered(1);
-      for (int r = 0; r < size_; ++r) gathered[0].push_back(all.narrow(0, r * rows, rows));
-      return group_->allgather(gathered, inputs);
-    });
+    allgather_into(input, all);
     return all;
   }
 
  private:
-  class Finished final : public PendingCollective {
-   public:
-    void wait() override {}
-  };
-
   // A launched c10d Work; wait() turns its failure into the same Error as a blocking collective.
   class InFlight final : public PendingCollective {
    public:
@@ -280,11 +253,20 @@ class C10dCommunicator final : public dist::Communicator,
   void reduce(void* data, size_t count, at::ScalarType type) {
     if (count == 0) return skip();
     Staged t(data, int64_t(count), type, device_);
-    run("allreduce", [&] {
-      std::vector<at::Tensor> tensors{t.tensor()};
-      return group_->allreduce(tensors);
-    });
+    start_allreduce_sum(t.tensor())->wait();
     t.finish();
+  }
+
+  // Every rank's `input` into consecutive rows of `all` (size() x input's rows), in rank order.
+  void allgather_into(const torch::Tensor& input, const torch::Tensor& all) {
+    if (input.numel() == 0) return skip();
+    const int64_t rows = input.size(0);
+    run("allgather", [&] {
+      std::vector<at::Tensor> inputs{input};
+      std::vector<std::vector<at::Tensor>> gathered(1);
+      for (int r = 0; r < size_; ++r) gathered[0].push_back(all.narrow(0, r * rows, rows));
+      return group_->allgather(gathered, inputs);
+    });
   }
 
   template <class Launch>

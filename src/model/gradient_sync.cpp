@@ -133,11 +133,6 @@ void GradientSync::allreduce_dense(const std::vector<torch::Tensor>& params) {
   reset_buckets();
 }
 
-RowGradient GradientSync::merge_rows(const RowGradient& local, int64_t dim, int64_t table_rows) {
-  if (!active()) return local;
-  return exchange_rows({local}, {dim}, {table_rows}, 0.0, 0).merged[0];
-}
-
 RowGradient GradientSync::merge_rows_dense(const RowGradient& local, int64_t dim,
                                            int64_t table_rows) {
   // [gradient..., touched] per row: one allreduce carries the sums and which rows any rank used
@@ -167,11 +162,6 @@ RowGradient GradientSync::merge_shared_row(const RowGradient& local, int64_t row
   if (buffer[dim].item<float>() == 0.0f) return {};
   return {torch::full({1}, row, torch::TensorOptions(torch::kLong).device(device_)),
           buffer.narrow(0, 0, dim).reshape({1, dim}).clone()};
-}
-
-double GradientSync::sum_over_ranks(double value) {
-  if (active()) comm_.allreduce_sum(&value, 1);
-  return value;
 }
 
 int GradientSync::agreed_signal() {

@@ -43,22 +43,15 @@ class GradientSync {
   // every bucket and writes the sums into the gradients. `params` as given to register_dense.
   void allreduce_dense(const std::vector<torch::Tensor>& params);
 
-  // The touched rows of a replicated table of `table_rows` rows, with their gradients summed over
-  // ranks. Each rank's rows travel by a padded allgather while that is the smaller volume
-  // (N x the largest row count); beyond, by one dense allreduce of the table's gradient with a
-  // "touched" column, whose volume does not grow with N (many ranks, or many rows per step).
-  RowGradient merge_rows(const RowGradient& local, int64_t dim, int64_t table_rows);
   // The gradient of one row every rank holds (the unknown item of an item-sharded table): summed
   // over ranks; undefined when no rank touched it (so lazy optimizer state stays untouched).
   RowGradient merge_shared_row(const RowGradient& local, int64_t row, int64_t dim);
-  double sum_over_ranks(double value);
-  // The largest pending signal number over all ranks (0: none), so every rank stops together.
-  int agree_on_signal(int local_signal);
-
   // One step's row traffic in two collectives instead of three per table plus two: an allgather
   // of small per-rank header values (each table's row count, the pending signal, the squared norm
   // of the rank's item-shard rows), then one allgather of every replicated table's rows and
-  // gradients packed together (a table whose N x rows outgrow it goes by dense allreduce).
+  // gradients packed together. A table goes by one dense allreduce of its gradient with a
+  // "touched" column instead once N x its largest row count exceeds twice its rows: that volume
+  // does not grow with N.
   struct RowExchange {
     std::vector<RowGradient> merged;  // per table: touched rows, gradients summed over ranks
     double shard_squared_norm = 0;    // summed over ranks, in rank order
@@ -89,6 +82,8 @@ class GradientSync {
   void launch_ready_buckets();
   void reset_buckets();
   RowGradient merge_rows_dense(const RowGradient& local, int64_t dim, int64_t table_rows);
+  // The largest pending signal number over all ranks (0: none), so every rank stops together.
+  int agree_on_signal(int local_signal);
 
   dist::Communicator& comm_;
   std::shared_ptr<TensorCollectives> collectives_;

@@ -5,18 +5,11 @@
 namespace pixelrec::model {
 namespace {
 
-class Done final : public PendingCollective {
- public:
-  void wait() override {}
-};
-
 // Host memory is what dist::Communicator takes: CPU tensors are passed as they are, device
 // tensors are copied out and back.
 class HostStagedCollectives final : public TensorCollectives {
  public:
   explicit HostStagedCollectives(dist::Communicator& comm) : comm_(comm) {}
-  int rank() const override { return comm_.rank(); }
-  int size() const override { return comm_.size(); }
   bool asynchronous() const override { return false; }
 
   std::unique_ptr<PendingCollective> start_allreduce_sum(torch::Tensor tensor) override {
@@ -38,7 +31,7 @@ class HostStagedCollectives final : public TensorCollectives {
                             c10::toString(host.scalar_type()));
     }
     if (!host.is_same(tensor)) tensor.copy_(host);
-    return std::make_unique<Done>();
+    return std::make_unique<CompletedCollective>();
   }
 
   void broadcast(const torch::Tensor& tensor, int root) override {

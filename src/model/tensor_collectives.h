@@ -21,11 +21,15 @@ class PendingCollective {
   virtual void wait() = 0;
 };
 
+// What a synchronous (or empty) collective returns: already complete.
+class CompletedCollective final : public PendingCollective {
+ public:
+  void wait() override {}
+};
+
 class TensorCollectives {
  public:
   virtual ~TensorCollectives() = default;
-  virtual int rank() const = 0;
-  virtual int size() const = 0;
   // True when start_allreduce_sum returns before the reduction is done (c10d backends).
   virtual bool asynchronous() const = 0;
 

@@ -24,8 +24,7 @@ fs::path checkpoint_for(const Config& config, const std::string& run_name,
 
 std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const SplitData& split,
                                                  const fs::path& checkpoint, bool final_activation,
-                                                 int rank, int world,
-                                                 const torch::Device& device) {
+                                                 int rank, int world, const torch::Device& device) {
   auto out = std::make_unique<TrainedModel>();
   out->checkpoint = load_checkpoint(checkpoint);
   const CheckpointMeta& meta = out->checkpoint.meta;

@@ -31,8 +31,7 @@ std::filesystem::path checkpoint_for(const Config& config, const std::string& ru
 // the item features live while scoring (--device).
 std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const SplitData& split,
                                                  const std::filesystem::path& checkpoint,
-                                                 bool final_activation, int rank = 0,
-                                                 int world = 1,
+                                                 bool final_activation, int rank = 0, int world = 1,
                                                  const torch::Device& device = torch::kCPU);
 
 }  // namespace pixelrec::model

@@ -136,8 +136,10 @@ TEST(GradientSync, RowMergeByAllgatherAndByDenseAllreduceAgree) {
   const auto errors = run_ranks(world, milliseconds(20000), [&](dist::Communicator& comm) {
     GradientSync sync(comm);
     const RowGradient local = rows_of_rank(comm.rank());
-    sparse[size_t(comm.rank())] = sync.merge_rows(local, 3, /*table_rows=*/1000);  // 27 < 2000
-    dense[size_t(comm.rank())] = sync.merge_rows(local, 3, /*table_rows=*/10);     // 27 > 20
+    // One exchange, two tables: 3 ranks x 9 rows < 2 x 1000 (allgather), > 2 x 10 (allreduce).
+    const auto exchange = sync.exchange_rows({local, local}, {3, 3}, {1000, 10}, 0.0, 0);
+    sparse[size_t(comm.rank())] = exchange.merged[0];
+    dense[size_t(comm.rank())] = exchange.merged[1];
   });
   EXPECT_EQ(errors, (std::vector<std::string>(world, "")));
   torch::Tensor expected = torch::zeros({10, 3});
