@@ -49,9 +49,15 @@ if(DEFINED Torch_VERSION AND NOT Torch_VERSION VERSION_EQUAL PIXELREC_TORCH_VERS
 endif()
 get_filename_component(PIXELREC_TORCH_LIB_DIR "${TORCH_LIBRARY}" DIRECTORY)
 
-set(PIXELREC_WITH_CUDA OFF)
+# A cache entry (read-only in effect: recomputed on every configure), so CMakeCache.txt shows
+# whether this build compiles the CUDA code.
+set(_pixelrec_cuda OFF)
 if(TORCH_CUDA_LIBRARIES OR CAFFE2_USE_CUDA)
-  set(PIXELREC_WITH_CUDA ON)
+  set(_pixelrec_cuda ON)
+endif()
+set(PIXELREC_WITH_CUDA ${_pixelrec_cuda} CACHE BOOL
+    "LibTorch has CUDA: the NCCL communicator and --device cuda are compiled (detected)" FORCE)
+if(PIXELREC_WITH_CUDA)
   # ProcessGroupNCCL.hpp includes <nccl.h>: the header of the NCCL the wheel ships (its
   # nvidia-nccl dependency) first, else the CUDA toolkit's.
   get_filename_component(_torch_site "${PIXELREC_TORCH_LIB_DIR}/../.." ABSOLUTE)

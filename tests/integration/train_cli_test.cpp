@@ -146,6 +146,17 @@ TEST_F(TrainCli, BadModelSettingsGiveClearErrors) {
   EXPECT_NE(resume.output.find("--run-name"), std::string::npos) << resume.output;
 }
 
+// Every build compiles and links the CUDA code (the NCCL communicator, --device cuda): the
+// LibTorch half of the binary loads libtorch_cuda even where no GPU exists.
+TEST(CudaBuild, PixelrecTorchLinksLibtorchCuda) {
+  const fs::path torch_binary = fs::path(PIXELREC_BIN).parent_path() / "pixelrec-torch";
+  const CommandResult r = run_command("ldd " + shell_quote(torch_binary.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("libtorch_cuda.so => /"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("libc10_cuda.so => /"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("not found"), std::string::npos) << r.output;
+}
+
 // The CUDA build on a machine without a GPU (these machines, CI): --device cuda and the NCCL
 // backend are refused in one line that says what to do, exit status 1.
 TEST_F(TrainCli, DeviceCudaWithoutGpuSaysSoAndHowToTrain) {
@@ -158,7 +169,8 @@ TEST_F(TrainCli, DeviceCudaWithoutGpuSaysSoAndHowToTrain) {
   };
   const auto r = train("--device cuda --run-name gpu");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_TRUE(one_line(r.output, "--device cuda: no CUDA GPU is visible to this process")) << r.output;
+  EXPECT_TRUE(one_line(r.output, "--device cuda: no CUDA GPU is visible to this process"))
+      << r.output;
   const auto nccl = train("--device cuda --set distributed.backend=nccl --run-name gpu_nccl");
   EXPECT_EQ(nccl.exit_code, 1) << nccl.output;
   EXPECT_TRUE(one_line(nccl.output, "distributed.backend nccl: rank 0 sees no CUDA GPU"))
