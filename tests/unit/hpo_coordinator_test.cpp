@@ -348,8 +348,9 @@ TEST(HpoCoordinator, RejectsBadClientsAndKeepsServingTheGoodOne) {
 }
 
 // Connections are bounded: beyond max_connections a new one is closed at once; one that never
-// says hello is closed after hello_timeout, sooner than the idle timeout of a worker; a client
-// that floods errors and never reads is cut after close_grace; the good client is served
+// says hello is closed after hello_timeout, sooner than the idle timeout of a worker; a pre-hello
+// error closes the connection though the client reads nothing; an authenticated client that
+// floods requests without reading is cut at max_pending_replies; the good client is served
 // throughout.
 TEST(HpoCoordinator, BoundsConnectionsHelloTimeAndClientsThatNeverRead) {
   ScratchDir dir("hpo_coord_bounds");
