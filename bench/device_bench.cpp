@@ -7,12 +7,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_cli.h"
@@ -91,15 +91,16 @@ nlohmann::json scoring(const torch::Device& device, int64_t block_users) {
   for (float v : scores) non_finite += std::isfinite(v) ? 0 : 1;
   const double pairs = double(block_users) * double(kItems);
   const double tflops = pairs * flops_per_pair(config.model) / block_s / 1e12;
-  return {{"users", block_users},
-          {"items", kItems},
-          {"item_cache_seconds", cache_s},
-          {"block_seconds", block_s},
-          {"pairs_per_second", pairs / block_s},
-          {"flop_per_pair", flops_per_pair(config.model)},
-          {"tflops", tflops},
-          {"non_finite_scores", non_finite},
-          {"full_ranking_seconds_pixelrec50k", double(kUsers) * double(kItems) / (pairs / block_s)}};
+  return {
+      {"users", block_users},
+      {"items", kItems},
+      {"item_cache_seconds", cache_s},
+      {"block_seconds", block_s},
+      {"pairs_per_second", pairs / block_s},
+      {"flop_per_pair", flops_per_pair(config.model)},
+      {"tflops", tflops},
+      {"non_finite_scores", non_finite},
+      {"full_ranking_seconds_pixelrec50k", double(kUsers) * double(kItems) / (pairs / block_s)}};
 }
 
 // One-rank NCCL: tensor collectives on device memory, asynchronous launch, and the host API.
@@ -132,7 +133,8 @@ int run(int argc, char** argv) {
   const std::string name = argc > 1 ? argv[1] : "cpu";
   const torch::Device device = compute_device(name, 0);
   const int64_t block_users = argc > 2 ? std::atol(argv[2]) : (device.is_cuda() ? 4096 : 128);
-  if (!device.is_cuda()) set_compute_threads(int(std::max(1u, std::thread::hardware_concurrency())));
+  if (!device.is_cuda())
+    set_compute_threads(int(std::max(1u, std::thread::hardware_concurrency())));
   nlohmann::json out;
   out["device"] = device.is_cuda() ? "cuda" : "cpu";
   out["threads"] = device.is_cuda() ? 0 : at::get_num_threads();

@@ -152,21 +152,25 @@ double run_steps(Trainer& t, dist::Communicator& comm, double seconds) {
   sync.broadcast_parameters(*t.model);
   // As the trainer: each rank keeps its shard's item-embedding rows.
   if (comm.size() > 1) t.model->shard_items(t.shard.range.begin, t.shard.range.end);
+  const std::shared_ptr<TensorCollectives> batch_ranks =
+      comm.size() > 1 ? tensor_collectives(comm) : nullptr;
+  t.model->network()->set_ranks(batch_ranks.get(), comm.rank());
   sync.register_dense(t.dense_params);
   const TrainingConfig& tc = t.config.training;
   int64_t pairs = 0, steps = 0;
   const auto step = [&] {
     const Batch& batch = t.ring[size_t(steps % kRingBatches)];
     ItemSide side;
-    const torch::Tensor logits = t.model->forward(batch.users, batch.items, t.features, &side,
-                                                  t.config.model.item_id_dropout);
+    const BatchDraws draws{uint64_t(steps), batch.positions, t.config.model.item_id_dropout,
+                           t.config.model.user_id_dropout};
+    const torch::Tensor logits =
+        t.model->forward(batch.users, batch.items, t.features, &side, draws);
     torch::Tensor loss =
         tc.bce_weight *
         torch::binary_cross_entropy_with_logits(logits, batch.labels, {}, {}, at::Reduction::Sum) /
         double(batch.global_pairs);
     if (t.config.model.use_contrastive && tc.contrastive_weight > 0)
-      loss = loss + tc.contrastive_weight * t.model->network()->contrastive(side) *
-                        (double(batch.users.size(0)) / double(batch.global_pairs));
+      loss = loss + tc.contrastive_weight * t.model->network()->contrastive(side, draws.seed);
     sync.arm_overlap();
     loss.backward();
     sync.note_signal(0);

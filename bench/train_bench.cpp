@@ -82,7 +82,9 @@ void train_step(Setup& s, const Batch& batch, bool contrastive, PhaseTimes& time
   auto t0 = Clock::now();
   ItemSide side;
   const torch::Tensor logits =
-      s.model->forward(batch.users, batch.items, s.features, &side, s.config.model.item_id_dropout);
+      s.model->forward(batch.users, batch.items, s.features, &side,
+                       BatchDraws{0, batch.positions, s.config.model.item_id_dropout,
+                                  s.config.model.user_id_dropout});
   // The mean equals the trainer's sum / global_pairs in a single process.
   torch::Tensor loss =
       tc.bce_weight * torch::binary_cross_entropy_with_logits(logits, batch.labels);

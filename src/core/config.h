@@ -37,6 +37,7 @@ struct ModelConfig {
   std::string final_activation = "sigmoid";
   std::string init_method = "xavier_uniform";
   double item_id_dropout = 0.0;
+  double user_id_dropout = 0.0;
 };
 
 struct TrainingConfig {

@@ -172,6 +172,9 @@ std::vector<FieldSpec> build_fields() {
       F(double, model.item_id_dropout,
         "Probability of replacing an item id by the unknown-item embedding in training",
         probability()),
+      F(double, model.user_id_dropout,
+        "Probability of replacing a user id by the unknown-user embedding in training",
+        probability()),
 
       // ---- training ----
       F(int, training.batch_size, "Positives per batch (negatives are added per ratio)",

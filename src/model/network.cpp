@@ -1,8 +1,12 @@
 #include "model/network.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
+#include <vector>
 
 #include "core/errors.h"
+#include "model/sync_batch_norm.h"
 
 namespace pixelrec::model {
 namespace {
@@ -100,6 +104,12 @@ NetworkImpl::NetworkImpl(NetworkSpec spec) : spec_(std::move(spec)) {
       hidden_.push_back(register_module("head_" + std::to_string(i + 1),
                                         make_linear(dims[i], dims[i + 1], c.init_method)));
   }
+  // BatchNorm subtracts the batch mean, so a bias before it has a zero gradient; trained, Adam
+  // would turn that gradient's rounding noise into steps of the full learning rate. Kept at 0.
+  if (c.use_batch_norm) {
+    first_->bias.set_requires_grad(false);
+    for (auto& layer : hidden_) layer->bias.set_requires_grad(false);
+  }
   dropout_ = register_module("head_dropout", FastDropout(c.dropout_rate));
   output_ = register_module("head_out", make_linear(dims.back(), 1, c.init_method));
   log_temperature_ =
@@ -116,9 +126,21 @@ torch::Tensor NetworkImpl::activate(const torch::Tensor& x) const {
   return torch::silu(x);
 }
 
+torch::Tensor NetworkImpl::project(size_t k, torch::Tensor x, const DropoutKeys& keys) {
+  uint64_t site = 1000 + 10 * k;  // distinct from the head's layers
+  for (auto& module : *projections_[k]) {
+    if (auto* dropout = module.ptr()->as<FastDropoutImpl>())
+      x = dropout->forward(x, keys.site(site++));
+    else
+      x = module.forward(x);
+  }
+  return x;
+}
+
 ItemSide NetworkImpl::item_side(const torch::Tensor& item_emb, const torch::Tensor& tag_emb,
                                 const std::vector<torch::Tensor>& features,
-                                const std::vector<torch::Tensor>& presence) {
+                                const std::vector<torch::Tensor>& presence,
+                                const DropoutKeys& item_keys) {
   ItemSide side;
   side.tokens.push_back(item_emb);
   side.masks.emplace_back();
@@ -127,7 +149,7 @@ ItemSide NetworkImpl::item_side(const torch::Tensor& item_emb, const torch::Tens
     side.masks.emplace_back();
   }
   for (size_t k = 0; k < spec_.content.size(); ++k) {
-    torch::Tensor projected = projections_[k]->forward(features[k]);
+    torch::Tensor projected = project(k, features[k], item_keys);
     side.tokens.push_back(projected);
     side.masks.push_back(presence[k]);
     if (spec_.content[k].name == "image") {
@@ -158,12 +180,14 @@ torch::Tensor NetworkImpl::item_part(const ItemSide& side) {
   return torch::matmul(items, first_->weight.narrow(1, dim_, items.size(1)).t());
 }
 
-torch::Tensor NetworkImpl::head_from_first(const torch::Tensor& first_linear_no_bias) {
+torch::Tensor NetworkImpl::head_from_first(const torch::Tensor& first_linear_no_bias,
+                                           const DropoutKeys& pair_keys) {
   torch::Tensor h = first_linear_no_bias + first_->bias;
   for (size_t i = 0; i < spec_.config.fusion_hidden_dims.size(); ++i) {
     if (i > 0) h = hidden_[i - 1]->forward(h);
-    if (!norms_.empty()) h = norms_[i]->forward(h);
-    h = dropout_->forward(activate(h));
+    if (!norms_.empty())
+      h = is_training() ? batch_norm_over_ranks(h, *norms_[i], ranks_) : norms_[i]->forward(h);
+    h = dropout_->forward(activate(h), pair_keys.site(i));
   }
   return output_->forward(h).squeeze(1);
 }
@@ -237,31 +261,58 @@ torch::Tensor NetworkImpl::fuse(const torch::Tensor& user_tokens, const ItemSide
 }
 
 torch::Tensor NetworkImpl::logits(const torch::Tensor& user_tokens, const ItemSide& side,
-                                  const torch::Tensor& inverse) {
+                                  const torch::Tensor& inverse, const DropoutKeys& pair_keys) {
   if (factorized())
-    return head_from_first(user_part(user_tokens) + item_part(side).index_select(0, inverse));
+    return head_from_first(user_part(user_tokens) + item_part(side).index_select(0, inverse),
+                           pair_keys);
   const torch::Tensor fused = fuse(user_tokens, side, inverse);
-  return head_from_first(torch::matmul(fused, first_->weight.t()));
+  return head_from_first(torch::matmul(fused, first_->weight.t()), pair_keys);
 }
 
 torch::Tensor NetworkImpl::temperature() const {
   return log_temperature_.clamp(std::log(kMinTemperature), std::log(kMaxTemperature)).exp();
 }
 
-torch::Tensor NetworkImpl::contrastive(const ItemSide& side) {
+torch::Tensor NetworkImpl::gather_rows(const torch::Tensor& x) {
+  if (!ranks_) return x;
+  const auto long_options = torch::TensorOptions(torch::kLong).device(x.device());
+  const torch::Tensor counts =
+      ranks_->allgather(torch::full({1}, x.size(0), long_options)).to(torch::kCPU);
+  const int64_t* count = counts.data_ptr<int64_t>();
+  const int64_t widest = counts.max().item<int64_t>();
+  torch::Tensor padded = torch::zeros({widest, x.size(1)}, x.options());
+  padded.narrow(0, 0, x.size(0)).copy_(x.detach());
+  const torch::Tensor all = ranks_->allgather(padded);
+  std::vector<torch::Tensor> parts;
+  for (int64_t r = 0; r < counts.size(0); ++r)
+    parts.push_back(r == rank_ ? x : all.narrow(0, r * widest, count[r]));
+  return torch::cat(parts);
+}
+
+torch::Tensor NetworkImpl::contrastive(const ItemSide& side, uint64_t subset_seed) {
   if (!side.image.defined() || !side.text.defined())
     return torch::zeros({}, log_temperature_.options());
-  torch::Tensor both = (side.image_present * side.text_present).gt(0).nonzero().squeeze(1);
-  if (both.size(0) < 2) return torch::zeros({}, log_temperature_.options());
+  const torch::Tensor both = (side.image_present * side.text_present).gt(0).nonzero().squeeze(1);
+  // Each rank's items are a contiguous id range in rank order, so the gathered rows are the
+  // global batch's items in one process's (sorted) order.
+  const torch::Tensor pairs = gather_rows(
+      torch::cat({side.image.index_select(0, both), side.text.index_select(0, both)}, 1));
+  const int64_t n = pairs.size(0), d = side.image.size(1);
+  if (n < 2) return torch::zeros({}, log_temperature_.options());
+  torch::Tensor chosen = pairs;
   // InfoNCE costs O(n^2) in the batch's distinct items: beyond kMaxContrastiveItems a random
-  // subset (torch's generator, seeded per batch by the trainer) keeps it a small part of a step.
-  if (both.size(0) > kMaxContrastiveItems)
-    both = both.index_select(
-        0, std::get<0>(torch::randperm(both.size(0),
-                                       torch::TensorOptions(torch::kLong).device(both.device()))
-                           .narrow(0, 0, kMaxContrastiveItems)
-                           .sort()));
-  return info_nce(side.image.index_select(0, both), side.text.index_select(0, both), temperature());
+  // subset keeps it a small part of a step.
+  if (n > kMaxContrastiveItems) {
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(subset_seed);
+    const torch::Tensor subset = std::get<0>(
+        torch::randperm(n, generator, torch::kLong).narrow(0, 0, kMaxContrastiveItems).sort());
+    chosen = pairs.index_select(0, subset.to(pairs.device()));
+  }
+  torch::Tensor t = temperature();
+  // One rank's loss carries the temperature's gradient; the path stays on every rank (equal
+  // autograd graphs keep the ranks' backward collectives in step), scaled to zero.
+  if (ranks_ && rank_ != 0) t = t.detach() + (t - t.detach()) * 0.0;
+  return info_nce(chosen.narrow(1, 0, d), chosen.narrow(1, d, d), t);
 }
 
 torch::Tensor info_nce(const torch::Tensor& image, const torch::Tensor& text,

@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "model/fast_dropout.h"
+#include "model/tensor_collectives.h"
 
 namespace pixelrec::model {
 
@@ -42,14 +43,21 @@ class NetworkImpl : public torch::nn::Module {
  public:
   explicit NetworkImpl(NetworkSpec spec);
 
+  // Data-parallel training: the ranks whose rows make up each global batch (null: one process).
+  // BatchNorm then uses the global batch's statistics and the contrastive loss its items, and
+  // every rank runs every training forward and backward, with or without rows.
+  void set_ranks(TensorCollectives* ranks, int rank) { ranks_ = ranks, rank_ = rank; }
+
   // item_emb, tag_emb: [U, D]; features[k]: [U, content[k].dim]; presence[k]: float [U].
+  // `item_keys` name the U items for content dropout.
   ItemSide item_side(const torch::Tensor& item_emb, const torch::Tensor& tag_emb,
                      const std::vector<torch::Tensor>& features,
-                     const std::vector<torch::Tensor>& presence);
+                     const std::vector<torch::Tensor>& presence, const DropoutKeys& item_keys = {});
 
-  // Logits [B] for users' tokens [B, D] paired with items side[inverse[b]].
+  // Logits [B] for users' tokens [B, D] paired with items side[inverse[b]]; `pair_keys` name the
+  // B pairs for head dropout.
   torch::Tensor logits(const torch::Tensor& user_tokens, const ItemSide& side,
-                       const torch::Tensor& inverse);
+                       const torch::Tensor& inverse, const DropoutKeys& pair_keys = {});
 
   // Concat fusion only: the first head layer is linear, so it splits into a user part and an
   // item part that scoring computes once per user and once per item ([*, H1], no bias).
@@ -57,7 +65,8 @@ class NetworkImpl : public torch::nn::Module {
   torch::Tensor user_part(const torch::Tensor& user_tokens);
   torch::Tensor item_part(const ItemSide& side);
   // The rest of the head from the first layer's pre-activation without bias: [P, H1] → [P].
-  torch::Tensor head_from_first(const torch::Tensor& first_linear_no_bias);
+  torch::Tensor head_from_first(const torch::Tensor& first_linear_no_bias,
+                                const DropoutKeys& pair_keys = {});
 
   // Inference form of the head (eval mode): BatchNorm folded into the layers. The first layer's
   // BatchNorm becomes scale/shift, which a scorer folds into its cached user and item parts:
@@ -71,8 +80,12 @@ class NetworkImpl : public torch::nn::Module {
   torch::Tensor folded_head_rest(const FoldedHead& head, torch::Tensor first_activated);
   torch::Tensor activate_(torch::Tensor& x) const;  // in place when the activation allows
 
-  // Symmetric InfoNCE between image and text projections of items that have both.
-  torch::Tensor contrastive(const ItemSide& side);
+  // Symmetric InfoNCE between image and text projections of the items that have both, over the
+  // global batch (every rank's items). Beyond kMaxContrastiveItems items, a subset drawn from
+  // `subset_seed` (equal on every rank). Every rank gets the same value; the gradient each rank
+  // computes covers its own items (and the temperature on rank 0 only), so the sum over ranks is
+  // one process's gradient.
+  torch::Tensor contrastive(const ItemSide& side, uint64_t subset_seed = 0);
   torch::Tensor temperature() const;  // exp(clamped log-temperature)
 
   const NetworkSpec& spec() const { return spec_; }
@@ -82,6 +95,9 @@ class NetworkImpl : public torch::nn::Module {
   torch::Tensor fuse(const torch::Tensor& user_tokens, const ItemSide& side,
                      const torch::Tensor& inverse);
   torch::Tensor masked(const ItemSide& side, size_t k) const;
+  torch::Tensor project(size_t k, torch::Tensor x, const DropoutKeys& keys);
+  // Every rank's rows of x [n, C] in rank order; this rank's keep their gradient.
+  torch::Tensor gather_rows(const torch::Tensor& x);
 
   NetworkSpec spec_;
   int64_t dim_;
@@ -95,6 +111,8 @@ class NetworkImpl : public torch::nn::Module {
   FastDropout dropout_{nullptr};
   torch::nn::Linear output_{nullptr};
   torch::Tensor log_temperature_;
+  TensorCollectives* ranks_ = nullptr;
+  int rank_ = 0;
 };
 TORCH_MODULE(Network);
 

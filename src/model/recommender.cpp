@@ -1,6 +1,7 @@
 #include "model/recommender.h"
 
 #include "core/errors.h"
+#include "core/rng.h"
 
 namespace pixelrec::model {
 
@@ -103,18 +104,47 @@ void Recommender::unshard_items(std::vector<torch::Tensor> full_state) {
   item_end_ = shape_.num_items;
 }
 
-torch::Tensor Recommender::user_tokens(const torch::Tensor& users) {
-  // Cold users (not in training) share the unknown-user row.
-  return users_.lookup(users.clamp_max(shape_.num_users));
+namespace {
+
+// Which of `ids` (int64 [n], distinct, any device) drop to the unknown row: bool [n] on the ids'
+// device, each decided by (seed, id) alone.
+torch::Tensor id_dropped(const torch::Tensor& ids, double p, uint64_t seed) {
+  const torch::Tensor cpu = ids.to(torch::kCPU).contiguous();
+  torch::Tensor dropped = torch::empty({cpu.size(0)}, torch::kBool);
+  const int64_t* id = cpu.data_ptr<int64_t>();
+  bool* out = dropped.data_ptr<bool>();
+  const uint64_t threshold =
+      p >= 1 ? ~uint64_t(0) : uint64_t(p * 18446744073709551616.0);  // p * 2^64
+  for (int64_t i = 0; i < cpu.size(0); ++i)
+    out[i] = Rng::stream(seed, {uint64_t(id[i])}).next() < threshold;
+  return dropped.to(ids.device());
+}
+
+bool dropping(double p) { return p > 0 && torch::GradMode::is_enabled(); }
+
+}  // namespace
+
+torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDraws& draws) {
+  // Cold users (not in training) share the unknown-user row; user-id dropout trains it.
+  torch::Tensor rows = users.clamp_max(shape_.num_users);
+  if (dropping(draws.user_id_dropout)) {
+    const auto [distinct, inverse] = torch::_unique(rows, /*sorted=*/true, /*return_inverse=*/true);
+    const uint64_t seed = Rng::stream(draws.seed, {0x55534552ull /* "USER" */}).next();
+    const torch::Tensor dropped = id_dropped(distinct, draws.user_id_dropout, seed);
+    rows = torch::where(dropped.index_select(0, inverse), torch::full_like(rows, shape_.num_users),
+                        rows);
+  }
+  return users_.lookup(rows);
 }
 
 ItemSide Recommender::item_side(const torch::Tensor& items, const ItemFeatures& features,
-                                double item_id_dropout) {
+                                const BatchDraws& draws) {
   const torch::Tensor local = items - features.first_item;
   torch::Tensor known = features.in_train.index_select(0, local);
-  if (item_id_dropout > 0 && torch::GradMode::is_enabled())
-    known = known.logical_and(
-        torch::rand({items.size(0)}, torch::TensorOptions().device(device_)).ge(item_id_dropout));
+  if (dropping(draws.item_id_dropout)) {
+    const uint64_t seed = Rng::stream(draws.seed, {0x4954454Dull /* "ITEM" */}).next();
+    known = known.logical_and(id_dropped(items, draws.item_id_dropout, seed).logical_not());
+  }
   // Table rows: item - item_begin_ for the shard's items, the last row for unknown ones.
   const torch::Tensor id_rows =
       torch::where(known, items - item_begin_, torch::full_like(items, item_end_ - item_begin_));
@@ -126,15 +156,19 @@ ItemSide Recommender::item_side(const torch::Tensor& items, const ItemFeatures& 
     values.push_back(features.values[k].index_select(0, local));
     presence.push_back(features.presence[k].index_select(0, local));
   }
-  return network_->item_side(item_emb, tag_emb, values, presence);
+  DropoutKeys item_keys;
+  if (draws.pair_positions.defined()) item_keys = {draws.seed, items.to(torch::kCPU)};
+  return network_->item_side(item_emb, tag_emb, values, presence, item_keys);
 }
 
 torch::Tensor Recommender::forward(const torch::Tensor& users, const torch::Tensor& items,
                                    const ItemFeatures& features, ItemSide* side_out,
-                                   double item_id_dropout) {
+                                   const BatchDraws& draws) {
   const auto [distinct, inverse] = torch::_unique(items, /*sorted=*/true, /*return_inverse=*/true);
-  ItemSide side = item_side(distinct, features, item_id_dropout);
-  torch::Tensor logits = network_->logits(user_tokens(users), side, inverse);
+  ItemSide side = item_side(distinct, features, draws);
+  DropoutKeys pair_keys;
+  if (draws.pair_positions.defined()) pair_keys = {draws.seed, draws.pair_positions};
+  torch::Tensor logits = network_->logits(user_tokens(users, draws), side, inverse, pair_keys);
   if (side_out) *side_out = std::move(side);
   return logits;
 }

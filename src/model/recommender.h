@@ -44,21 +44,31 @@ struct RecommenderShape {
   int64_t num_tags = 0;   // vocabulary; index num_tags is "no/unknown tag"
 };
 
+// A training batch's random draws, keyed so that they do not depend on how the batch is split
+// over ranks: id dropout and content dropout by item (and user), head dropout by the pair's place
+// in the global batch (see DropoutKeys).
+struct BatchDraws {
+  uint64_t seed = 0;
+  torch::Tensor pair_positions;  // int64 [B] on the CPU; undefined: torch's generator draws
+  double item_id_dropout = 0.0;  // chance that a distinct item uses the unknown-item row
+  double user_id_dropout = 0.0;  // chance that a distinct user uses the unknown-user row
+};
+
 class Recommender {
  public:
   Recommender(NetworkSpec spec, RecommenderShape shape);
 
   // Logits [B] for users (int64 [B], cold users >= num_users allowed) and catalogue items
   // (int64 [B], inside `features`). `side_out` receives the batch's distinct-item side (for the
-  // contrastive loss). item_id_dropout > 0 replaces distinct items' ids by the unknown row.
+  // contrastive loss). Id dropout (draws) trains the unknown rows that cold items and users use.
   torch::Tensor forward(const torch::Tensor& users, const torch::Tensor& items,
                         const ItemFeatures& features, ItemSide* side_out = nullptr,
-                        double item_id_dropout = 0.0);
+                        const BatchDraws& draws = {});
 
-  // Item side of catalogue items (int64 [U], inside `features`), e.g. for scoring.
+  // Item side of distinct catalogue items (int64 [U], inside `features`), e.g. for scoring.
   ItemSide item_side(const torch::Tensor& items, const ItemFeatures& features,
-                     double item_id_dropout = 0.0);
-  torch::Tensor user_tokens(const torch::Tensor& users);
+                     const BatchDraws& draws = {});
+  torch::Tensor user_tokens(const torch::Tensor& users, const BatchDraws& draws = {});
 
   // Distributed training keeps only the item rows of the rank's shard: the item table then holds
   // catalogue items [begin, end) followed by the (replicated) unknown-item row. Every item passed

@@ -51,8 +51,15 @@ std::string default_run_name() {
   return buf;
 }
 
-// Dropout and item-id dropout draw from torch's generator, reseeded for every micro-batch from
-// (seed, epoch, batch, rank): a run resumed mid-epoch, on any rank, draws exactly the same masks.
+// Dropout, id dropout and the contrastive subset draw from (seed, epoch, batch) and the keys of
+// what they drop (BatchDraws), not from the rank: a run resumed mid-epoch, on any number of
+// ranks, draws exactly the same. What still draws from torch's generator (attention fusion's
+// dropout) is reseeded per micro-batch and rank.
+uint64_t batch_seed(uint64_t seed, int epoch, int64_t batch) {
+  return Rng::stream(seed, {0x4452415753ull /* "DRAWS" */, uint64_t(epoch), uint64_t(batch)})
+      .next();
+}
+
 void seed_batch_generator(uint64_t seed, int epoch, int64_t batch, int rank) {
   Rng rng = Rng::stream(
       seed, {0x544F524348ull /* "TORCH" */, uint64_t(epoch), uint64_t(batch), uint64_t(rank)});
@@ -236,6 +243,11 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
                        threads);
   Validator validator(config, split, data.features, data.candidates, threads);
   GradientSync sync(comm, device);
+  const bool several_ranks = comm.size() > 1;
+  // The ranks BatchNorm and the contrastive loss reduce over inside forward and backward.
+  const std::shared_ptr<TensorCollectives> batch_ranks =
+      several_ranks ? tensor_collectives(comm) : nullptr;
+  model->network()->set_ranks(batch_ranks.get(), rank);
   if (resume_path.empty()) sync.broadcast_parameters(*model);
   sync.register_dense(dense_params);
 
@@ -374,31 +386,41 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
       const int64_t local = batch.users.size(0);
       const double global = double(batch.global_pairs);
       // This rank's share of the global batch's mean loss: its pairs' sum / all ranks' pairs, so
-      // the gradients summed over ranks are the one-process gradient of the global batch.
-      // BatchNorm cannot train on < 2 rows: such a rank sits the step out (zero gradients).
+      // the gradients summed over ranks are the one-process gradient of the global batch. With
+      // several ranks, every rank runs forward and backward, even with no pairs: BatchNorm and the
+      // contrastive loss reduce over ranks inside them. BatchNorm needs 2 rows in the global batch.
       torch::Tensor loss;
-      if (local > 0 && !(config.model.use_batch_norm && local < 2)) {
+      double reported_loss = 0;  // this rank's share of the global batch's loss
+      const bool run_step =
+          (local > 0 || several_ranks) && !(config.model.use_batch_norm && batch.global_pairs < 2);
+      if (run_step) {
         AutocastScope autocast(tc.mixed_precision, device);
         ItemSide side;
-        const torch::Tensor logits =
-            model->forward(batch.users.to(device), batch.items.to(device), data.features, &side,
-                           config.model.item_id_dropout);
+        BatchDraws draws{batch_seed(seed, epoch, mb), batch.positions, config.model.item_id_dropout,
+                         config.model.user_id_dropout};
+        const torch::Tensor logits = model->forward(batch.users.to(device), batch.items.to(device),
+                                                    data.features, &side, draws);
         loss = tc.bce_weight *
                torch::binary_cross_entropy_with_logits(
                    logits.to(torch::kFloat), batch.labels.to(device), {}, {}, at::Reduction::Sum) /
                global;
+        reported_loss = loss.item<double>();
         if (config.model.use_contrastive && tc.contrastive_weight > 0) {
-          // InfoNCE over this rank's distinct items, weighted by its share of the batch.
-          const torch::Tensor contrastive = model->network()->contrastive(side).to(torch::kFloat);
-          contrastive_sum += contrastive.item<double>() * double(local);
-          loss = loss + tc.contrastive_weight * contrastive * (double(local) / global);
+          // InfoNCE over the global batch's distinct items: the same value on every rank, each
+          // rank's gradient covering its own items.
+          const torch::Tensor contrastive =
+              model->network()->contrastive(side, draws.seed).to(torch::kFloat);
+          const double value = contrastive.item<double>();
+          contrastive_sum += value * double(local);
+          reported_loss += tc.contrastive_weight * value * (double(local) / global);
+          loss = loss + tc.contrastive_weight * contrastive;
         }
       }
       // The step's last backward reduces gradient buckets as they become ready (async backends).
       if (mb + 1 == group_start + group_size) sync.arm_overlap();
       if (loss.defined()) {
         (loss / double(group_size)).backward();
-        loss_sum += loss.item<double>() * global;
+        loss_sum += reported_loss * global;
       }
       loss_count += double(local);
       progress.advance();
@@ -412,8 +434,7 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
       ++state.global_step;
       if (state.global_step == stall_step) std::this_thread::sleep_for(std::chrono::minutes(10));
       if (tensorboard && state.global_step % 50 == 0)
-        tensorboard->add_scalar("train/loss_step", float(loss.defined() ? loss.item<double>() : 0),
-                                state.global_step);
+        tensorboard->add_scalar("train/loss_step", float(reported_loss), state.global_step);
 
       // Every rank stops at the same step when any rank received SIGINT/SIGTERM/SIGUSR1.
       if (const int signal = sync.agreed_signal()) {

@@ -53,13 +53,16 @@ Batch EpochBatches::batch(int64_t index, int64_t batch_size) const {
   b.users = torch::empty({int64_t(global)}, torch::kLong);
   b.items = torch::empty({int64_t(global)}, torch::kLong);
   b.labels = torch::empty({int64_t(global)}, torch::kFloat);
+  b.positions = torch::empty({int64_t(global)}, torch::kLong);
+  int64_t* position = b.positions.data_ptr<int64_t>();
   int64_t* u = b.users.data_ptr<int64_t>();
   int64_t* it = b.items.data_ptr<int64_t>();
   float* label = b.labels.data_ptr<float>();
-  int64_t k = 0;
+  int64_t k = 0, place = 0;
   const auto keep = [&](uint32_t user, uint32_t item, float y) {
+    const int64_t at = place++;
     if (!shard_.contains(item)) return;
-    u[k] = user, it[k] = item, label[k] = y;
+    u[k] = user, it[k] = item, label[k] = y, position[k] = at;
     ++k;
   };
   for (size_t p = begin; p < end; ++p) keep(order_users_[p], items_[order_[p]], 1.0f);
@@ -67,6 +70,7 @@ Batch EpochBatches::batch(int64_t index, int64_t batch_size) const {
   b.users = b.users.narrow(0, 0, k);
   b.items = b.items.narrow(0, 0, k);
   b.labels = b.labels.narrow(0, 0, k);
+  b.positions = b.positions.narrow(0, 0, k);
   return b;
 }
 

@@ -18,6 +18,7 @@ namespace pixelrec::model {
 struct Batch {
   torch::Tensor users, items;  // int64 [n]: this rank's pairs of the global batch
   torch::Tensor labels;        // float [n]: 1 positive, 0 negative
+  torch::Tensor positions;     // int64 [n]: each pair's place in the global batch (dropout keys)
   int64_t global_pairs = 0;    // pairs of the whole global batch (all ranks): the loss divisor
 };
 

@@ -1,17 +1,11 @@
-// Shared by the N-rank == 1-rank tests: the settings that make a multi-rank run equal one process,
-// and the difference `pixelrec checkpoints inspect A --compare B` reports.
+// Shared by the N-rank == 1-rank tests (which train the default model: BatchNorm, dropout and the
+// contrastive loss on): the difference `pixelrec checkpoints inspect A --compare B` reports.
 #pragma once
 
 #include <regex>
 #include <string>
 
 namespace pixelrec::test {
-
-// Exactness needs what is per-rank by design off: BatchNorm statistics, dropout draws and the
-// contrastive loss's in-batch negatives (docs/distributed.md).
-inline const char* kExact =
-    " --set model.use_batch_norm=false --set model.dropout_rate=0 --set "
-    "model.use_contrastive=false";
 
 // The "max abs difference:" of `checkpoints inspect --compare` output; 1e9 when absent.
 inline double max_difference(const std::string& output) {

@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <tuple>
 
@@ -59,6 +61,18 @@ class DistributedTrain : public ::testing::Test {
   static std::string last(const std::string& run) {
     return (dir_->path() / "checkpoints" / run / "last.pt").string();
   }
+  // The val_* metrics of every epoch of `run`, keyed "epoch/name".
+  static std::map<std::string, double> validation_metrics(const std::string& run) {
+    std::map<std::string, double> out;
+    std::istringstream lines(read_text(dir_->path() / "results" / run / "metrics.jsonl"));
+    for (std::string line; std::getline(lines, line);) {
+      const auto j = nlohmann::json::parse(line);
+      for (const auto& [name, value] : j.items())
+        if (name.rfind("val_", 0) == 0)
+          out[std::to_string(j.at("epoch").get<int>()) + "/" + name] = value.get<double>();
+    }
+    return out;
+  }
   static void copy_run(const std::string& from, const std::string& to) {
     for (const char* top : {"checkpoints", "results"})
       fs::copy(dir_->path() / top / from, dir_->path() / top / to, fs::copy_options::recursive);
@@ -69,29 +83,37 @@ class DistributedTrain : public ::testing::Test {
 std::unique_ptr<ScratchDir> DistributedTrain::dir_;
 std::unique_ptr<Pipeline> DistributedTrain::pipeline_;
 
+// The default model (BatchNorm, dropout, contrastive loss): synchronised batch statistics,
+// dropout masks keyed by item and pair, and the contrastive loss over the global batch's items.
 TEST_F(DistributedTrain, TwoAndThreeRanksMakeTheOneProcessSteps) {
   for (int ranks : {1, 2, 3}) {
-    const auto r = train(ranks, "--run-name exact" + std::to_string(ranks) + kExact);
+    const auto r = train(ranks, "--run-name exact" + std::to_string(ranks));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     // Each rank keeps only its shard's item-embedding rows (rank 0's line is the one printed).
     EXPECT_EQ(r.output.find("rank 0 item embeddings: item rows [0, ") != std::string::npos,
               ranks > 1)
         << r.output;
   }
+  // Parameters and buffers (BatchNorm running statistics included).
   EXPECT_LT(compare("exact1", "exact2"), 1e-5);
   EXPECT_LT(compare("exact1", "exact3"), 1e-5);
+  const auto one = validation_metrics("exact1");
+  ASSERT_FALSE(one.empty());
+  for (const char* other : {"exact2", "exact3"}) {
+    const auto many = validation_metrics(other);
+    ASSERT_EQ(many.size(), one.size()) << other;
+    for (const auto& [name, value] : one) EXPECT_NEAR(many.at(name), value, 1e-6) << other << name;
+  }
 }
 
 TEST_F(DistributedTrain, ResumesOnAnotherNumberOfRanks) {
-  ASSERT_EQ(
-      train(1, std::string("--run-name straight4 --set training.epochs=4") + kExact).exit_code, 0);
-  const auto two = train(2, std::string("--run-name half") + kExact);
+  ASSERT_EQ(train(1, "--run-name straight4 --set training.epochs=4").exit_code, 0);
+  const auto two = train(2, "--run-name half");
   ASSERT_EQ(two.exit_code, 0) << two.output;
   for (int ranks : {1, 3}) {
     const std::string name = "resumed_on_" + std::to_string(ranks);
     copy_run("half", name);
-    const auto r =
-        train(ranks, "--run-name " + name + " --resume last --set training.epochs=4" + kExact);
+    const auto r = train(ranks, "--run-name " + name + " --resume last --set training.epochs=4");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_LT(compare("straight4", name), 1e-5) << ranks << " ranks";
   }
