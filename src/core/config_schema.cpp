@@ -181,7 +181,7 @@ std::vector<FieldSpec> build_fields() {
         in_range(1, 1 << 24)),
       F(int, training.epochs, "Maximum epochs", in_range(1, 100000)),
       F(double, training.learning_rate, "Initial learning rate", positive()),
-      F(double, training.weight_decay, "Weight decay", at_least(0.0)),
+      F(double, training.weight_decay, "Weight decay of weight matrices and embedding rows (biases, norm weights and the temperature are not decayed)", at_least(0.0)),
       F(int, training.patience, "Early-stopping patience in epochs", nonneg_int),
       F(double, training.gradient_clip, "Max gradient norm (<= 0 disables)", Check<double>{}),
       F(int, training.num_workers, "Worker threads for data work (0: every core)", nonneg_int),

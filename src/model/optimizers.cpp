@@ -9,25 +9,49 @@
 
 namespace pixelrec::model {
 
+namespace {
+
+// Two groups: weight matrices (decayed) and every parameter of fewer than 2 dimensions (biases,
+// norm weights, the log-temperature: not decayed, as common practice does). The group order is
+// fixed, so optimizer state saved in a checkpoint loads back into the same groups.
+template <typename Options>
+std::vector<torch::optim::OptimizerParamGroup> decay_groups(std::vector<torch::Tensor> params,
+                                                            const Options& options) {
+  std::vector<torch::Tensor> decayed, not_decayed;
+  for (auto& p : params) (p.dim() >= 2 ? decayed : not_decayed).push_back(std::move(p));
+  auto no_decay = std::make_unique<Options>(options);
+  no_decay->weight_decay(0.0);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::move(decayed), std::make_unique<Options>(options));
+  groups.emplace_back(std::move(not_decayed), std::move(no_decay));
+  return groups;
+}
+
+template <typename Optimizer, typename Options>
+std::unique_ptr<torch::optim::Optimizer> grouped(std::vector<torch::Tensor> params,
+                                                 const Options& options) {
+  return std::make_unique<Optimizer>(decay_groups(std::move(params), options), options);
+}
+
+}  // namespace
+
 std::unique_ptr<torch::optim::Optimizer> make_dense_optimizer(const TrainingConfig& t,
                                                               std::vector<torch::Tensor> params) {
   if (t.optimizer_type == "adam")
-    return std::make_unique<torch::optim::Adam>(std::move(params),
-                                                torch::optim::AdamOptions(t.learning_rate)
-                                                    .betas({t.adam_beta1, t.adam_beta2})
-                                                    .eps(t.adam_eps)
-                                                    .weight_decay(t.weight_decay));
+    return grouped<torch::optim::Adam>(std::move(params), torch::optim::AdamOptions(t.learning_rate)
+                                                              .betas({t.adam_beta1, t.adam_beta2})
+                                                              .eps(t.adam_eps)
+                                                              .weight_decay(t.weight_decay));
   if (t.optimizer_type == "adamw")
-    return std::make_unique<torch::optim::AdamW>(std::move(params),
-                                                 torch::optim::AdamWOptions(t.learning_rate)
-                                                     .betas({t.adam_beta1, t.adam_beta2})
-                                                     .eps(t.adam_eps)
-                                                     .weight_decay(t.weight_decay));
+    return grouped<torch::optim::AdamW>(std::move(params),
+                                        torch::optim::AdamWOptions(t.learning_rate)
+                                            .betas({t.adam_beta1, t.adam_beta2})
+                                            .eps(t.adam_eps)
+                                            .weight_decay(t.weight_decay));
   if (t.optimizer_type == "sgd")
-    return std::make_unique<torch::optim::SGD>(std::move(params),
-                                               torch::optim::SGDOptions(t.learning_rate)
-                                                   .momentum(t.sgd_momentum)
-                                                   .weight_decay(t.weight_decay));
+    return grouped<torch::optim::SGD>(std::move(params), torch::optim::SGDOptions(t.learning_rate)
+                                                             .momentum(t.sgd_momentum)
+                                                             .weight_decay(t.weight_decay));
   throw ConfigError("training.optimizer_type: unknown optimizer '" + t.optimizer_type +
                     "'; use adam, adamw or sgd");
 }
