@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/config.h"
+#include "core/config_reference_compat.h"
 #include "core/errors.h"
 #include "core/strings.h"
 
@@ -355,7 +356,9 @@ SearchSpace SearchSpace::parse_file(const YAML::Node& root, const std::string& s
   if (const YAML::Node d = root["direction"]) {
     direction = parse_direction(render(d), source + ": direction");
   }
-  return parse(root["search_space"], direction, source + ": search_space");
+  // Reference parameter names (learning_rate) become the config key paths they set.
+  return parse(canonical_search_space(root["search_space"], source + ": search_space"), direction,
+               source + ": search_space");
 }
 
 SearchSpace SearchSpace::from_config(const HyperparameterSearchConfig& config) {

@@ -40,6 +40,7 @@ std::string config_reference_markdown() {
      << "reference framework: they load, and a warning says why they have no effect.\n";
   std::string current_section;
   for (const auto& field : config_fields()) {
+    if (field.compat_only) continue;  // listed under "Reference spellings" below
     const std::string section = section_of(field.path);
     if (section != current_section) {
       current_section = section;
@@ -49,6 +50,27 @@ std::string config_reference_markdown() {
     if (!field.deprecation.empty()) meaning = "*compat:* " + field.deprecation;
     md << "| `" << field.path << "` | `" << escape_cell(config_detail::render(field.dump(defaults)))
        << "` | " << escape_cell(field.allowed) << " | " << escape_cell(meaning) << " |\n";
+  }
+  md << "\n## Reference spellings\n\n"
+     << "Keys of the reference framework (joacodef/pixelrec_multimodal: src/config.py, its\n"
+     << "example configs) that PixelRec-MM names differently. Each loads with its meaning onto "
+        "the\n"
+     << "project key it names, and `config show` prints that key; a key the project has no use\n"
+     << "for loads with a warning that says why (*compat*). Reference spellings of values load as\n"
+     << "the project's value: `model.fusion_type: concatenate` is `concat`,\n"
+     << "`data.splitting.strategy: simple_random` is `random`, activation and init-method names\n"
+     << "in any case, `null` where the reference means \"not set\" (see the allowed values "
+        "above);\n"
+     << "search-space parameters named by a key's leaf (`learning_rate`) are that key's path\n"
+     << "(`training.learning_rate`).\n\n"
+     << "| reference key | sets | allowed | meaning |\n|---|---|---|---|\n";
+  for (const auto& field : config_fields()) {
+    if (!field.compat_only) continue;
+    const std::string sets = field.maps_to.empty() ? "-" : "`" + field.maps_to + "`";
+    const std::string meaning =
+        field.deprecation.empty() ? field.doc : "*compat:* " + field.deprecation;
+    md << "| `" << field.path << "` | " << sets << " | " << escape_cell(field.allowed) << " | "
+       << escape_cell(meaning) << " |\n";
   }
   return md.str();
 }

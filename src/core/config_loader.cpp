@@ -38,9 +38,9 @@ void assign_field(Config& config, const FieldSpec& field, const YAML::Node& valu
     throw ConfigError(std::string(e.what()) + where);
   }
   if (!field.deprecation.empty()) {
-    const std::string msg = "config key '" + field.path + "'" + where +
-                            " is accepted for compatibility but has no effect: " +
-                            field.deprecation;
+    const std::string msg =
+        "config key '" + field.path + "'" + where +
+        " is accepted for compatibility but has no effect: " + field.deprecation;
     spdlog::warn("{}", msg);
     warnings.push_back(msg);
   }
@@ -134,6 +134,7 @@ LoadedConfig load_config(const ConfigSources& sources) {
 std::string config_to_yaml(const Config& config) {
   YAML::Node root(YAML::NodeType::Map);
   for (const auto& field : config_fields()) {
+    if (field.compat_only) continue;  // a reference spelling: its project key is written
     const auto parts = split(field.path, '.');
     YAML::Node cursor = root;
     for (size_t i = 0; i + 1 < parts.size(); ++i) cursor.reset(cursor[parts[i]]);

@@ -1,10 +1,12 @@
 #include "core/config_schema.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 
 #include "core/config_codec.h"
+#include "core/config_reference_compat.h"
 #include "core/strings.h"
 
 namespace pixelrec {
@@ -72,6 +74,62 @@ FieldSpec secret(FieldSpec f) {
   return f;
 }
 
+// Adds `extra` to what the field allows, in the docs and in its error messages.
+FieldSpec widen_allowed(FieldSpec f, const std::string& extra) {
+  const std::string before = "; allowed: " + f.allowed;
+  f.allowed += extra;
+  f.assign = [assign = f.assign, before, after = "; allowed: " + f.allowed](
+                 Config& c, const YAML::Node& node) {
+    try {
+      assign(c, node);
+    } catch (const ConfigError& e) {
+      std::string msg = e.what();
+      const auto at = msg.find(before);
+      if (at == std::string::npos) throw;
+      throw ConfigError(msg.replace(at, before.size(), after));
+    }
+  };
+  return f;
+}
+
+// Reference spellings of values (concatenate = concat): replaced by the project's before the
+// field's own check, so the resolved config shows what the value means.
+FieldSpec with_aliases(FieldSpec f, std::vector<std::pair<std::string, std::string>> aliases) {
+  std::vector<std::string> words;
+  for (const auto& [reference, project] : aliases) words.push_back(reference + " = " + project);
+  f = widen_allowed(std::move(f), " (reference spelling: " + join(words, ", ") + ")");
+  f.assign = [assign = f.assign, aliases](Config& c, const YAML::Node& node) {
+    if (node.IsScalar())
+      for (const auto& [reference, project] : aliases)
+        if (node.Scalar() == reference) return assign(c, YAML::Node(project));
+    assign(c, node);
+  };
+  return f;
+}
+
+// Names the reference lower-cases before use (activations, init methods): any case loads.
+FieldSpec any_case(FieldSpec f) {
+  f = widen_allowed(std::move(f), " (any case)");
+  f.assign = [assign = f.assign](Config& c, const YAML::Node& node) {
+    if (!node.IsScalar()) return assign(c, node);
+    std::string lower = node.Scalar();
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char ch) { return char(std::tolower(ch)); });
+    assign(c, YAML::Node(lower));
+  };
+  return f;
+}
+
+// YAML null, which the reference writes for "not set", runs `set` (the documented default).
+FieldSpec null_means(FieldSpec f, const std::string& meaning, std::function<void(Config&)> set) {
+  f = widen_allowed(std::move(f), ", or null (" + meaning + ")");
+  f.assign = [assign = f.assign, set](Config& c, const YAML::Node& node) {
+    if (!node.IsDefined() || node.IsNull()) return set(c);
+    assign(c, node);
+  };
+  return f;
+}
+
 // A string naming a feature extractor; YAML null means "modality disabled" and is kept as "none".
 FieldSpec extractor_field(const char* path, std::string ModelConfig::*member, const char* doc,
                           std::vector<std::string> names) {
@@ -101,12 +159,14 @@ FieldSpec search_space_field() {
   FieldSpec f;
   f.path = "hyperparameter_search.search_space";
   f.allowed = "a mapping of parameter name to {type, low, high, log, step, choices, condition}";
-  f.doc = "Search space; names may be config key paths (training.learning_rate)";
+  f.doc =
+      "Search space; names are config key paths (training.learning_rate; the reference's "
+      "learning_rate, the leaf of one model.* or training.* key, loads as that path)";
   f.open_subtree = true;
   f.assign = [allowed = f.allowed](Config& c, const YAML::Node& node) {
     if (node.IsDefined() && !node.IsNull() && !node.IsMap())
       bad_value("hyperparameter_search.search_space", node, allowed);
-    c.hyperparameter_search.search_space = YAML::Clone(node);
+    c.hyperparameter_search.search_space = canonical_search_space(node);
   };
   f.dump = [](const Config& c) {
     const auto& n = c.hyperparameter_search.search_space;
@@ -149,11 +209,12 @@ std::vector<FieldSpec> build_fields() {
       F(double, model.dropout_rate, "Dropout in projections and the MLP head", in_range(0.0, 0.99)),
       F(int, model.num_attention_heads, "Heads of attention fusion", in_range(1, 64)),
       F(double, model.attention_dropout, "Dropout inside attention fusion", in_range(0.0, 0.99)),
-      F(std::string, model.fusion_type, "How modality vectors are fused",
-        one_of({"concat", "gated", "attention"})),
+      with_aliases(F(std::string, model.fusion_type, "How modality vectors are fused",
+                     one_of({"concat", "gated", "attention"})),
+                   {{"concatenate", "concat"}}),
       F(std::vector<int>, model.fusion_hidden_dims, "Hidden layer sizes of the MLP head",
         non_empty(each(in_range(1, 1 << 20)))),
-      F(std::string, model.fusion_activation, "Activation of the MLP head", activation),
+      any_case(F(std::string, model.fusion_activation, "Activation of the MLP head", activation)),
       F(bool, model.use_batch_norm, "BatchNorm in the MLP head", any_bool),
       OPT(int, model.projection_hidden_dim,
           "Hidden size of two-layer projections (null: one linear layer)", in_range(1, 1 << 20)),
@@ -167,8 +228,8 @@ std::vector<FieldSpec> build_fields() {
                  "model.fusion_type: attention"),
       F(std::string, model.final_activation, "Applied to reported scores only",
         one_of({"sigmoid", "tanh", "none"})),
-      F(std::string, model.init_method, "Initialisation of embeddings and linear layers",
-        one_of({"xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"})),
+      any_case(F(std::string, model.init_method, "Initialisation of embeddings and linear layers",
+                 one_of({"xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"}))),
       F(double, model.item_id_dropout,
         "Probability of replacing an item id by the unknown-item embedding in training",
         probability()),
@@ -318,13 +379,17 @@ std::vector<FieldSpec> build_fields() {
       F(bool, data.offline_text_cleaning.to_lowercase, "Unicode-aware lowercasing", any_bool),
 
       // ---- data: splitting ----
-      F(std::string, data.splitting.strategy, "Split strategy",
-        one_of({"leave_one_out", "temporal", "user_temporal", "random", "stratified",
-                "stratified_by_column", "stratified_temporal", "user", "item"})),
-      F(std::string, data.splitting.stratify_by, "Column for stratified_by_column/temporal",
-        non_empty_str),
-      F(int, data.splitting.tag_grouping_threshold,
-        "Tags on fewer items are grouped into 'other' (0: off)", nonneg_int),
+      with_aliases(F(std::string, data.splitting.strategy, "Split strategy",
+                     one_of({"leave_one_out", "temporal", "user_temporal", "random", "stratified",
+                             "stratified_by_column", "stratified_temporal", "user", "item"})),
+                   {{"simple_random", "random"}}),
+      null_means(F(std::string, data.splitting.stratify_by,
+                   "Column for stratified_by_column/temporal", non_empty_str),
+                 "no column: stratified_temporal has one stratum",
+                 [](Config& c) { c.data.splitting.stratify_by.clear(); }),
+      null_means(F(int, data.splitting.tag_grouping_threshold,
+                   "Tags on fewer items are grouped into 'other' (0: off)", nonneg_int),
+                 "0", [](Config& c) { c.data.splitting.tag_grouping_threshold = 0; }),
       F(int, data.splitting.random_state, "Seed of sampling and random splits", nonneg_int),
       F(double, data.splitting.train_final_ratio, "Train share", in_range(0.0, 1.0)),
       F(double, data.splitting.val_final_ratio, "Validation share", in_range(0.0, 1.0)),
@@ -345,9 +410,14 @@ std::vector<FieldSpec> build_fields() {
 
       // ---- hyperparameter search ----
       F(int, hyperparameter_search.n_trials, "Trials in a study", pos_int),
-      F(std::string, hyperparameter_search.study_name, "Study name", non_empty_str),
-      F(std::string, hyperparameter_search.storage, "sqlite:///FILE (empty: in results_dir)",
-        any_str),
+      null_means(F(std::string, hyperparameter_search.study_name, "Study name", non_empty_str),
+                 "the default name",
+                 [](Config& c) {
+                   c.hyperparameter_search.study_name = Config().hyperparameter_search.study_name;
+                 }),
+      null_means(F(std::string, hyperparameter_search.storage,
+                   "sqlite:///FILE (empty: in results_dir)", any_str),
+                 "empty", [](Config& c) { c.hyperparameter_search.storage.clear(); }),
       F(std::string, hyperparameter_search.sampler, "Sampler", one_of({"tpe", "random"})),
       F(std::string, hyperparameter_search.pruner, "Pruner", one_of({"asha", "median", "none"})),
       F(std::string, hyperparameter_search.direction, "Optimisation direction",
@@ -442,7 +512,12 @@ std::vector<FieldSpec> build_fields() {
 }  // namespace
 
 const std::vector<FieldSpec>& config_fields() {
-  static const std::vector<FieldSpec> fields = build_fields();
+  static const std::vector<FieldSpec> fields = [] {
+    std::vector<FieldSpec> all = build_fields();
+    std::vector<FieldSpec> reference = reference_compat_fields(all);
+    all.insert(all.end(), reference.begin(), reference.end());
+    return all;
+  }();
   return fields;
 }
 
@@ -461,7 +536,8 @@ bool is_config_section(std::string_view path) {
 
 std::string suggest_config_key(std::string_view unknown_path) {
   std::vector<std::string> paths;
-  for (const auto& f : config_fields()) paths.push_back(f.path);
+  for (const auto& f : config_fields())
+    if (!f.compat_only) paths.push_back(f.path);  // suggest the project's names
   if (auto best = closest_match(unknown_path, paths)) return *best;
   // A right key in the wrong section ("training.embedding_dim"): match on the last segment.
   const auto dot = unknown_path.rfind('.');

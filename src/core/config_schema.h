@@ -15,11 +15,14 @@
 namespace pixelrec {
 
 struct FieldSpec {
-  std::string path;         // "model.embedding_dim"
-  std::string allowed;      // "an integer in [1, 65536]"
-  std::string doc;          // one line for docs and --help
-  std::string deprecation;  // non-empty: accepted for compatibility, warns with this note
+  std::string path;           // "model.embedding_dim"
+  std::string allowed;        // "an integer in [1, 65536]"
+  std::string doc;            // one line for docs and --help
+  std::string deprecation;    // non-empty: accepted for compatibility, warns with this note
   bool open_subtree = false;  // takes a whole mapping with free-form keys (search spaces)
+  // A reference framework spelling (config_reference_compat.cpp): read, never written back.
+  bool compat_only = false;
+  std::string maps_to;  // compat_only: the project key(s) it sets, for the docs
   // Decodes and validates the node into the config; throws ConfigError on a bad value.
   std::function<void(Config&, const YAML::Node&)> assign;
   std::function<YAML::Node(const Config&)> dump;

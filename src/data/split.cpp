@@ -109,6 +109,11 @@ std::vector<uint32_t> encode(const std::vector<std::string>& column, Dictionary&
 void add_strata(SplitKeys& keys, const Interactions& in, const CsvTable& catalogue,
                 const std::string& catalogue_path, const std::string& column) {
   Dictionary strata;
+  if (column.empty()) {  // stratify_by: null, no column: one stratum
+    keys.stratum.assign(keys.rows(), 0);
+    keys.stratum_count = 1;
+    return;
+  }
   if (const auto c = in.table.column(column)) {
     keys.stratum = encode(in.table.columns[*c], strata);
   } else if (const auto ic = catalogue.column(column)) {
@@ -224,6 +229,11 @@ SplitInput load_input(const Config& config, SplitStrategy strategy,
   keys.timestamp = in.timestamp;
   keys.user_count = input.users.size();
   keys.item_count = input.items.size();
+  if (strategy == SplitStrategy::kStratifiedByColumn && config.data.splitting.stratify_by.empty())
+    throw Error(
+        "data.splitting.stratify_by is not set (null), but strategy stratified_by_column "
+        "stratifies by that column; set it to a column of the interactions or of the item "
+        "catalogue (e.g. tag)");
   if (strategy_uses_strata(strategy))
     add_strata(keys, in, input.catalogue, catalogue_path, config.data.splitting.stratify_by);
   return input;

@@ -28,9 +28,9 @@ class Communicator {
   // Every rank contributes `bytes` bytes; `recv` receives size() * bytes, in rank order.
   virtual void allgather(const void* send, size_t bytes, void* recv) = 0;
 
-  // Every later collective must finish within `timeout`, else the job is aborted with an error
-  // naming the rank, the operation and its sequence number (distributed.timeout_seconds). A
-  // stalled or dead rank then ends the job instead of hanging it. No-op for one process.
+  // Every later collective must finish within `timeout`, else the job ends with an error naming
+  // the rank, the operation and its sequence number (distributed.timeout_seconds). A stalled or
+  // dead rank then ends the job instead of hanging it. No-op for one process.
   virtual void set_timeout(std::chrono::milliseconds timeout) { (void)timeout; }
 
   bool is_root() const { return rank() == 0; }
@@ -38,7 +38,8 @@ class Communicator {
 
 std::unique_ptr<Communicator> make_single_process_communicator();
 
-// Initialises MPI (once per process; finalised when the last MPI communicator is destroyed).
+// Initialises MPI (once per process, MPI_THREAD_FUNNELED, checked: dist/mpi_thread_level.h;
+// finalised when the last MPI communicator is destroyed).
 std::unique_ptr<Communicator> make_mpi_communicator();
 
 // The communicator for this launch: single process when world_size is 1; MPI under mpirun

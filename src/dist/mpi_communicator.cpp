@@ -5,11 +5,14 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
 #include "core/errors.h"
+#include "core/logging.h"
 #include "dist/communicator.h"
+#include "dist/mpi_thread_level.h"
 
 namespace pixelrec::dist {
 
@@ -24,11 +27,18 @@ class MpiCommunicator final : public Communicator {
     std::lock_guard lock(g_mpi_mutex);
     int initialized = 0;
     MPI_Initialized(&initialized);
+    int provided = 0;
     if (!initialized) {
-      int provided = 0;
-      if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+      if (MPI_Init_thread(nullptr, nullptr, required_mpi_thread_level(), &provided) != MPI_SUCCESS)
         throw Error("MPI_Init failed: run under mpirun/srun with a working MPI installation");
+    } else {
+      MPI_Query_thread(&provided);  // initialised elsewhere: check what that gave
     }
+    if (provided < required_mpi_thread_level() && !initialized)
+      MPI_Finalize();  // refused below: leave MPI as it was found
+    check_mpi_thread_level(provided);
+    spdlog::debug("MPI thread support: {} provided ({} required)", mpi_thread_level_name(provided),
+                  mpi_thread_level_name(required_mpi_thread_level()));
     ++g_mpi_users;
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
@@ -83,6 +93,7 @@ class MpiCommunicator final : public Communicator {
 
  private:
   static constexpr size_t kMaxChunk = size_t{1} << 30;
+  static constexpr int kTimeoutExitStatus = 1;  // "failure" (docs/commands.md)
 
   // Arms the watchdog for one collective.
   class Deadline {
@@ -103,8 +114,10 @@ class MpiCommunicator final : public Communicator {
         .count();
   }
 
-  // Aborts the whole job when a collective outlives the timeout: the peers of a stalled or dead
-  // rank would otherwise wait forever. MPI_Abort makes mpirun/srun end every rank.
+  // Ends the whole job when a collective outlives the timeout: the peers of a stalled or dead
+  // rank would otherwise wait forever. This thread makes no MPI call (MPI_Abort from it would
+  // need MPI_THREAD_MULTIPLE): it ends the process with status 1, and mpirun (srun with
+  // --kill-on-bad-exit) then ends every other rank.
   void watch() {
     while (!stop_watchdog_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -112,12 +125,14 @@ class MpiCommunicator final : public Communicator {
       if (started == 0 || timeout_ms_ <= 0 || now_ms() - started <= timeout_ms_) continue;
       std::fprintf(stderr,
                    "pixelrec: error: rank %d: MPI %s (collective #%llu) did not complete within "
-                   "%.1f s (distributed.timeout_seconds): another rank stalled or died; aborting "
-                   "the job\n",
+                   "%.1f s (distributed.timeout_seconds): another rank stalled or died; ending "
+                   "the job (exit status %d)\n",
                    rank_, current_op_.load(), static_cast<unsigned long long>(sequence_ + 1),
-                   double(timeout_ms_) / 1000.0);
+                   double(timeout_ms_) / 1000.0, kTimeoutExitStatus);
+      spdlog::default_logger()->flush();
+      std::fflush(stdout);
       std::fflush(stderr);
-      MPI_Abort(MPI_COMM_WORLD, 1);
+      std::_Exit(kTimeoutExitStatus);
     }
   }
 

@@ -60,7 +60,55 @@ TEST(Cli, InvalidValueIsOneLineWithKeyValueAndAllowed) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output,
             "pixelrec: error: invalid value for model.fusion_type: 'mlp'; allowed: one of: "
-            "concat, gated, attention (in --set)\n");
+            "concat, gated, attention (reference spelling: concatenate = concat) (in --set)\n");
+}
+
+// The reference framework's example configs and its config.py defaults load under --strict:
+// no unknown key, warnings only for the documented compat keys, and `config show` prints what
+// the reference values mean in the project's keys.
+TEST(Cli, ReferenceConfigsLoadUnderStrictWithTheirMeaning) {
+  const fs::path fixtures = fs::path(PIXELREC_SOURCE_DIR) / "tests/fixtures";
+  auto show = [&](const std::string& file, const std::string& extra = "") {
+    auto r =
+        run_pixelrec("config show --strict -c " + shell_quote((fixtures / file).string()) + extra);
+    EXPECT_EQ(r.exit_code, 0) << file << ": " << r.output;
+    EXPECT_EQ(r.output.find("unknown config key"), std::string::npos) << r.output;
+    return r.output;
+  };
+  const std::string simple = show("reference_simple_config_example.yaml");
+  EXPECT_NE(simple.find("  fusion_type: concat\n"), std::string::npos) << simple;
+  EXPECT_NE(simple.find("  language_model: sentence-bert\n"), std::string::npos) << simple;
+
+  const std::string advanced = show("reference_advanced_config_example.yaml");
+  EXPECT_NE(advanced.find("  optimize_metric: val_loss\n"), std::string::npos) << advanced;
+  EXPECT_NE(advanced.find("  pruner: asha\n"), std::string::npos) << advanced;
+  EXPECT_NE(advanced.find("    training.learning_rate:"), std::string::npos) << advanced;
+  EXPECT_NE(advanced.find("    model.embedding_dim:"), std::string::npos) << advanced;
+  EXPECT_EQ(advanced.find("  metric:"), std::string::npos) << advanced;
+  EXPECT_EQ(advanced.find("enable_pruning"), std::string::npos) << advanced;
+  // A reference key without effect warns (it is listed in docs/configuration.md).
+  EXPECT_NE(advanced.find("config key 'model.freeze_vision'"), std::string::npos) << advanced;
+
+  const std::string no_pruning = show("reference_advanced_config_example.yaml",
+                                      " --set hyperparameter_search.enable_pruning=false");
+  EXPECT_NE(no_pruning.find("  pruner: none\n"), std::string::npos) << no_pruning;
+
+  const std::string defaults = show("reference_config_py_defaults.yaml");
+  EXPECT_NE(defaults.find("  fusion_type: concat\n"), std::string::npos) << defaults;
+  EXPECT_NE(defaults.find("  optimize_metric: val_loss\n"), std::string::npos) << defaults;
+  EXPECT_NE(defaults.find("  pruner: median\n"), std::string::npos) << defaults;
+  for (const char* compat :
+       {"hyperparameter_search.output_dir", "data.image_augmentation.noise_std",
+        "data.text_cleaning_config.enabled"}) {
+    EXPECT_NE(defaults.find(std::string("config key '") + compat + "' (in " +
+                            (fixtures / "reference_config_py_defaults.yaml").string()),
+              std::string::npos)
+        << compat;
+    EXPECT_NE(read_text(fs::path(PIXELREC_SOURCE_DIR) / "docs/configuration.md")
+                  .find(std::string("| `") + compat + "` |"),
+              std::string::npos)
+        << compat << " is not documented";
+  }
 }
 
 TEST(Cli, UnderscoreSpellingsAreAccepted) {

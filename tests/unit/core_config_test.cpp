@@ -102,7 +102,7 @@ TEST(Config, UnknownKeyIsAnErrorUnderStrict) {
 TEST(Config, InvalidValuesNameKeyValueAndWhatIsAllowed) {
   EXPECT_EQ(error_of([] { load_text("model:\n  fusion_type: mlp\n"); }),
             "invalid value for model.fusion_type: 'mlp'; allowed: one of: concat, gated, "
-            "attention (in test.yaml line 2)");
+            "attention (reference spelling: concatenate = concat) (in test.yaml line 2)");
   EXPECT_EQ(error_of([] { load_text("model:\n  embedding_dim: -3\n"); }),
             "invalid value for model.embedding_dim: '-3'; allowed: an integer in [1, 65536] (in "
             "test.yaml line 2)");
@@ -198,6 +198,7 @@ TEST(Config, ResolvedDumpHoldsEveryKeyAndRoundTrips) {
   Config c = load_text("model:\n  embedding_dim: 48\n  projection_hidden_dim: null\n");
   const std::string dumped = config_to_yaml(c);
   for (const auto& field : config_fields()) {
+    if (field.compat_only) continue;  // a reference spelling: the project key it sets is written
     const std::string leaf = field.path.substr(field.path.rfind('.') + 1);
     EXPECT_NE(dumped.find(leaf + ":"), std::string::npos) << field.path;
   }

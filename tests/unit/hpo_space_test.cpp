@@ -6,7 +6,9 @@
 #include <string>
 
 #include "core/config.h"
+#include "core/config_loader.h"
 #include "core/errors.h"
+#include "hpo/best_config.h"
 #include "hpo/space.h"
 
 namespace pixelrec::hpo {
@@ -274,6 +276,45 @@ TEST(HpoSpace, RejectsMalformedSpaceFiles) {
   EXPECT_EQ(message("serch_space: {x: {type: int, low: 0, high: 1}}"),
             "space.yaml: unknown key 'serch_space' (did you mean 'search_space'?); a space file "
             "holds only search_space and direction");
+}
+
+// The reference framework names search-space parameters by their leaf (learning_rate): they set
+// the config keys of that name, so trials apply them and the winner is written as a config.
+TEST(SearchSpaceReference, TheAdvancedExampleSpaceSetsConfigKeys) {
+  const std::string path =
+      std::string(PIXELREC_SOURCE_DIR) + "/tests/fixtures/reference_advanced_config_example.yaml";
+  const Config base = load_config({{path}, {}, /*strict=*/true}).config;
+  const SearchSpace space = SearchSpace::from_config(base.hyperparameter_search);
+  std::vector<std::string> names;
+  for (const auto& p : space.params()) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"training.learning_rate", "training.batch_size",
+                                             "model.embedding_dim"}));
+  EXPECT_EQ(space.direction(), Direction::kMinimize);
+  EXPECT_EQ(best_config_blocker(space), "");
+  const Config trial = config_with_params(base, space,
+                                          {{"training.learning_rate", 0.002},
+                                           {"training.batch_size", int64_t{32}},
+                                           {"model.embedding_dim", int64_t{128}}});
+  EXPECT_DOUBLE_EQ(trial.training.learning_rate, 0.002);
+  EXPECT_EQ(trial.training.batch_size, 32);
+  EXPECT_EQ(trial.model.embedding_dim, 128);
+}
+
+TEST(SearchSpaceReference, ASpaceFileWithReferenceNamesAndValues) {
+  const SearchSpace space = parse_text(
+      "search_space:\n"
+      "  optimizer_type: {type: categorical, choices: [adam, sgd]}\n"
+      "  adam_beta1: {type: float, low: 0.8, high: 0.99, condition: {optimizer_type: adam}}\n"
+      "  fusion_type: {type: categorical, choices: [concatenate, gated]}\n");
+  ASSERT_EQ(space.params().size(), 3u);
+  EXPECT_EQ(space.params()[1].name, "training.adam_beta1");
+  EXPECT_EQ(space.params()[1].conditions.at(0).param, "training.optimizer_type");
+  const Config trial = config_with_params(Config{}, space,
+                                          {{"training.optimizer_type", std::string("adam")},
+                                           {"training.adam_beta1", 0.85},
+                                           {"model.fusion_type", std::string("concatenate")}});
+  EXPECT_EQ(trial.model.fusion_type, "concat");
+  EXPECT_DOUBLE_EQ(trial.training.adam_beta1, 0.85);
 }
 
 }  // namespace

@@ -163,6 +163,34 @@ TEST_F(SplitRun, UnknownStratifyByColumnListsTheAvailableOnes) {
                                 "' (columns: item_id, title, tag); set it to one of these");
 }
 
+// The reference's stratify_by: null (loaded as ""): stratified_temporal then has one stratum,
+// as the reference's split without a stratification column does.
+TEST_F(SplitRun, StratifiedTemporalWithoutAColumnIsOneStratum) {
+  write_generated(10);
+  std::string items = "item_id,title,tag,shelf\n";
+  for (int i = 0; i < 40; ++i)
+    items += "i" + std::to_string(i) + ",t,tag" + std::to_string(i % 4) + ",one\n";
+  write_items(items);
+  config_.data.splitting.strategy = "stratified_temporal";
+  config_.data.splitting.stratify_by = "shelf";  // the same value on every item: one stratum
+  run_split(config_, {});
+  const std::string one_stratum = split_file("train.csv");
+  config_.data.splitting.stratify_by = "";
+  run_split(config_, {});
+  EXPECT_EQ(split_file("train.csv"), one_stratum);
+  EXPECT_TRUE(nlohmann::json::parse(split_file("split_stats.json"))["stratify_by"].is_null());
+}
+
+TEST_F(SplitRun, StratifiedByColumnWithoutAColumnSaysWhatToSet) {
+  write_generated(2);
+  config_.data.splitting.strategy = "stratified_by_column";
+  config_.data.splitting.stratify_by = "";
+  EXPECT_EQ(error_of_run(),
+            "data.splitting.stratify_by is not set (null), but strategy stratified_by_column "
+            "stratifies by that column; set it to a column of the interactions or of the item "
+            "catalogue (e.g. tag)");
+}
+
 TEST_F(SplitRun, ANonIntegerTimestampNamesFileAndLine) {
   write_interactions("item_id,user_id,timestamp\ni1,1,100\ni2,1,yesterday\n");
   write_items("item_id,title\ni1,a\ni2,b\n");

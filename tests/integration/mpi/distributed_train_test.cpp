@@ -133,15 +133,25 @@ TEST_F(DistributedTrain, SignalOnOneRankCheckpointsEveryRankAndResumesExactly) {
   EXPECT_EQ(digest_of(resumed.output), digest_of(straight.output));  // same world size: bitwise
 }
 
+// The watchdog thread makes no MPI call (MPI_Abort from it would need MPI_THREAD_MULTIPLE, and
+// MPI is initialised FUNNELED): it prints the error and ends its rank with status 1, and mpirun
+// then ends the job with that status.
 TEST_F(DistributedTrain, StalledRankEndsTheJobWithAClearError) {
   const auto start = std::chrono::steady_clock::now();
-  const auto r = train(2, "--run-name stall --set distributed.timeout_seconds=3",
+  const auto r = train(2, "--run-name stall --log-level debug --set distributed.timeout_seconds=3",
                        "PIXELREC_TEST_STALL_AFTER_STEPS=3 PIXELREC_TEST_STALL_RANK=1");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("rank 0: MPI"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("did not complete within 3.0 s"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ending the job (exit status 1)"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("MPI_ABORT was invoked"), std::string::npos) << r.output;
+  // Each rank checked and logged the thread support MPI gave it.
+  EXPECT_NE(r.output.find("[rank 0/2] MPI thread support: MPI_THREAD_FUNNELED provided "
+                          "(MPI_THREAD_FUNNELED required)"),
+            std::string::npos)
+      << r.output;
   EXPECT_LT(seconds, 120.0);
 }
 
