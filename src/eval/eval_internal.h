@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "dist/communicator.h"
 #include "eval/evaluator.h"
 #include "eval/metrics.h"
+#include "eval/tie_order.h"
 
 namespace pixelrec::eval::internal {
 
@@ -28,6 +30,12 @@ struct EvalPlan {
   std::vector<uint32_t> candidate_counts;               // per evaluated user
   std::vector<uint32_t> catalogue;                      // the items the task ranks, ascending
   std::vector<std::pair<std::string, size_t>> skipped;  // reason → users
+  // Masking (docs/evaluation.md): removed from each user's candidates (train, or train ∪ val
+  // on test), and never drawn as a sampled negative (train ∪ val, or train ∪ val ∪ test on
+  // test). Both point into the EvalContext.
+  const UserItemIndex* masked = nullptr;
+  const UserItemIndex* known = nullptr;
+  std::vector<std::string> masked_parts, known_parts;  // their part names, for the result
 
   const uint32_t* relevant_of(size_t i) const { return relevant.data() + relevant_offsets[i]; }
   size_t num_relevant(size_t i) const { return relevant_offsets[i + 1] - relevant_offsets[i]; }
@@ -50,17 +58,36 @@ struct ScoredItem {
   uint32_t item;
 };
 
-// The tie rule: higher score first; equal scores by ascending item index.
-inline bool ranks_before(const ScoredItem& a, const ScoredItem& b) {
-  return a.score > b.score || (a.score == b.score && a.item < b.item);
-}
+// The "no item" sentinel: list padding and "no relevant item in this shard".
+constexpr uint32_t kNoItem = std::numeric_limits<uint32_t>::max();
 
-// Ranks one user's candidates: column j scores item items[j] (items == nullptr: item j), minus
-// the sorted `excluded` items (only with items == nullptr). Writes the best top_k items and
-// scores, best first, and returns how many candidates rank ahead of `best_relevant`.
+// The tie rule of one user's ranking: higher score first; equal scores by the user's seeded tie
+// key (eval/tie_order.h), the same on every rank and shard; kNoItem after every item of its
+// score. A strict total order on distinct items.
+class RankOrder {
+ public:
+  RankOrder(uint64_t seed, uint32_t user) : ties_(seed, user) {}
+  bool operator()(const ScoredItem& a, const ScoredItem& b) const {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.item == b.item) return false;
+    if (a.item == kNoItem || b.item == kNoItem) return b.item == kNoItem;
+    return ties_.key(a.item) < ties_.key(b.item);
+  }
+  const ScoredItem& better(const ScoredItem& a, const ScoredItem& b) const {
+    return (*this)(b, a) ? b : a;
+  }
+
+ private:
+  TieOrder ties_;
+};
+
+// Ranks one user's candidates by `order`: column j scores item items[j] (items == nullptr: item
+// j), minus the sorted `excluded` items (the masked ones; a non-empty range needs ascending
+// items). Writes the best top_k items and scores, best first, and returns how many candidates
+// rank ahead of `best_relevant`.
 size_t rank_candidates(const float* scores, const uint32_t* items, size_t n,
                        const uint32_t* excluded_begin, const uint32_t* excluded_end,
-                       const ScoredItem& best_relevant, size_t top_k,
+                       const RankOrder& order, const ScoredItem& best_relevant, size_t top_k,
                        std::vector<ScoredItem>& scratch, uint32_t* top_items, float* top_scores);
 
 // What one rank computes for its users (rows in plan order).

@@ -1,7 +1,8 @@
 // Full and cold_item ranking when each rank's scorer holds only an item shard. Every rank scores
 // all evaluated users against its shard's catalogue items; per batch the ranks agree on each
 // user's best relevant item, then exchange per-user (ahead count, local top list) rows, which
-// the user's owner rank merges. Exact: ranks_before orders items identically in every shard.
+// the user's owner rank merges. Exact: the tie order depends only on (seed, user, item), so
+// every shard orders a user's items identically.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,12 +18,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr uint32_t kNoItem = std::numeric_limits<uint32_t>::max();
 constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
 // Ranks after every real candidate: the "no relevant item here" best and the list padding.
 constexpr ScoredItem kNone{kMinusInf, kNoItem};
-
-ScoredItem better(const ScoredItem& a, const ScoredItem& b) { return ranks_before(a, b) ? a : b; }
 
 class DenseWalk {
  public:
@@ -55,7 +53,7 @@ class DenseWalk {
     for (size_t first = 0; first < num_users; first += batch_) {
       const size_t count = std::min(batch_, num_users - first);
       run_unless_failed(failure_, [&] { score_batch(first, count); });
-      if (!agree_best(count)) return;  // some rank failed: every rank leaves here together
+      if (!agree_best(first, count)) return;  // some rank failed: every rank leaves here together
       run_unless_failed(failure_, [&] {
         parallel_for(count, w_.options.threads,
                      [&](size_t i, size_t worker) { rank_locally(first, i, worker); });
@@ -92,13 +90,14 @@ class DenseWalk {
         row[j] = kMinusInf;
       }
       const size_t p = first + i;
+      const RankOrder order(w_.options.seed, plan_.users[p]);
       const uint32_t* relevant_end = plan_.relevant_of(p) + plan_.num_relevant(p);
       ScoredItem best = kNone;
       for (const uint32_t* r = std::lower_bound(plan_.relevant_of(p), relevant_end, w_.shard.begin);
            r != relevant_end && *r < w_.shard.end; ++r) {
         const size_t column = size_t(std::lower_bound(items_, items_ + columns_, *r) - items_);
         PIXELREC_CHECK(column < columns_ && items_[column] == *r, "relevant item not a candidate");
-        best = better(best, ScoredItem{row[column], *r});
+        best = order.better(best, ScoredItem{row[column], *r});
       }
       best_[i] = best;
     });
@@ -110,31 +109,31 @@ class DenseWalk {
 
   // Allgathers the local bests and a failure flag (slot `count`); leaves the global best of
   // user i in best_[i]. Returns false when any rank has failed.
-  bool agree_best(size_t count) {
+  bool agree_best(size_t first, size_t count) {
     best_[count] = ScoredItem{0, failure_ ? 1u : 0u};
     w_.comm.allgather(best_.data(), (count + 1) * sizeof(ScoredItem), all_best_.data());
     const size_t ranks = size_t(w_.comm.size());
     for (size_t r = 0; r < ranks; ++r)
       if (all_best_[r * (count + 1) + count].item != 0) return false;
     for (size_t i = 0; i < count; ++i) {
+      const RankOrder order(w_.options.seed, plan_.users[first + i]);
       ScoredItem best = kNone;
-      for (size_t r = 0; r < ranks; ++r) best = better(best, all_best_[r * (count + 1) + i]);
+      for (size_t r = 0; r < ranks; ++r) best = order.better(best, all_best_[r * (count + 1) + i]);
       best_[i] = best;
     }
     return true;
   }
 
   // Row i of rows_: slot 0 holds {_, candidates of this shard ahead of the global best}, slots
-  // 1..max K the shard's best candidates, best first, padded with kNone. Training items are
-  // excluded (full task) exactly as rank_candidates does.
+  // 1..max K the shard's best candidates, best first, padded with kNone. Masked items are
+  // excluded exactly as rank_candidates does.
   void rank_locally(size_t first, size_t i, size_t worker) {
     const float* row = block_.data() + i * columns_;
     const uint32_t user = plan_.users[first + i];
-    const uint32_t *excluded = nullptr, *excluded_end = nullptr;
-    if (plan_.task == EvalTask::kFull) {
-      excluded_end = w_.context.train.end(user);
-      excluded = std::lower_bound(w_.context.train.begin(user), excluded_end, w_.shard.begin);
-    }
+    const RankOrder order(w_.options.seed, user);
+    const uint32_t* excluded_end = plan_.masked->end(user);
+    const uint32_t* excluded =
+        std::lower_bound(plan_.masked->begin(user), excluded_end, w_.shard.begin);
     std::vector<ScoredItem>& scratch = scratch_[worker];
     if (scratch.size() < columns_) scratch.resize(columns_);
     size_t m = 0, ahead = 0;
@@ -143,13 +142,13 @@ class DenseWalk {
       while (excluded != excluded_end && *excluded < item) ++excluded;
       if (excluded != excluded_end && *excluded == item) continue;
       scratch[m] = ScoredItem{row[j], item};
-      ahead += ranks_before(scratch[m], best_[i]);
+      ahead += order(scratch[m], best_[i]);
       ++m;
     }
     const size_t top = std::min(width_, m);
     const auto begin = scratch.begin(), top_end = begin + std::ptrdiff_t(top);
-    if (top < m) std::nth_element(begin, top_end, begin + std::ptrdiff_t(m), ranks_before);
-    std::sort(begin, top_end, ranks_before);
+    if (top < m) std::nth_element(begin, top_end, begin + std::ptrdiff_t(m), order);
+    std::sort(begin, top_end, order);
     ScoredItem* out = rows_.data() + i * slots_;
     out[0] = ScoredItem{0, uint32_t(ahead)};
     std::copy(begin, top_end, out + 1);
@@ -160,6 +159,7 @@ class DenseWalk {
   // the user's accuracy values; "ahead" is the sum over shards.
   void merge(size_t first, size_t count, size_t i, size_t worker) {
     const size_t ranks = size_t(w_.comm.size()), p = first + i, row = p - own_begin_;
+    const RankOrder order(w_.options.seed, plan_.users[p]);
     std::vector<size_t>& cursor = cursors_[worker];
     std::fill(cursor.begin(), cursor.end(), size_t(1));
     size_t ahead = 0;
@@ -172,7 +172,7 @@ class DenseWalk {
       for (size_t r = 0; r < ranks; ++r) {
         if (cursor[r] == slots_) continue;
         const ScoredItem& head = all_rows_[(r * count + i) * slots_ + cursor[r]];
-        if (!ranks_before(head, best)) continue;
+        if (!order(head, best)) continue;
         best = head;
         from = r;
       }

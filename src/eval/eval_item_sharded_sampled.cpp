@@ -79,8 +79,8 @@ class SampledWalk {
       std::copy(plan_.relevant_of(p), plan_.relevant_of(p) + num_relevant, items);
       const size_t wanted = plan_.candidate_counts[p] - num_relevant;
       const size_t drawn =
-          sample_negatives(plan_.users[p], wanted, w_.options.seed, w_.context.known,
-                           split.num_items(), marks_[worker], items + num_relevant);
+          sample_negatives(plan_.users[p], wanted, w_.options.seed, *plan_.known, split.num_items(),
+                           marks_[worker], items + num_relevant);
       PIXELREC_CHECK(drawn == wanted, "negative count differs from the plan");
       size_t local = 0;
       for (size_t c = 0; c < plan_.candidate_counts[p]; ++c) local += in_shard(items[c]);
@@ -128,15 +128,14 @@ class SampledWalk {
     const size_t p = first + i, row = p - own_begin_, width = size_t(w_.accuracy.max_k());
     const float* scores = scores_.data() + offsets_[i];
     const uint32_t* items = pair_items_.data() + offsets_[i];
+    const RankOrder order(w_.options.seed, plan_.users[p]);
     ScoredItem best{scores[0], items[0]};
-    for (size_t r = 1; r < plan_.num_relevant(p); ++r) {
-      const ScoredItem candidate{scores[r], items[r]};
-      if (ranks_before(candidate, best)) best = candidate;
-    }
+    for (size_t r = 1; r < plan_.num_relevant(p); ++r)
+      best = order.better(best, ScoredItem{scores[r], items[r]});
     uint32_t* top = out_.top_items.data() + row * width;
     const size_t ahead =
-        rank_candidates(scores, items, plan_.candidate_counts[p], nullptr, nullptr, best, width,
-                        scratch_[worker], top, out_.top_scores.data() + row * width);
+        rank_candidates(scores, items, plan_.candidate_counts[p], nullptr, nullptr, order, best,
+                        width, scratch_[worker], top, out_.top_scores.data() + row * width);
     w_.accuracy.compute(top, plan_.relevant_of(p), plan_.num_relevant(p), ahead,
                         out_.per_user.data() + row * w_.accuracy.num_values());
   }

@@ -29,6 +29,11 @@ void validate_options(const EvalOptions& options) {
   if (options.user_batch == 0) throw UsageError("the user batch is 0; use 1 or more users");
 }
 
+// "training" or "training or validation": what the plan masks, for messages.
+std::string masked_description(const EvalPlan& plan) {
+  return plan.masked_parts.size() == 1 ? "training" : "training or validation";
+}
+
 // The user with the fewest candidates, for the K check's message.
 std::string describe_smallest(const EvalPlan& plan, size_t i, const EvalContext& context) {
   const uint32_t count = plan.candidate_counts[i];
@@ -43,11 +48,18 @@ std::string describe_smallest(const EvalPlan& plan, size_t i, const EvalContext&
     case EvalTask::kFull:
       return std::to_string(count) + " candidates of the full task (user '" +
              split.user_id(plan.users[i]) + "' has " + std::to_string(split.num_items() - count) +
-             " of the " + std::to_string(split.num_items()) +
-             " catalogue items in training); lower --k";
-    case EvalTask::kColdItem:
-      return std::to_string(count) + " candidates of the cold_item task (" + std::to_string(count) +
-             " cold items); lower --k";
+             " of the " + std::to_string(split.num_items()) + " catalogue items in " +
+             masked_description(plan) + "); lower --k";
+    case EvalTask::kColdItem: {
+      const size_t cold = plan.catalogue.size();
+      return std::to_string(count) + " candidates of the cold_item task (" + std::to_string(cold) +
+             " cold items" +
+             (count == cold
+                  ? std::string()
+                  : ", " + std::to_string(cold - count) + " of them in user '" +
+                        split.user_id(plan.users[i]) + "''s " + masked_description(plan)) +
+             "); lower --k";
+    }
   }
   return {};
 }
@@ -69,10 +81,21 @@ EvalPlan make_eval_plan(const EvalContext& context, const EvalOptions& options,
   validate_options(options);
   const SplitData& split = *context.split;
   const uint32_t num_users = split.num_users(), num_items = split.num_items();
-  PIXELREC_CHECK(context.train.num_users() == num_users && context.known.num_users() == num_users,
+  PIXELREC_CHECK(context.train.num_users() == num_users &&
+                     context.train_val.num_users() == num_users &&
+                     context.known.num_users() == num_users,
                  "EvalContext was not built by make_eval_context for this split");
   EvalPlan plan;
   plan.task = options.task;
+  // Masking: what the user is known for before the evaluated part (docs/evaluation.md).
+  const bool on_test = part_name == "test";
+  plan.masked = on_test ? &context.train_val : &context.train;
+  plan.known = on_test ? &context.known : &context.train_val;
+  plan.masked_parts =
+      on_test ? std::vector<std::string>{"train", "val"} : std::vector<std::string>{"train"};
+  plan.known_parts = on_test ? std::vector<std::string>{"train", "val", "test"}
+                             : std::vector<std::string>{"train", "val"};
+  const UserItemIndex& masked = *plan.masked;
   plan.ks = options.ks;
   std::sort(plan.ks.begin(), plan.ks.end());
   for (uint32_t item = 0; item < num_items; ++item)
@@ -87,7 +110,7 @@ EvalPlan make_eval_plan(const EvalContext& context, const EvalOptions& options,
                     : "the split " + split.directory.string() +
                           " has no items; re-run `pixelrec split`");
 
-  size_t skipped_in_train = 0, skipped_not_cold = 0, skipped_no_negatives = 0;
+  size_t skipped_masked = 0, skipped_not_cold = 0, skipped_no_negatives = 0;
   const UserItemIndex part_items(num_users, part);
   plan.relevant_offsets.push_back(0);
   for (uint32_t user = 0; user < num_users; ++user) {
@@ -95,19 +118,19 @@ EvalPlan make_eval_plan(const EvalContext& context, const EvalOptions& options,
     const size_t before = plan.relevant.size();
     bool had_unseen = false;
     for (const uint32_t* it = part_items.begin(user); it != part_items.end(user); ++it) {
-      if (context.train.contains(user, *it)) continue;
+      if (masked.contains(user, *it)) continue;
       had_unseen = true;
       if (options.task == EvalTask::kColdItem && !split.is_cold_item(*it)) continue;
       plan.relevant.push_back(*it);
     }
     const size_t num_relevant = plan.relevant.size() - before;
     if (num_relevant == 0) {
-      ++(had_unseen ? skipped_not_cold : skipped_in_train);
+      ++(had_unseen ? skipped_not_cold : skipped_masked);
       continue;
     }
     uint64_t candidates = 0;
     if (options.task == EvalTask::kSampled) {
-      const uint64_t unknown = num_items - context.known.count(user);
+      const uint64_t unknown = num_items - plan.known->count(user);
       if (unknown == 0) {
         plan.relevant.resize(before);
         ++skipped_no_negatives;
@@ -115,9 +138,11 @@ EvalPlan make_eval_plan(const EvalContext& context, const EvalOptions& options,
       }
       candidates = num_relevant + std::min<uint64_t>(unknown, uint64_t(options.num_negatives));
     } else if (options.task == EvalTask::kFull) {
-      candidates = num_items - context.train.count(user);
+      candidates = num_items - masked.count(user);
     } else {
       candidates = plan.catalogue.size();
+      for (const uint32_t* it = masked.begin(user); it != masked.end(user); ++it)
+        candidates -= split.is_cold_item(*it);
     }
     plan.users.push_back(user);
     plan.relevant_offsets.push_back(plan.relevant.size());
@@ -127,7 +152,8 @@ EvalPlan make_eval_plan(const EvalContext& context, const EvalOptions& options,
   const auto add_skipped = [&](size_t count, const std::string& reason) {
     if (count > 0) plan.skipped.emplace_back(reason, count);
   };
-  add_skipped(skipped_in_train, "every " + part_name + " item is already in the user's training");
+  add_skipped(skipped_masked,
+              "every " + part_name + " item is already in the user's " + masked_description(plan));
   add_skipped(skipped_not_cold, "no cold item among the user's " + part_name + " items");
   add_skipped(skipped_no_negatives, "every catalogue item is known for the user (no negatives)");
 

@@ -53,29 +53,29 @@ size_t sample_negatives(uint32_t user, size_t count, uint64_t seed, const UserIt
 
 size_t rank_candidates(const float* scores, const uint32_t* items, size_t n,
                        const uint32_t* excluded_begin, const uint32_t* excluded_end,
-                       const ScoredItem& best_relevant, size_t top_k,
+                       const RankOrder& order, const ScoredItem& best_relevant, size_t top_k,
                        std::vector<ScoredItem>& scratch, uint32_t* top_items, float* top_scores) {
   if (scratch.size() < n) scratch.resize(n);
   size_t m = 0;
-  if (items != nullptr) {
-    for (size_t j = 0; j < n; ++j) scratch[j] = {scores[j], items[j]};
+  if (excluded_begin == excluded_end) {
+    for (size_t j = 0; j < n; ++j)
+      scratch[j] = {scores[j], items != nullptr ? items[j] : uint32_t(j)};
     m = n;
   } else {
     const uint32_t* excluded = excluded_begin;
     for (size_t j = 0; j < n; ++j) {
-      if (excluded != excluded_end && *excluded == j) {
-        ++excluded;
-        continue;
-      }
-      scratch[m++] = {scores[j], uint32_t(j)};
+      const uint32_t item = items != nullptr ? items[j] : uint32_t(j);
+      while (excluded != excluded_end && *excluded < item) ++excluded;  // both ascending
+      if (excluded != excluded_end && *excluded == item) continue;
+      scratch[m++] = {scores[j], item};
     }
   }
   PIXELREC_CHECK(top_k >= 1 && top_k <= m, "K exceeds the candidate count");
   size_t ahead = 0;
-  for (size_t j = 0; j < m; ++j) ahead += ranks_before(scratch[j], best_relevant);
+  for (size_t j = 0; j < m; ++j) ahead += order(scratch[j], best_relevant);
   const auto first = scratch.begin(), top_end = first + std::ptrdiff_t(top_k);
-  if (top_k < m) std::nth_element(first, top_end, first + std::ptrdiff_t(m), ranks_before);
-  std::sort(first, top_end, ranks_before);
+  if (top_k < m) std::nth_element(first, top_end, first + std::ptrdiff_t(m), order);
+  std::sort(first, top_end, order);
   for (size_t j = 0; j < top_k; ++j) {
     top_items[j] = scratch[j].item;
     top_scores[j] = scratch[j].score;

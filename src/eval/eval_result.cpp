@@ -32,6 +32,11 @@ nlohmann::ordered_json result_to_json(const EvalResult& r, const ResultMeta& met
   j["skipped"] = nlohmann::ordered_json::object();
   for (const auto& [reason, count] : r.skipped) j["skipped"][reason] = count;
   j["candidates"] = {{"min", r.candidates_per_user_min}, {"max", r.candidates_per_user_max}};
+  j["masking"] = {{"removed", r.masked_parts}};
+  if (!r.negatives_exclude_parts.empty())
+    j["masking"]["negatives_exclude"] = r.negatives_exclude_parts;
+  j["ties"] = {{"order", "seeded per-user pseudo-random (hash of seed, user, item)"},
+               {"seed", r.tie_seed}};
   j["metrics"] = nlohmann::ordered_json::object();
   for (const auto& [name, value] : r.metrics) j["metrics"][name] = number_or_null(value);
   j["timings"] = {

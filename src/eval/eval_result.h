@@ -21,7 +21,9 @@ struct ResultMeta {
 };
 
 // Keys, in order: recommender, task, part, split, seed, config_fingerprint, model,
-// users_evaluated, skipped{reason: count}, candidates{min, max}, metrics{name: value},
+// users_evaluated, skipped{reason: count}, candidates{min, max}, masking{removed[] (parts whose
+// items were removed from each user's candidates), negatives_exclude[] (sampled task only)},
+// ties{order, seed}, metrics{name: value},
 // timings{scoring_seconds, total_seconds, pairs_per_second}, then notes[] when there are any and
 // significance{baseline, metrics{name: {n, mean_diff, t, t_p, wilcoxon, wilcoxon_p}}} when
 // vs_baseline is given. Non-finite numbers (t = ±inf) are written as null.

@@ -25,8 +25,6 @@ void check_no_nan(const float* scores, const uint32_t* items, size_t n, uint32_t
       throw nan_score_error(scorer, split, task, user, items != nullptr ? items[j] : uint32_t(j));
 }
 
-ScoredItem better(const ScoredItem& a, const ScoredItem& b) { return ranks_before(a, b) ? a : b; }
-
 // Shared state of one range: output rows and per-worker scratch.
 struct RangeJob {
   Scorer& scorer;
@@ -41,11 +39,11 @@ struct RangeJob {
   // Ranks plan row p from its scores and writes its top list and accuracy values.
   void finish_user(size_t p, const float* scores, const uint32_t* items, size_t n,
                    const uint32_t* excluded_begin, const uint32_t* excluded_end,
-                   const ScoredItem& best, size_t worker) {
+                   const RankOrder& order, const ScoredItem& best, size_t worker) {
     const size_t row = p - begin, width = size_t(accuracy.max_k());
     uint32_t* top = out.top_items.data() + row * width;
     const size_t ahead =
-        rank_candidates(scores, items, n, excluded_begin, excluded_end, best, width,
+        rank_candidates(scores, items, n, excluded_begin, excluded_end, order, best, width,
                         scratch[worker], top, out.top_scores.data() + row * width);
     accuracy.compute(top, plan.relevant_of(p), plan.num_relevant(p), ahead,
                      out.per_user.data() + row * accuracy.num_values());
@@ -76,17 +74,14 @@ struct RangeJob {
         const float* row = block.data() + i * columns;
         check_no_nan(row, items.data(), columns, user, scorer, split, plan.task);
         const uint32_t* relevant = plan.relevant_of(p);
-        ScoredItem best{-std::numeric_limits<float>::infinity(),
-                        std::numeric_limits<uint32_t>::max()};
+        const RankOrder order(options.seed, user);
+        ScoredItem best{-std::numeric_limits<float>::infinity(), kNoItem};
         for (size_t r = 0; r < plan.num_relevant(p); ++r) {
           const uint32_t column = full ? relevant[r] : column_of[relevant[r]];
-          best = better(best, ScoredItem{row[column], relevant[r]});
+          best = order.better(best, ScoredItem{row[column], relevant[r]});
         }
-        if (full)
-          finish_user(p, row, nullptr, columns, context.train.begin(user), context.train.end(user),
-                      best, worker);
-        else
-          finish_user(p, row, items.data(), columns, nullptr, nullptr, best, worker);
+        finish_user(p, row, full ? nullptr : items.data(), columns, plan.masked->begin(user),
+                    plan.masked->end(user), order, best, worker);
       });
     }
   }
@@ -119,7 +114,7 @@ struct RangeJob {
         std::copy(plan.relevant_of(p), plan.relevant_of(p) + num_relevant, items);
         const size_t wanted = plan.candidate_counts[p] - num_relevant;
         const size_t drawn =
-            sample_negatives(user, wanted, options.seed, context.known, split.num_items(),
+            sample_negatives(user, wanted, options.seed, *plan.known, split.num_items(),
                              marks[worker], items + num_relevant);
         PIXELREC_CHECK(drawn == wanted, "negative count differs from the plan");
       });
@@ -133,10 +128,11 @@ struct RangeJob {
         const uint32_t* items = pair_items.data() + offsets[i];
         const size_t n = plan.candidate_counts[p];
         check_no_nan(row, items, n, plan.users[p], scorer, split, plan.task);
+        const RankOrder order(options.seed, plan.users[p]);
         ScoredItem best{row[0], items[0]};
         for (size_t r = 1; r < plan.num_relevant(p); ++r)
-          best = better(best, ScoredItem{row[r], items[r]});
-        finish_user(p, row, items, n, nullptr, nullptr, best, worker);
+          best = order.better(best, ScoredItem{row[r], items[r]});
+        finish_user(p, row, items, n, nullptr, nullptr, order, best, worker);
       });
     }
   }

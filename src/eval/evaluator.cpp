@@ -105,6 +105,7 @@ EvalContext make_eval_context(const SplitData& split, const ContentVectors* cont
   context.split = &split;
   context.content = content;
   context.train = UserItemIndex(split.num_users(), split.train);
+  context.train_val = UserItemIndex(split.num_users(), {&split.train, &split.val});
   context.known = UserItemIndex(split.num_users(), {&split.train, &split.val, &split.test});
   context.train_counts = split.train_item_counts();
   return context;
@@ -162,6 +163,9 @@ EvalResult evaluate(Scorer& scorer, const EvalContext& context, const EvalOption
   result.per_user_names = accuracy.names();
   result.users = plan.users;
   result.skipped = plan.skipped;
+  result.masked_parts = plan.masked_parts;
+  if (plan.task == EvalTask::kSampled) result.negatives_exclude_parts = plan.known_parts;
+  result.tie_seed = options.seed;
   const size_t num_users = plan.users.size(), width = size_t(accuracy.max_k());
   result.per_user.resize(num_users * accuracy.num_values());
   internal::gather_rows(comm, local.per_user.data(), accuracy.num_values() * sizeof(double),

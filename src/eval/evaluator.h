@@ -28,7 +28,7 @@ struct EvalOptions {
   EvalTask task = EvalTask::kSampled;
   std::vector<int> ks = {5, 10, 20};  // any order; metrics are reported by ascending K
   int num_negatives = 100;            // sampled task
-  uint64_t seed = 42;
+  uint64_t seed = 42;                 // sampled negatives and the tie order (eval/tie_order.h)
   int threads = 1;
   size_t user_batch = 256;       // users per scoring call (score_block / score_pairs)
   std::string predictions_path;  // non-empty: write user_id,rank,item_id,score (top max(K))
@@ -38,9 +38,10 @@ struct EvalOptions {
 struct EvalContext {
   const SplitData* split = nullptr;
   const ContentVectors* content = nullptr;  // nullptr: diversity@K is omitted (and said so)
-  UserItemIndex train;                      // users' training items
-  UserItemIndex known;                // train ∪ val ∪ test (sampled negatives exclude these)
-  std::vector<int64_t> train_counts;  // popularity from training only (novelty)
+  UserItemIndex train;                      // users' training items (masked on val)
+  UserItemIndex train_val;                  // train ∪ val (masked on test; known on val)
+  UserItemIndex known;                      // train ∪ val ∪ test (known on test)
+  std::vector<int64_t> train_counts;        // popularity from training only (novelty)
 };
 
 // Throws Error when `content` does not cover the split's catalogue.
@@ -57,6 +58,10 @@ struct EvalResult {
   double seconds_scoring = 0, seconds_total = 0;        // slowest rank
   double pairs_scored = 0;                              // all ranks
   std::vector<std::string> notes;  // metrics omitted and why (e.g. no content vectors)
+  // How it was ranked: the parts whose items were removed from each user's candidates, the
+  // parts never drawn as sampled negatives (sampled task only, else empty), the tie-order seed.
+  std::vector<std::string> masked_parts, negatives_exclude_parts;
+  uint64_t tie_seed = 0;
 
   // The metric's value; throws Error listing the metrics present when it is absent.
   double metric(std::string_view name) const;
@@ -67,7 +72,9 @@ struct EvalResult {
 std::vector<std::string> metric_names(const std::vector<int>& ks, bool has_content,
                                       size_t num_users);
 
-// Evaluates on split.test, or split.val when part == "val" (anything else: UsageError).
+// Evaluates on split.test, or split.val when part == "val" (anything else: UsageError). Test
+// masks each user's train ∪ val items, val only the training items (test items stay candidates
+// and negatives); equal scores are ordered by the seeded per-user tie key. docs/evaluation.md.
 // Distributed: users are partitioned among comm ranks without padding (contiguous ranges of the
 // sorted user list); each rank scores its users; per-user values and top-K lists are gathered so
 // EVERY rank returns the exact one-process result (and only rank 0 writes predictions). When the

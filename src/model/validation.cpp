@@ -29,8 +29,9 @@ Validator::Validator(const Config& config, const SplitData& split, const ItemFea
       threads_(threads),
       context_(eval::make_eval_context(split, nullptr)) {
   const auto& val = split.val;
+  // Validation never looks at the test part: negatives exclude a user's train ∪ val items only.
   const NegativeSampler sampler(NegativeStrategy::kRandom, std::move(negative_candidates),
-                                context_.train_counts, context_.known);
+                                context_.train_counts, context_.train_val);
   const NegativeDraw draw =
       sampler.sample(val.user.data(), val.size(), config.data.negative_sampling_ratio,
                      uint64_t(config.training.seed), kValidationEpochKey, 0, threads);

@@ -88,6 +88,47 @@ TEST_F(EvaluateCli, ResultJsonHasEveryContractMetricAndPredictionsRecheck) {
   EXPECT_TRUE(fs::exists(path("full.per_user.csv")));
 }
 
+// (user_id, item_id) pairs of a split part or a predictions file.
+std::set<std::pair<std::string, std::string>> user_item_pairs(const fs::path& csv) {
+  const CsvTable table = read_csv_table(csv);
+  const size_t user = table.require_column("user_id", csv.string());
+  const size_t item = table.require_column("item_id", csv.string());
+  std::set<std::pair<std::string, std::string>> pairs;
+  for (size_t i = 0; i < table.rows(); ++i)
+    pairs.emplace(table.columns[user][i], table.columns[item][i]);
+  return pairs;
+}
+
+// Leave-one-out gives every user one val and one test item: evaluating test must not let the
+// val item compete (it is known, like the training items), so it is never listed.
+TEST_F(EvaluateCli, FullTaskOnTestNeverListsAUsersValidationItems) {
+  const fs::path split = dir_->path() / "splits" / "loo";
+  const auto val = user_item_pairs(split / "val.csv");
+  const auto train = user_item_pairs(split / "train.csv");
+  ASSERT_GT(val.size(), 250u);
+  for (const std::string recommender : {"popularity", "multimodal"}) {
+    SCOPED_TRACE(recommender);
+    const fs::path predictions = path("masked_" + recommender + ".csv");
+    const auto r =
+        run("evaluate --run-name m --recommender " + recommender +
+            " --task full --k 5,50 --output " + path("masked_" + recommender + ".json").string() +
+            " --save-predictions " + predictions.string());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto listed = user_item_pairs(predictions);
+    ASSERT_GT(listed.size(), 250u * 50);
+    size_t val_listed = 0, train_listed = 0;
+    for (const auto& pair : listed) {
+      val_listed += val.count(pair);
+      train_listed += train.count(pair);
+    }
+    EXPECT_EQ(val_listed, 0u) << "validation items listed on test";
+    EXPECT_EQ(train_listed, 0u) << "training items listed on test";
+    const auto j = nlohmann::json::parse(read_text(path("masked_" + recommender + ".json")));
+    EXPECT_EQ(j.at("masking").at("removed"), (nlohmann::json{"train", "val"}));
+    EXPECT_EQ(j.at("ties").at("seed"), 42);
+  }
+}
+
 TEST_F(EvaluateCli, BaselineComparisonAddsPairedTests) {
   const auto r =
       run("evaluate --run-name m --recommender multimodal --baseline popularity "

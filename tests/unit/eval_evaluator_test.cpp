@@ -11,6 +11,7 @@
 
 #include "core/errors.h"
 #include "eval/evaluator.h"
+#include "eval/tie_order.h"
 #include "eval_thread_world.h"
 #include "support/test_support.h"
 
@@ -137,8 +138,8 @@ TEST(Evaluate, OracleIsPerfectOnTheFullTask) {
     EXPECT_DOUBLE_EQ(r.metric(name), 1.0) << name;
   // One user has 1 relevant item, six have 2: precision@3 = (1/3 + 6 × 2/3) / 7.
   EXPECT_DOUBLE_EQ(r.metric("precision@3"), (1.0 / 3 + 6 * 2.0 / 3) / 7);
-  EXPECT_EQ(r.candidates_per_user_min, 9u);   // 12 items - 3 training items
-  EXPECT_EQ(r.candidates_per_user_max, 12u);  // the cold user has no training items
+  EXPECT_EQ(r.candidates_per_user_min, 8u);   // 12 items - 3 training items - 1 val item
+  EXPECT_EQ(r.candidates_per_user_max, 12u);  // the cold user has no training or val items
   EXPECT_DOUBLE_EQ(r.pairs_scored, 7.0 * 12);
   EXPECT_EQ(r.task, "full");
   EXPECT_EQ(r.part, "test");
@@ -151,11 +152,12 @@ TEST(Evaluate, ReversedOracleMissesEverythingAndMrrCountsAllCandidates) {
   const EvalResult r = evaluate(scorer, f.context, options_for(EvalTask::kFull, {1, 3}), *f.comm);
   EXPECT_EQ(r.metric("hit_rate@3"), 0.0);
   EXPECT_EQ(r.metric("ndcg@3"), 0.0);
-  // User 0: 9 candidates, its one relevant item scores lowest → rank 9.
-  EXPECT_DOUBLE_EQ(r.per_user[r.per_user_names.size() - 1], 1.0 / 9);
+  // User 0: 8 candidates, its one relevant item scores lowest → rank 8.
+  EXPECT_DOUBLE_EQ(r.per_user[r.per_user_names.size() - 1], 1.0 / 8);
 }
 
-// Brute force for the full task: sort every non-training item by (score desc, item asc).
+// Brute force for the full task: sort every item outside train ∪ val by (score desc, the
+// user's tie key asc).
 TEST(Evaluate, FullTaskMatchesBruteForceWithTiesAndPredictionsFile) {
   Fixture f;
   test::ScratchDir dir("eval_full");
@@ -171,13 +173,14 @@ TEST(Evaluate, FullTaskMatchesBruteForceWithTiesAndPredictionsFile) {
     const uint32_t u = r.users[row];
     std::vector<uint32_t> ranking;
     for (uint32_t i = 0; i < 12; ++i)
-      if (!f.context.train.contains(u, i)) ranking.push_back(i);
+      if (!f.context.train_val.contains(u, i)) ranking.push_back(i);
     std::sort(ranking.begin(), ranking.end(), [&](uint32_t a, uint32_t b) {
-      return hash_score(u, a) > hash_score(u, b) || (hash_score(u, a) == hash_score(u, b) && a < b);
+      return hash_score(u, a) > hash_score(u, b) ||
+             (hash_score(u, a) == hash_score(u, b) && tie_key(42, u, a) < tie_key(42, u, b));
     });
     std::set<uint32_t> relevant;
     for (const uint32_t* it = f.test_index.begin(u); it != f.test_index.end(u); ++it)
-      if (!f.context.train.contains(u, *it)) relevant.insert(*it);
+      if (!f.context.train_val.contains(u, *it)) relevant.insert(*it);
     double dcg = 0, idcg = 0, hits = 0;
     for (int k = 0; k < 5; ++k) {
       if (relevant.count(ranking[size_t(k)])) dcg += 1 / std::log2(k + 2.0), ++hits;
@@ -264,8 +267,8 @@ TEST(Evaluate, KLargerThanTheCandidateListIsAUsageErrorThatSaysWhy) {
     FAIL() << "K=10 accepted";
   } catch (const UsageError& e) {
     EXPECT_STREQ(e.what(),
-                 "K=10 exceeds the 9 candidates of the full task (user '0' has 3 of the 12 "
-                 "catalogue items in training); lower --k");
+                 "K=10 exceeds the 8 candidates of the full task (user '0' has 4 of the 12 "
+                 "catalogue items in training or validation); lower --k");
   }
   EXPECT_EQ(scorer.scored.size(), 0u);  // checked before any scoring
   EXPECT_THROW(evaluate(scorer, f.context, options_for(EvalTask::kFull, {0}), *f.comm), UsageError);
@@ -384,12 +387,16 @@ TEST(Evaluate, NanScoresNameTheRecommender) {
 
 TEST(Evaluate, ValidationPartUsesValInteractions) {
   Fixture f;
-  FunctionScorer scorer = f.oracle();
+  const UserItemIndex val(f.split.num_users(), f.split.val);
+  FunctionScorer scorer(
+      "val-last", [&val](uint32_t u, uint32_t i) { return val.contains(u, i) ? -1.0f : 0.0f; });
   const EvalResult r =
       evaluate(scorer, f.context, options_for(EvalTask::kFull, {1}), *f.comm, "val");
   EXPECT_EQ(r.part, "val");
-  EXPECT_EQ(r.users.size(), 7u);           // every training user has one val item
-  EXPECT_EQ(r.metric("hit_rate@1"), 0.0);  // the oracle knows only test items
+  EXPECT_EQ(r.users.size(), 7u);  // every training user has one val item
+  EXPECT_EQ(r.metric("hit_rate@1"), 0.0);
+  // The val item ranks last among the 12 - 3 items outside training.
+  EXPECT_DOUBLE_EQ(r.metric("mrr"), 1.0 / 9);
 }
 
 TEST(Evaluate, EveryRankReturnsTheOneProcessResult) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include "eval/beyond_accuracy.h"
 #include "eval/eval_internal.h"
 #include "eval/metrics.h"
+#include "eval/tie_order.h"
 
 namespace pixelrec::eval {
 namespace {
@@ -86,29 +88,54 @@ TEST(AccuracyMetrics, AllRelevantFirstIsPerfectAndMrrSeesBeyondTheTopList) {
   EXPECT_DOUBLE_EQ(value(calc, out, "mrr"), 1.0 / 31);
 }
 
-TEST(Ranking, TiesAreBrokenByAscendingItemAndExcludedItemsNeverRank) {
+// `items` in user 5's tie order under seed 42 (the order of equal scores).
+std::vector<uint32_t> in_tie_order(std::vector<uint32_t> items) {
+  std::sort(items.begin(), items.end(),
+            [](uint32_t a, uint32_t b) { return tie_key(42, 5, a) < tie_key(42, 5, b); });
+  return items;
+}
+
+TEST(Ranking, TiesFollowTheUsersTieKeyAndExcludedItemsNeverRank) {
+  const internal::RankOrder order(42, 5);
   // Items 0..5; item 1 is excluded (training); items 0, 2, 3 tie at 1.0.
   const std::vector<float> scores{1.0f, 9.0f, 1.0f, 1.0f, 0.5f, 2.0f};
   const std::vector<uint32_t> excluded{1};
   std::vector<internal::ScoredItem> scratch;
   std::vector<uint32_t> top(3);
   std::vector<float> top_scores(3);
-  // Best relevant: item 3 (score 1.0): ahead of it are 5 (higher), 0 and 2 (tie, lower index).
+  const std::vector<uint32_t> tied = in_tie_order({0, 2, 3});
+  // Best relevant: item 3 (score 1.0): ahead of it are 5 (higher) and the tied items before it.
   const size_t ahead = internal::rank_candidates(
-      scores.data(), nullptr, scores.size(), excluded.data(), excluded.data() + 1,
+      scores.data(), nullptr, scores.size(), excluded.data(), excluded.data() + 1, order,
       internal::ScoredItem{1.0f, 3}, 3, scratch, top.data(), top_scores.data());
-  EXPECT_EQ(ahead, 3u);
-  EXPECT_EQ(top, (std::vector<uint32_t>{5, 0, 2}));
+  EXPECT_EQ(ahead, 1u + size_t(std::find(tied.begin(), tied.end(), 3u) - tied.begin()));
+  EXPECT_EQ(top, (std::vector<uint32_t>{5, tied[0], tied[1]}));
   EXPECT_EQ(top_scores, (std::vector<float>{2.0f, 1.0f, 1.0f}));
-  // Explicit item columns (sampled / cold): the tie rule uses item indices, not columns.
+  // Explicit item columns (sampled / cold): the tie rule keys items, not columns.
   const std::vector<uint32_t> items{40, 12, 30};
-  const std::vector<float> tied{0.0f, 0.0f, 0.0f};
-  const size_t rank_of_30 = internal::rank_candidates(tied.data(), items.data(), 3, nullptr,
-                                                      nullptr, internal::ScoredItem{0.0f, 30}, 2,
-                                                      scratch, top.data(), top_scores.data());
-  EXPECT_EQ(rank_of_30, 1u);
-  EXPECT_EQ(top[0], 12u);
+  const std::vector<float> zeros{0.0f, 0.0f, 0.0f};
+  const std::vector<uint32_t> tied_items = in_tie_order(items);
+  const size_t rank_of_30 = internal::rank_candidates(
+      zeros.data(), items.data(), 3, nullptr, nullptr, order, internal::ScoredItem{0.0f, 30}, 2,
+      scratch, top.data(), top_scores.data());
+  EXPECT_EQ(rank_of_30,
+            size_t(std::find(tied_items.begin(), tied_items.end(), 30u) - tied_items.begin()));
+  EXPECT_EQ(top[0], tied_items[0]);
+  EXPECT_EQ(top[1], tied_items[1]);
+  // Ascending item columns with exclusions (cold_item's masked items): 12 never ranks.
+  const std::vector<uint32_t> ascending{12, 30, 40}, masked{7, 12};
+  const std::vector<float> ordered{5.0f, 1.0f, 2.0f};
+  internal::rank_candidates(ordered.data(), ascending.data(), 3, masked.data(),
+                            masked.data() + masked.size(), order, internal::ScoredItem{1.0f, 30}, 2,
+                            scratch, top.data(), top_scores.data());
+  EXPECT_EQ(top[0], 40u);
   EXPECT_EQ(top[1], 30u);
+  // The "no item" sentinel ranks after every item of its score.
+  constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
+  const internal::ScoredItem none{kMinusInf, internal::kNoItem}, real{kMinusInf, 4};
+  EXPECT_TRUE(order(real, none));
+  EXPECT_FALSE(order(none, real));
+  EXPECT_FALSE(order(none, none));
 }
 
 // Brute-force reference: full sort, definitions applied literally.

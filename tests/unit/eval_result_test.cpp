@@ -34,19 +34,31 @@ TEST(ResultJson, HoldsEveryKeyInContractOrder) {
   r.seconds_scoring = 2.0;
   r.seconds_total = 3.5;
   r.pairs_scored = 1000;
+  r.masked_parts = {"train", "val"};
+  r.tie_seed = 42;
   const ResultMeta meta{"abc123", "loo", "runs/best.pt", 42};
   const auto j = result_to_json(r, meta);
   std::vector<std::string> keys;
   for (const auto& item : j.items()) keys.push_back(item.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"recommender", "task", "part", "split", "seed",
-                                            "config_fingerprint", "model", "users_evaluated",
-                                            "skipped", "candidates", "metrics", "timings"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"recommender", "task", "part", "split", "seed",
+                                      "config_fingerprint", "model", "users_evaluated", "skipped",
+                                      "candidates", "masking", "ties", "metrics", "timings"}));
   EXPECT_EQ(j["recommender"], "popularity");
   EXPECT_EQ(j["seed"], 42);
   EXPECT_EQ(j["users_evaluated"], 2);
   EXPECT_EQ(j["skipped"]["every test item is already in the user's training"], 3);
   EXPECT_EQ(j["candidates"]["min"], 90);
   EXPECT_EQ(j["candidates"]["max"], 99);
+  // How it was ranked: the masking rule (no negatives_exclude outside the sampled task) and the
+  // tie order's seed.
+  EXPECT_EQ(j["masking"].dump(), R"({"removed":["train","val"]})");
+  EXPECT_EQ(j["ties"]["seed"], 42);
+  EXPECT_EQ(j["ties"]["order"], "seeded per-user pseudo-random (hash of seed, user, item)");
+  r.negatives_exclude_parts = {"train", "val"};
+  r.masked_parts = {"train"};
+  EXPECT_EQ(result_to_json(r, meta)["masking"].dump(),
+            R"({"removed":["train"],"negatives_exclude":["train","val"]})");
   EXPECT_EQ(j["metrics"].dump(), R"({"ndcg@5":0.375,"coverage@5":0.1})");
   EXPECT_EQ(j["timings"]["pairs_per_second"], 500.0);
   EXPECT_EQ(j["timings"]["total_seconds"], 3.5);

@@ -59,5 +59,35 @@ TEST(Validator, MetricNamesAreWhatRunReports) {
   }
 }
 
+// Validation does not know the test part: val_loss's fixed negatives exclude a user's train ∪
+// val items only, so a test item can be a validation negative. User 0 trains on items 0..7,
+// validates on 8 and tests on 9; the candidates are the training items 0..9, so item 9 is its
+// only possible negative.
+TEST(Validator, ATestItemCanBeAValidationNegative) {
+  Config config;
+  config.evaluation.k_values = {1};
+  config.evaluation.num_negatives = 5;
+  config.data.negative_sampling_ratio = 1.0;
+  SplitData split = split_with_val_users(0);
+  add(split.train, 0, {2, 3, 4, 5, 6, 7});
+  add(split.val, 0, {8});
+  add(split.test, 0, {9});
+  const ItemFeatures features = tiny_features();
+  std::vector<uint32_t> candidates(10);
+  std::iota(candidates.begin(), candidates.end(), 0u);
+  Validator validator(config, split, features, candidates, 1);
+  torch::manual_seed(3);
+  Recommender model(tiny_spec("concat"), tiny_shape());
+  const auto comm = dist::make_single_process_communicator();
+  const auto reported = validator.run(model, *comm);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor logits = model.forward(torch::tensor({0, 0}, torch::kLong),
+                                             torch::tensor({8, 9}, torch::kLong), features);
+  const double expected =
+      torch::binary_cross_entropy_with_logits(logits, torch::tensor({1.0f, 0.0f})).item<double>();
+  ASSERT_EQ(reported[0].first, "val_loss");
+  EXPECT_NEAR(reported[0].second, expected, 1e-6);
+}
+
 }  // namespace
 }  // namespace pixelrec::model

@@ -163,22 +163,29 @@ TEST_F(DistributedTrain, EvaluationMetricsAreIdenticalOnOneTwoAndThreeRanks) {
       (dir_->path() / "splits" / "random").string();
   ASSERT_EQ(run(1, "split --log-level warn" + random_split).exit_code, 0);
   // The model is evaluated item-sharded (each rank scores its item shard; lists are merged).
+  // Popularity ties many items (equal training counts): their seeded tie order is the same on
+  // every rank, so the lists are too.
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
       {"multimodal", "full", "--run-name evalmodel"},
       {"multimodal", "sampled", "--run-name evalmodel"},
       {"itemknn", "full", random_split},
-      {"contentknn", "full", random_split}};
+      {"contentknn", "full", random_split},
+      {"popularity", "full", random_split}};
   for (const auto& [recommender, task, args] : cases) {
     nlohmann::json reference;
+    std::string reference_predictions;
     for (int ranks : {1, 2, 3}) {
-      const fs::path out =
-          dir_->path() / ("eval_" + recommender + task + std::to_string(ranks) + ".json");
+      const std::string name = "eval_" + recommender + task + std::to_string(ranks);
+      const fs::path out = dir_->path() / (name + ".json");
+      const fs::path predictions = dir_->path() / (name + ".csv");
       const auto r = run(ranks, "evaluate --recommender " + recommender + " --task " + task + " " +
-                                    args + " --output " + out.string() + " --log-level warn");
+                                    args + " --output " + out.string() + " --save-predictions " +
+                                    predictions.string() + " --log-level warn");
       ASSERT_EQ(r.exit_code, 0) << r.output;
       const auto j = nlohmann::json::parse(read_text(out));
       if (ranks == 1) {
         reference = j;
+        reference_predictions = read_text(predictions);
         if (recommender != "multimodal") {
           EXPECT_NE(j.at("users_evaluated").get<int>() % 3, 0) << "users should not split evenly";
         }
@@ -187,6 +194,8 @@ TEST_F(DistributedTrain, EvaluationMetricsAreIdenticalOnOneTwoAndThreeRanks) {
       EXPECT_EQ(j.at("metrics"), reference.at("metrics"))
           << recommender << " " << task << " on " << ranks;
       EXPECT_EQ(j.at("users_evaluated"), reference.at("users_evaluated"));
+      EXPECT_EQ(read_text(predictions), reference_predictions)
+          << recommender << " " << task << " on " << ranks;
     }
   }
 }
