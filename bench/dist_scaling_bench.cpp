@@ -161,8 +161,9 @@ double run_steps(Trainer& t, dist::Communicator& comm, double seconds) {
   const auto step = [&] {
     const Batch& batch = t.ring[size_t(steps % kRingBatches)];
     ItemSide side;
-    const BatchDraws draws{uint64_t(steps), batch.positions, t.config.model.item_id_dropout,
-                           t.config.model.user_id_dropout};
+    const BatchDraws draws{uint64_t(steps), batch.positions,
+                           t.config.model.item_id_dropout.value_or(0),
+                           t.config.model.user_id_dropout.value_or(0)};
     const torch::Tensor logits =
         t.model->forward(batch.users, batch.items, t.features, &side, draws);
     torch::Tensor loss =

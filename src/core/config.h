@@ -36,8 +36,10 @@ struct ModelConfig {
   double cross_modal_attention_weight = 0.5;  // reference "enhanced" model only: deprecated
   std::string final_activation = "sigmoid";
   std::string init_method = "xavier_uniform";
-  double item_id_dropout = 0.0;
-  double user_id_dropout = 0.0;
+  // Chance that training replaces an id by the unknown row cold ids are scored with; unset: the
+  // trainer picks (model/cold_rows.h).
+  std::optional<double> item_id_dropout;
+  std::optional<double> user_id_dropout;
 };
 
 struct TrainingConfig {

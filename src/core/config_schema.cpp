@@ -230,19 +230,24 @@ std::vector<FieldSpec> build_fields() {
         one_of({"sigmoid", "tanh", "none"})),
       any_case(F(std::string, model.init_method, "Initialisation of embeddings and linear layers",
                  one_of({"xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"}))),
-      F(double, model.item_id_dropout,
-        "Probability of replacing an item id by the unknown-item embedding in training",
-        probability()),
-      F(double, model.user_id_dropout,
-        "Probability of replacing a user id by the unknown-user embedding in training",
-        probability()),
+      OPT(double, model.item_id_dropout,
+          "Probability of replacing an item id by the unknown-item embedding (used by cold "
+          "items) in training; null: 0.1 when the split has items training never saw, else 0",
+          probability()),
+      OPT(double, model.user_id_dropout,
+          "Probability of replacing a user id by the unknown-user embedding (used by cold users) "
+          "in training; null: 0.1 when the split has users training never saw, else 0",
+          probability()),
 
       // ---- training ----
       F(int, training.batch_size, "Positives per batch (negatives are added per ratio)",
         in_range(1, 1 << 24)),
       F(int, training.epochs, "Maximum epochs", in_range(1, 100000)),
       F(double, training.learning_rate, "Initial learning rate", positive()),
-      F(double, training.weight_decay, "Weight decay of weight matrices and embedding rows (biases, norm weights and the temperature are not decayed)", at_least(0.0)),
+      F(double, training.weight_decay,
+        "Weight decay of weight matrices and embedding rows (biases, norm weights and the "
+        "temperature are not decayed)",
+        at_least(0.0)),
       F(int, training.patience, "Early-stopping patience in epochs", nonneg_int),
       F(double, training.gradient_clip, "Max gradient norm (<= 0 disables)", Check<double>{}),
       F(int, training.num_workers, "Worker threads for data work (0: every core)", nonneg_int),

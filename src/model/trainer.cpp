@@ -22,6 +22,7 @@
 #include "features/feature_store.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_sidecar.h"
+#include "model/cold_rows.h"
 #include "model/device.h"
 #include "model/gradient_sync.h"
 #include "model/interrupt.h"
@@ -187,25 +188,29 @@ fs::path resolve_checkpoint(const Config& config, const std::string& run_name,
   return which;
 }
 
-TrainResult train(const Config& config, const TrainOptions& options, dist::Communicator& comm) {
+TrainResult train(const Config& requested, const TrainOptions& options, dist::Communicator& comm) {
   const torch::Device device = compute_device(options.device, options.local_rank);
-  const TrainingConfig& tc = config.training;
   const int rank = comm.rank();
   const bool root = comm.is_root();
-  const int threads = training_threads(config, comm.size());
+  const int threads = training_threads(requested, comm.size());
   set_compute_threads(threads);
 
   // Resuming continues the named run; a bare checkpoint path continues the run stored in it.
   std::string run_name = options.run_name;
   fs::path resume_path;
   if (!options.resume.empty()) {
-    resume_path = resolve_checkpoint(config, run_name, options.resume);
+    resume_path = resolve_checkpoint(requested, run_name, options.resume);
     if (!fs::exists(resume_path))
       throw Error("--resume: checkpoint " + resume_path.string() + " does not exist");
   }
 
-  Setup data = load_training_data(config, comm);
+  Setup data = load_training_data(requested, comm);
   const SplitData& split = data.split;
+  // The config as trained (written beside the outputs and into checkpoints): unset id dropout
+  // resolved from the split's cold ids.
+  Config config = requested;
+  const std::string id_dropout = resolve_id_dropout(config.model, count_cold_ids(split));
+  const TrainingConfig& tc = config.training;
   NetworkSpec spec{config.model, uses_tags(config), data.inputs};
   RecommenderShape shape{int64_t(split.num_train_users()), int64_t(split.num_items()),
                          int64_t(data.shard.tag_vocab.size())};
@@ -289,6 +294,7 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
     metrics_log->truncate_after(state.epoch - 1);
     tensorboard = std::make_unique<train::TensorBoardWriter>(result.run_dir / "tb");
   }
+  if (!id_dropout.empty()) spdlog::info("cold rows: {}", id_dropout);
   spdlog::info(
       "run '{}': {} training positives ({} with items of rank {}'s shard), {} items, {} users, "
       "modalities [{}], fusion {}, {} thread(s){}",
@@ -396,8 +402,8 @@ TrainResult train(const Config& config, const TrainOptions& options, dist::Commu
       if (run_step) {
         AutocastScope autocast(tc.mixed_precision, device);
         ItemSide side;
-        BatchDraws draws{batch_seed(seed, epoch, mb), batch.positions, config.model.item_id_dropout,
-                         config.model.user_id_dropout};
+        BatchDraws draws{batch_seed(seed, epoch, mb), batch.positions,
+                         *config.model.item_id_dropout, *config.model.user_id_dropout};
         const torch::Tensor logits = model->forward(batch.users.to(device), batch.items.to(device),
                                                     data.features, &side, draws);
         loss = tc.bce_weight *

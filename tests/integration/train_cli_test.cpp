@@ -75,6 +75,20 @@ TEST_F(TrainCli, WritesRunFolderMetricsTensorBoardAndCheckpoints) {
   EXPECT_TRUE(fs::exists(root() / "checkpoints" / "basic" / "best.pt"));
   EXPECT_NE(read_text(run / "train.log").find("epoch 2/2:"), std::string::npos);
   EXPECT_NE(read_text(run / "config.yaml").find("epochs: 2"), std::string::npos);
+  // Unset id dropout is resolved from the split's cold ids, logged and written as trained.
+  const std::string log = read_text(run / "train.log");
+  std::smatch chosen;
+  ASSERT_TRUE(std::regex_search(log, chosen,
+                                std::regex("cold rows: model.item_id_dropout ([0-9.]+) \\(([0-9]+) "
+                                           "items training never saw\\); model.user_id_dropout "
+                                           "([0-9.]+)")))
+      << log;
+  EXPECT_EQ(chosen[1].str(), chosen[2].str() == "0" ? "0" : "0.1") << log;
+  const std::string resolved = read_text(run / "config.yaml");
+  EXPECT_NE(resolved.find("item_id_dropout: " + chosen[1].str() + "\n"), std::string::npos)
+      << resolved;
+  EXPECT_NE(resolved.find("user_id_dropout: " + chosen[3].str() + "\n"), std::string::npos)
+      << resolved;
 
   const auto again = train("--run-name basic --set training.epochs=1");
   EXPECT_EQ(again.exit_code, 2);
