@@ -198,7 +198,10 @@ void run_demo(bool quick, const fs::path& out_arg, int ranks) {
   const std::vector<std::string> cold = {
       "--set", "data.splitting.strategy=item",
       "--set", "data.split_data_path=" + (out / "splits/cold_item").string(),
-      "--set", "data.cache_config.cache_directory=" + (out / "cache_cold_item").string()};
+      "--set", "data.cache_config.cache_directory=" + (out / "cache_cold_item").string(),
+      // Cold items are compared on counters of the training split: the catalogue's lifetime
+      // counters would hand the model their future popularity.
+      "--set", "data.numeric_source=train_interactions"};
   demo.run({"split", warn});
   auto with_cold = [&cold](std::vector<std::string> args) {
     args.insert(args.end(), cold.begin(), cold.end());

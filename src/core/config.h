@@ -165,6 +165,7 @@ struct DataConfig {
       "view_number", "comment_number",  "thumbup_number", "share_number",
       "coin_number", "favorite_number", "barrage_number"};
   std::string numerical_normalization_method = "log1p_standardization";
+  std::string numeric_source = "catalogue";  // catalogue | train_interactions (leak-free)
   std::vector<std::string> categorical_features_cols = {"tag"};
   CacheConfig cache_config;
   ImageCacheConfig image_cache_config;

@@ -313,6 +313,12 @@ std::vector<FieldSpec> build_fields() {
         Check<std::vector<std::string>>{}),
       F(std::string, data.numerical_normalization_method, "Scaling of numeric features",
         one_of({"standardization", "min_max", "log1p", "log1p_standardization", "none"})),
+      F(std::string, data.numeric_source,
+        "Where numeric item features come from: catalogue (the columns of "
+        "data.numerical_features_cols: lifetime counters that can leak val/test popularity) or "
+        "train_interactions (interactions, distinct users and recent share of each item in the "
+        "training split only: leak-free)",
+        one_of({"catalogue", "train_interactions"})),
       F(std::vector<std::string>, data.categorical_features_cols,
         "Categorical item columns (tag embeddings)", Check<std::vector<std::string>>{}),
 

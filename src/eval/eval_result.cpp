@@ -28,6 +28,7 @@ nlohmann::ordered_json result_to_json(const EvalResult& r, const ResultMeta& met
   j["seed"] = meta.seed;
   j["config_fingerprint"] = meta.config_fingerprint;
   j["model"] = meta.model;
+  j["numeric_source"] = meta.numeric_source;
   j["users_evaluated"] = r.users.size();
   j["skipped"] = nlohmann::ordered_json::object();
   for (const auto& [reason, count] : r.skipped) j["skipped"][reason] = count;

@@ -18,9 +18,10 @@ namespace pixelrec::eval {
 struct ResultMeta {
   std::string config_fingerprint, split, model;
   uint64_t seed = 0;
+  std::string numeric_source = "none";  // features::describe_numeric_source
 };
 
-// Keys, in order: recommender, task, part, split, seed, config_fingerprint, model,
+// Keys, in order: recommender, task, part, split, seed, config_fingerprint, model, numeric_source,
 // users_evaluated, skipped{reason: count}, candidates{min, max}, masking{removed[] (parts whose
 // items were removed from each user's candidates), negatives_exclude[] (sampled task only)},
 // ties{order, seed}, metrics{name: value},

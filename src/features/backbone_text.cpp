@@ -1,10 +1,10 @@
 // TorchScript text backbones: title + tag + description through the WordPiece tokenizer, int64
 // [B, T] input_ids and attention_mask into the frozen module, masked mean pooling of the tokens.
-#include <nlohmann/json.hpp>
 #include <torch/script.h>
 
 #include <algorithm>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "core/errors.h"
 #include "core/hash.h"

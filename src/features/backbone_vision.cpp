@@ -1,13 +1,13 @@
 // TorchScript vision backbones: OpenCV decode (BGR → RGB), shorter side resized, centre crop,
 // normalised NCHW batches through the frozen module; feature maps are mean-pooled over H, W.
-#include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <torch/script.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "core/hash.h"
 #include "features/backbone.h"

@@ -28,9 +28,9 @@ struct CacheSummary {
   std::string fingerprint;
   uint32_t items = 0;
   size_t chunks_total = 0;
-  size_t chunks_resumed = 0;  // parts found from an interrupted run and reused
-  std::map<std::string, size_t> present;     // modality → items with features
-  std::map<std::string, size_t> unusable;    // modality → inputs that could not be used
+  size_t chunks_resumed = 0;               // parts found from an interrupted run and reused
+  std::map<std::string, size_t> present;   // modality → items with features
+  std::map<std::string, size_t> unusable;  // modality → inputs that could not be used
   double seconds = 0;
 };
 

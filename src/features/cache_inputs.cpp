@@ -7,6 +7,7 @@
 #include "data/csv.h"
 #include "data/id_map.h"
 #include "features/cache_internal.h"
+#include "features/numeric_training.h"
 
 namespace pixelrec::features::cache_detail {
 
@@ -64,9 +65,13 @@ CacheInputs load_cache_inputs(const Config& config, std::optional<int64_t> max_i
   const auto description_col = catalogue.column("description");
   const auto tag_col = catalogue.column("tag");
   const auto image_col = catalogue.column("image_file");
-  in.numeric_columns = config.data.numerical_features_cols;
+  // Leak-free counters replace the catalogue's columns (computed below from train.csv).
+  const bool from_training = config.data.numeric_source == kTrainingNumericSource;
+  in.numeric_source = config.data.numeric_source;
+  if (!from_training) in.numeric_columns = config.data.numerical_features_cols;
   std::vector<size_t> numeric_cols;
-  for (const auto& name : in.numeric_columns) numeric_cols.push_back(catalogue.require_column(name, source));
+  for (const auto& name : in.numeric_columns)
+    numeric_cols.push_back(catalogue.require_column(name, source));
   in.numeric_raw.assign(n * numeric_cols.size(), 0.0);
   const fs::path image_dir = config.data.processed_image_destination_folder;
   std::map<std::string, int32_t> tag_index;
@@ -109,8 +114,17 @@ CacheInputs load_cache_inputs(const Config& config, std::optional<int64_t> max_i
       ++in.train_interactions[*index];
   }
 
+  if (from_training && !config.data.numerical_features_cols.empty()) {
+    TrainingCounters counters = training_counters(train_path, item_map, n);
+    in.numeric_columns = std::move(counters.columns);
+    in.numeric_raw = std::move(counters.values);
+  }
+
   Hasher hasher;
-  hasher.add_file_contents(catalogue_path).add_file_contents(item_map_path).add_file_contents(train_path);
+  hasher.add(in.numeric_source);
+  hasher.add_file_contents(catalogue_path)
+      .add_file_contents(item_map_path)
+      .add_file_contents(train_path);
   hash_folder_listing(hasher, image_dir);
   hasher.add(static_cast<uint64_t>(n));
   in.inputs_hash = hasher.hex();

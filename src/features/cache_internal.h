@@ -18,14 +18,15 @@ namespace pixelrec::features::cache_detail {
 
 // Everything the cache step reads, aligned to item indices of the split's item_map.csv.
 struct CacheInputs {
-  std::vector<ItemContent> items;        // by item index; missing from catalogue → empty content
-  std::vector<uint8_t> in_catalogue;     // 1 when the processed item_info lists the item
+  std::vector<ItemContent> items;     // by item index; missing from catalogue → empty content
+  std::vector<uint8_t> in_catalogue;  // 1 when the processed item_info lists the item
   std::vector<int64_t> train_interactions;
   std::vector<int32_t> tag_ids;
   std::vector<std::string> tag_vocab;
-  std::vector<double> numeric_raw;       // items × numeric columns (empty when no columns)
+  std::vector<double> numeric_raw;  // items × numeric columns (empty when no columns)
   std::vector<std::string> numeric_columns;
-  std::string inputs_hash;               // catalogue, item map, train split, image folder listing
+  std::string numeric_source;  // data.numeric_source the counters came from
+  std::string inputs_hash;     // catalogue, item map, train split, image folder listing
 };
 
 // Throws Error naming the missing file and the step that makes it (preprocess / split).
@@ -50,7 +51,8 @@ struct Part {
 };
 
 std::filesystem::path part_path(const std::filesystem::path& parts_dir, size_t chunk);
-void write_part(const std::filesystem::path& path, const std::string& fingerprint, const Part& part);
+void write_part(const std::filesystem::path& path, const std::string& fingerprint,
+                const Part& part);
 // nullopt when the file is missing, truncated, from another fingerprint or otherwise invalid.
 std::optional<Part> read_part(const std::filesystem::path& path, const std::string& fingerprint);
 

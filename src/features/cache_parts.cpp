@@ -52,7 +52,8 @@ std::filesystem::path part_path(const std::filesystem::path& parts_dir, size_t c
   return parts_dir / name;
 }
 
-void write_part(const std::filesystem::path& path, const std::string& fingerprint, const Part& part) {
+void write_part(const std::filesystem::path& path, const std::string& fingerprint,
+                const Part& part) {
   std::string out(kMagic, sizeof kMagic);
   put<uint32_t>(out, static_cast<uint32_t>(fingerprint.size()));
   out += fingerprint;
@@ -88,8 +89,7 @@ std::optional<Part> read_part(const std::filesystem::path& path, const std::stri
     return std::nullopt;
   Cursor c{data, sizeof kMagic};
   const auto fp_size = c.get<uint32_t>();
-  if (!c.ok || fp_size != fingerprint.size() ||
-      data.compare(c.pos, fp_size, fingerprint) != 0)
+  if (!c.ok || fp_size != fingerprint.size() || data.compare(c.pos, fp_size, fingerprint) != 0)
     return std::nullopt;
   c.pos += fp_size;
   Part part;

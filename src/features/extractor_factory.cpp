@@ -2,16 +2,14 @@
 // backbone file layout and sidecar parsing. No LibTorch here: the TorchScript extractors live in
 // the plugin libpixelrec_torch_backbones.so (backbone_vision.cpp, backbone_text.cpp), loaded on
 // first use so that commands which never touch a backbone do not pay LibTorch's start-up.
-#include "features/backbone.h"
-
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/strings.h"
+#include "features/backbone.h"
 #include "features/image_builtin.h"
 #include "features/imported.h"
 #include "features/text_builtin.h"

@@ -52,10 +52,10 @@ void write_string_attribute(hid_t object, const std::string& name, const std::st
 void write_int_attribute(hid_t object, const std::string& name, int64_t value,
                          const std::string& file) {
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  Handle attr(check(H5Acreate2(object, name.c_str(), H5T_STD_I64LE, space, H5P_DEFAULT,
-                               H5P_DEFAULT),
-                    "creating attribute " + name, file),
-              H5Aclose);
+  Handle attr(
+      check(H5Acreate2(object, name.c_str(), H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT),
+            "creating attribute " + name, file),
+      H5Aclose);
   check(H5Awrite(attr, H5T_NATIVE_INT64, &value), "writing attribute " + name, file);
 }
 
@@ -91,10 +91,10 @@ void write_strings(hid_t parent, const std::string& name, const std::vector<std:
   Handle type = vlen_string_type();
   const hsize_t n = values.size();
   Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-  Handle set(check(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT,
-                              H5P_DEFAULT),
-                   "creating dataset " + name, file),
-             H5Dclose);
+  Handle set(
+      check(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+            "creating dataset " + name, file),
+      H5Dclose);
   std::vector<const char*> pointers(values.size());
   for (size_t i = 0; i < values.size(); ++i) pointers[i] = values[i].c_str();
   if (n > 0)

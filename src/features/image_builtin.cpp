@@ -1,12 +1,11 @@
 #include "features/image_builtin.h"
 
-#include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "core/errors.h"
 
@@ -174,34 +173,33 @@ class BuiltinImageExtractor final : public FeatureExtractor {
   int dim() const override { return L::kDim; }
 
   std::string describe() const override {
-    const nlohmann::ordered_json json = {
-        {"name", "builtin-image"},
-        {"version", kVersion},
-        {"dim", L::kDim},
-        {"image_size", image_size_},
-        {"resize", "area"},
-        {"colour_histogram",
-         {{"space", "hsv"},
-          {"hue_bins", L::kHueBins},
-          {"saturation_bins", L::kSaturationBins},
-          {"value_bins", L::kValueBins},
-          {"binning", "linear-soft"},
-          {"transform", "sqrt"}}},
-        {"gradient_histogram",
-         {{"operator", "sobel3"},
-          {"orientation_bins", L::kOrientationBins},
-          {"orientation", "unsigned"},
-          {"weight", "magnitude"},
-          {"cells", L::kGradientCells},
-          {"global", true},
-          {"normalisation", "l2-per-histogram"},
-          {"flat_floor_per_pixel", kFlatGradientPerPixel}}},
-        {"layout",
-         {{"grid", L::kLayoutGrid},
-          {"space", "lab"},
-          {"centred", true},
-          {"flat_floor_delta_e", kFlatLayoutDeltaE}}},
-        {"normalisation", "l2-per-block-then-l2"}};
+    const nlohmann::ordered_json json = {{"name", "builtin-image"},
+                                         {"version", kVersion},
+                                         {"dim", L::kDim},
+                                         {"image_size", image_size_},
+                                         {"resize", "area"},
+                                         {"colour_histogram",
+                                          {{"space", "hsv"},
+                                           {"hue_bins", L::kHueBins},
+                                           {"saturation_bins", L::kSaturationBins},
+                                           {"value_bins", L::kValueBins},
+                                           {"binning", "linear-soft"},
+                                           {"transform", "sqrt"}}},
+                                         {"gradient_histogram",
+                                          {{"operator", "sobel3"},
+                                           {"orientation_bins", L::kOrientationBins},
+                                           {"orientation", "unsigned"},
+                                           {"weight", "magnitude"},
+                                           {"cells", L::kGradientCells},
+                                           {"global", true},
+                                           {"normalisation", "l2-per-histogram"},
+                                           {"flat_floor_per_pixel", kFlatGradientPerPixel}}},
+                                         {"layout",
+                                          {{"grid", L::kLayoutGrid},
+                                           {"space", "lab"},
+                                           {"centred", true},
+                                           {"flat_floor_delta_e", kFlatLayoutDeltaE}}},
+                                         {"normalisation", "l2-per-block-then-l2"}};
     return json.dump();
   }
 

@@ -15,9 +15,9 @@ struct BuiltinImageLayout {
   static constexpr int kHueBins = 8;
   static constexpr int kSaturationBins = 3;
   static constexpr int kValueBins = 3;
-  static constexpr int kOrientationBins = 9;   // unsigned, 20° apart; bin 0 = horizontal gradient
-  static constexpr int kGradientCells = 2;     // 2×2 cells, then the whole image
-  static constexpr int kLayoutGrid = 4;        // 4×4 cells of mean CIELAB colour
+  static constexpr int kOrientationBins = 9;  // unsigned, 20° apart; bin 0 = horizontal gradient
+  static constexpr int kGradientCells = 2;    // 2×2 cells, then the whole image
+  static constexpr int kLayoutGrid = 4;       // 4×4 cells of mean CIELAB colour
 
   static constexpr int kColourOffset = 0;
   static constexpr int kColourSize = kHueBins * kSaturationBins * kValueBins;

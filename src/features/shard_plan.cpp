@@ -32,12 +32,10 @@ ShardPlan make_shard_plan(const std::vector<int64_t>& weights, int world) {
     if (r + 1 < world) {
       // The boundary whose cumulative weight is closest to (r+1)/world of the total.
       const int64_t target = total * (r + 1) / world;
-      end = static_cast<size_t>(
-          std::lower_bound(cumulative.begin() + static_cast<long>(begin), cumulative.end(), target) -
-          cumulative.begin());
-      if (end > begin && end <= n &&
-          target - cumulative[end - 1] < cumulative[end] - target)
-        --end;
+      end = static_cast<size_t>(std::lower_bound(cumulative.begin() + static_cast<long>(begin),
+                                                 cumulative.end(), target) -
+                                cumulative.begin());
+      if (end > begin && end <= n && target - cumulative[end - 1] < cumulative[end] - target) --end;
       end = std::clamp(end, begin, n);
     }
     plan.shards[static_cast<size_t>(r)] = {static_cast<uint32_t>(begin),

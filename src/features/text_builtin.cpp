@@ -1,9 +1,8 @@
 #include "features/text_builtin.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "core/errors.h"
 #include "core/hash.h"
@@ -113,24 +112,23 @@ class BuiltinTextExtractor final : public FeatureExtractor {
 std::string BuiltinTextExtractor::describe() const {
   nlohmann::ordered_json fit = nullptr;
   if (fitted_) fit = {{"documents", documents_}, {"idf_hash", idf_hash_}};
-  const nlohmann::ordered_json json = {
-      {"name", "builtin-text"},
-      {"version", kVersion},
-      {"dim", dim_},
-      {"fields", {"title", "tag", "description"}},
-      {"words", "ascii-alphanumeric-and-utf8-multibyte"},
-      {"ngrams", {1, 2}},
-      {"hash", "fnv1a64-splitmix64"},
-      {"hash_bits", hash_bits_},
-      {"sign_hashing", true},
-      {"tf", "1+log(tf)"},
-      {"idf", "log((1+n)/(1+df))+1"},
-      {"projection",
-       {{"kind", "sparse-random-sign"},
-        {"nonzeros_per_bucket", kProjectionNonZeros},
-        {"seed", to_hex(kProjectionSeed)}}},
-      {"normalisation", "l2"},
-      {"fit", fit}};
+  const nlohmann::ordered_json json = {{"name", "builtin-text"},
+                                       {"version", kVersion},
+                                       {"dim", dim_},
+                                       {"fields", {"title", "tag", "description"}},
+                                       {"words", "ascii-alphanumeric-and-utf8-multibyte"},
+                                       {"ngrams", {1, 2}},
+                                       {"hash", "fnv1a64-splitmix64"},
+                                       {"hash_bits", hash_bits_},
+                                       {"sign_hashing", true},
+                                       {"tf", "1+log(tf)"},
+                                       {"idf", "log((1+n)/(1+df))+1"},
+                                       {"projection",
+                                        {{"kind", "sparse-random-sign"},
+                                         {"nonzeros_per_bucket", kProjectionNonZeros},
+                                         {"seed", to_hex(kProjectionSeed)}}},
+                                       {"normalisation", "l2"},
+                                       {"fit", fit}};
   return json.dump();
 }
 

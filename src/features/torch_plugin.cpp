@@ -15,7 +15,8 @@ namespace {
 constexpr const char* kPluginFile = "libpixelrec_torch_backbones.so";
 
 std::filesystem::path plugin_path() {
-  if (const char* dir = std::getenv("PIXELREC_PLUGIN_DIR")) return std::filesystem::path(dir) / kPluginFile;
+  if (const char* dir = std::getenv("PIXELREC_PLUGIN_DIR"))
+    return std::filesystem::path(dir) / kPluginFile;
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   return (ec ? std::filesystem::path(".") : exe.parent_path()) / kPluginFile;
@@ -27,8 +28,8 @@ TorchBackbonePlugin load_plugin() {
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = ::dlerror();
-    throw Error("cannot load the TorchScript backbone plugin '" + path.string() + "': " +
-                (why ? why : "unknown error") +
+    throw Error("cannot load the TorchScript backbone plugin '" + path.string() +
+                "': " + (why ? why : "unknown error") +
                 " (it is built with pixelrec by `make`; set PIXELREC_PLUGIN_DIR if it lives "
                 "elsewhere)");
   }
@@ -38,7 +39,8 @@ TorchBackbonePlugin load_plugin() {
   plugin.text = reinterpret_cast<TorchBackbonePlugin::TextEntry>(
       ::dlsym(handle, "pixelrec_make_text_backbone"));
   if (!plugin.vision || !plugin.text)
-    throw Error("'" + path.string() + "' is not a pixelrec backbone plugin (entry points missing); "
+    throw Error("'" + path.string() +
+                "' is not a pixelrec backbone plugin (entry points missing); "
                 "rebuild it with `make`");
   return plugin;
 }
@@ -46,7 +48,8 @@ TorchBackbonePlugin load_plugin() {
 }  // namespace
 
 std::unique_ptr<FeatureExtractor> TorchBackbonePlugin::make_vision(
-    const BackboneFiles& files, const VisionSidecar& sidecar, const FeaturesConfig& features) const {
+    const BackboneFiles& files, const VisionSidecar& sidecar,
+    const FeaturesConfig& features) const {
   return std::unique_ptr<FeatureExtractor>(vision(files, sidecar, features));
 }
 

@@ -15,8 +15,8 @@ namespace pixelrec::features {
 struct WordPieceOptions {
   bool lowercase = true;
   bool strip_accents = true;
-  int max_length = 128;             // ids per text including [CLS] and [SEP]
-  int max_chars_per_word = 100;     // longer words become [UNK]
+  int max_length = 128;          // ids per text including [CLS] and [SEP]
+  int max_chars_per_word = 100;  // longer words become [UNK]
 };
 
 struct TokenizedText {

@@ -2,6 +2,7 @@
 
 #include "core/errors.h"
 #include "core/rng.h"
+#include "features/numeric_training.h"
 
 namespace pixelrec::model {
 
@@ -20,6 +21,14 @@ std::vector<ContentInput> content_inputs(const Config& config,
   want("image", config.model.vision_model != "none", "model.vision_model");
   want("text", config.model.language_model != "none", "model.language_model");
   want("numeric", !config.data.numerical_features_cols.empty(), "data.numerical_features_cols");
+  if (const auto* numeric = shard.modality("numeric");
+      numeric && !config.data.numerical_features_cols.empty()) {
+    const std::string cached = features::numeric_source_of(numeric->spec.extractor_json);
+    if (cached != config.data.numeric_source)
+      throw Error("the feature store's numeric features come from '" + cached +
+                  "' but data.numeric_source is '" + config.data.numeric_source +
+                  "'; re-run `pixelrec cache` with this config");
+  }
   return inputs;
 }
 

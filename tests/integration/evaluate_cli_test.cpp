@@ -209,3 +209,38 @@ TEST_F(EvaluateCli, RecommendWritesFilteredListsWithFallback) {
 
 }  // namespace
 }  // namespace pixelrec::test
+
+namespace pixelrec::test {
+namespace {
+
+// data.numeric_source: train_interactions caches counters of the training split (the default
+// catalogue counters can leak val/test popularity), results say which source fed the model, and
+// a store cached from the other source is refused.
+TEST_F(EvaluateCli, LeakFreeNumericSourceIsCachedRecordedAndChecked) {
+  const std::string leak_free =
+      " --set data.numeric_source=train_interactions --set "
+      "data.cache_config.cache_directory=" +
+      path("cache_leak_free").string();
+  ASSERT_EQ(run("cache" + leak_free).exit_code, 0);
+  const auto trained = run("train --no-progress --run-name leak_free" + leak_free);
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const auto r = run("evaluate --run-name leak_free --task full --output " +
+                     path("leak_free.json").string() + leak_free);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(read_text(path("leak_free.json")));
+  EXPECT_EQ(j.at("numeric_source").get<std::string>().rfind("train_interactions", 0), 0u) << j;
+  ASSERT_EQ(run("evaluate --run-name m --task full --output " + path("catalogue.json").string())
+                .exit_code,
+            0);
+  const auto catalogue = nlohmann::json::parse(read_text(path("catalogue.json")));
+  EXPECT_EQ(catalogue.at("numeric_source").get<std::string>().rfind("catalogue", 0), 0u);
+  // The leak-free store under the default (catalogue) config: a clear error.
+  const auto mismatch =
+      run("train --no-progress --run-name mismatch --set data.cache_config.cache_directory=" +
+          path("cache_leak_free").string());
+  EXPECT_NE(mismatch.exit_code, 0);
+  EXPECT_NE(mismatch.output.find("re-run `pixelrec cache`"), std::string::npos) << mismatch.output;
+}
+
+}  // namespace
+}  // namespace pixelrec::test

@@ -40,10 +40,10 @@ TEST(ResultJson, HoldsEveryKeyInContractOrder) {
   const auto j = result_to_json(r, meta);
   std::vector<std::string> keys;
   for (const auto& item : j.items()) keys.push_back(item.key());
-  EXPECT_EQ(keys,
-            (std::vector<std::string>{"recommender", "task", "part", "split", "seed",
-                                      "config_fingerprint", "model", "users_evaluated", "skipped",
-                                      "candidates", "masking", "ties", "metrics", "timings"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"recommender", "task", "part", "split", "seed",
+                                            "config_fingerprint", "model", "numeric_source",
+                                            "users_evaluated", "skipped", "candidates", "masking",
+                                            "ties", "metrics", "timings"}));
   EXPECT_EQ(j["recommender"], "popularity");
   EXPECT_EQ(j["seed"], 42);
   EXPECT_EQ(j["users_evaluated"], 2);

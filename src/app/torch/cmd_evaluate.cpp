@@ -18,6 +18,7 @@
 #include "eval/eval_result.h"
 #include "eval/evaluator.h"
 #include "features/feature_store.h"
+#include "features/numeric_training.h"
 #include "model/c10d_communicator.h"
 #include "model/checkpoint_sidecar.h"
 #include "model/device.h"
@@ -142,6 +143,9 @@ void run_evaluate(const EvaluateFlags& f) {
     meta.split = split_data.directory.string();
     meta.seed = options.seed;
     if (name == "multimodal") meta.model = trained->checkpoint.path.string();
+    meta.numeric_source = features::describe_numeric_source(
+        config.data.numeric_source,
+        name == "multimodal" && !config.data.numerical_features_cols.empty());
     std::vector<std::pair<std::string, eval::PairedTest>> tests;
     if (baseline && name != f.baseline) tests = eval::compare_per_user(r, *baseline);
     const fs::path output = f.output.empty() ? default_output(config, f, name) : fs::path(f.output);

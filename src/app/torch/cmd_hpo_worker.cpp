@@ -24,6 +24,7 @@
 #include "eval/content_vectors.h"
 #include "eval/eval_result.h"
 #include "eval/evaluator.h"
+#include "features/numeric_training.h"
 #include "hpo/best_config.h"
 #include "hpo/coordinator_client.h"
 #include "hpo/coordinator_study.h"
@@ -179,6 +180,8 @@ nlohmann::json evaluate_best(const Config& base, const hpo::SearchSpace& space,
   meta.split = split.directory.string();
   meta.seed = options.seed;
   meta.model = checkpoint.string();
+  meta.numeric_source = features::describe_numeric_source(
+      config.data.numeric_source, !config.data.numerical_features_cols.empty());
   const auto json = eval::result_to_json(result, meta, nullptr, "");
   if (comm.is_root())
     eval::write_result_json(hpo::study_directory(base) / "best_trial_test.json", json);

@@ -59,10 +59,9 @@ void run_recommend(const RecommendFlags& f) {
   std::unique_ptr<eval::Scorer> baseline;
   eval::Scorer* scorer = nullptr;
   if (f.recommender == "multimodal") {
-    trained = model::load_trained_model(config, split,
-                                        model::checkpoint_for(config, f.run_name, f.checkpoint),
-                                        /*final_activation=*/true, 0, 1,
-                                        model::compute_device(f.device, 0));
+    trained = model::load_trained_model(
+        config, split, model::checkpoint_for(config, f.run_name, f.checkpoint),
+        /*final_activation=*/true, 0, 1, model::compute_device(f.device, 0));
     scorer = trained->scorer.get();
   } else {
     baseline = eval::make_baseline(f.recommender, inputs);
