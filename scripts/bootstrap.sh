@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
-  libgloo-dev libopenblas0-pthread
+  libgloo-dev libopenblas0-pthread liblapack-dev
   libopenmpi-dev openmpi-bin
   libhdf5-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libboost-dev libopencv-dev libutf8proc-dev

@@ -196,9 +196,9 @@ void run_demo(bool quick, const fs::path& out_arg, int ranks) {
   demo.run({"preprocess", warn});
   demo.step("split: leave_one_out, and an item split for cold-start items");
   const std::vector<std::string> cold = {
-      "--set", "data.splitting.strategy=item",
-      "--set", "data.split_data_path=" + (out / "splits/cold_item").string(),
-      "--set", "data.cache_config.cache_directory=" + (out / "cache_cold_item").string(),
+      "--set", "data.splitting.strategy=item", "--set",
+      "data.split_data_path=" + (out / "splits/cold_item").string(), "--set",
+      "data.cache_config.cache_directory=" + (out / "cache_cold_item").string(),
       // Cold items are compared on counters of the training split: the catalogue's lifetime
       // counters would hand the model their future popularity.
       "--set", "data.numeric_source=train_interactions"};
@@ -215,7 +215,7 @@ void run_demo(bool quick, const fs::path& out_arg, int ranks) {
             " rank(s) (early stop on val_ndcg@10), and a second one on the item split");
   demo.run({"train", "--run-name", "demo", "--no-progress", "--log-level=info"}, ranks);
   demo.run(with_cold({"train", "--run-name", "demo-cold", "--no-progress", warn}), ranks);
-  const std::string all = "multimodal,popularity,random,itemknn,userknn,contentknn";
+  const std::string all = "multimodal,popularity,random,itemknn,userknn,contentknn,ease";
   demo.step("evaluate: full-catalogue and sampled ranking, the model against every baseline");
   demo.run({"evaluate", "--run-name", "demo", "--task", "full", "--recommender", all, "--baseline",
             "popularity", warn},
@@ -238,8 +238,8 @@ void run_demo(bool quick, const fs::path& out_arg, int ranks) {
   demo.run({"report", (out / "results/demo").string(), (out / "results/demo-cold").string(),
             (out / "results/hpo/demo_search").string(), "--output", report.string(), warn});
 
-  const std::vector<std::string> recommenders = {"multimodal", "popularity", "random",
-                                                 "itemknn",    "userknn",    "contentknn"};
+  const std::vector<std::string> recommenders = {"multimodal", "popularity", "random", "itemknn",
+                                                 "userknn",    "contentknn", "ease"};
   print_table("Full-catalogue ranking (test users):", out / "results/demo/eval", "full",
               recommenders);
   print_table("Sampled ranking (positives + 100 negatives):", out / "results/demo/eval", "sampled",

@@ -234,6 +234,8 @@ struct EvaluationConfig {
   int seed = 42;
   int knn_neighbors = 50;       // ItemKNN/UserKNN: neighbours kept per item/user
   double knn_shrinkage = 10.0;  // cosine shrinkage: dot / (|a||b| + shrinkage)
+  double ease_lambda = 500.0;   // EASE^R: L2 regulariser on the item-item weights
+  int ease_max_items = 20000;   // EASE^R: largest catalogue (dense items^2 floats)
 };
 
 struct DistributedConfig {

@@ -501,6 +501,13 @@ std::vector<FieldSpec> build_fields() {
         pos_int),
       F(double, evaluation.knn_shrinkage, "KNN cosine shrinkage: dot / (|a| |b| + shrinkage)",
         at_least(0.0)),
+      F(double, evaluation.ease_lambda,
+        "EASE^R baseline: L2 regulariser of the item-item weights (larger for denser data)",
+        positive()),
+      F(int, evaluation.ease_max_items,
+        "EASE^R baseline: largest catalogue it accepts (it holds items^2 floats: 20000 items = "
+        "1.6 GB)",
+        pos_int),
 
       // ---- distributed ----
       F(std::string, distributed.backend, "Communicator", one_of({"auto", "mpi", "gloo", "nccl"})),

@@ -38,7 +38,7 @@ const ContentVectors& require_content(const BaselineInputs& inputs) {
 }  // namespace
 
 std::vector<std::string> baseline_names() {
-  return {"random", "popularity", "itemknn", "userknn", "contentknn"};
+  return {"random", "popularity", "itemknn", "userknn", "contentknn", "ease"};
 }
 
 BaselineInputs baseline_inputs(const EvaluationConfig& evaluation, const SplitData& split,
@@ -52,6 +52,8 @@ BaselineInputs baseline_inputs(const EvaluationConfig& evaluation, const SplitDa
   inputs.threads = threads;
   inputs.knn_neighbors = evaluation.knn_neighbors;
   inputs.knn_shrinkage = evaluation.knn_shrinkage;
+  inputs.ease_lambda = evaluation.ease_lambda;
+  inputs.ease_max_items = uint32_t(evaluation.ease_max_items);
   return inputs;
 }
 
@@ -72,6 +74,9 @@ std::unique_ptr<Scorer> make_baseline(const std::string& name, const BaselineInp
                                            inputs.knn_neighbors, inputs.knn_shrinkage,
                                            inputs.threads);
   }
+  if (name == "ease")
+    return std::make_unique<EaseScorer>(require_train(inputs), split.num_items(),
+                                        inputs.ease_lambda, inputs.ease_max_items, inputs.threads);
   if (name == "contentknn")
     return std::make_unique<ContentKnnScorer>(require_train(inputs), require_content(inputs),
                                               inputs.threads);

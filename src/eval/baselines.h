@@ -23,10 +23,12 @@ struct BaselineInputs {
   int threads = 1;
   int knn_neighbors = 50;
   double knn_shrinkage = 10.0;
+  double ease_lambda = 500.0;
+  uint32_t ease_max_items = 20000;
 };
 
-// "random" | "popularity" | "itemknn" | "userknn" | "contentknn"; UsageError listing the names
-// for anything else, ConfigError for knn_neighbors < 1 or knn_shrinkage < 0, Error when
+// "random" | "popularity" | "itemknn" | "userknn" | "contentknn" | "ease"; UsageError listing the
+// names for anything else, ConfigError for knn_neighbors < 1 or knn_shrinkage < 0, Error when
 // contentknn has no content vectors or they do not match the split's catalogue.
 std::unique_ptr<Scorer> make_baseline(const std::string& name, const BaselineInputs& inputs);
 
@@ -140,6 +142,29 @@ class ContentKnnScorer : public Scorer {
   const UserItemIndex& train_;
   const ContentVectors& content_;
   int threads_;
+};
+
+// EASE^R: score(u, j) = sum over u's training items i of B[i][j], with the closed-form item-item
+// weights B = I - P diag(1/diag(P)), P = (X^T X + lambda I)^-1 (diag(B) = 0). Dense items x
+// items floats: ConfigError above max_items. Cold users score 0.
+class EaseScorer : public Scorer {
+ public:
+  EaseScorer(const UserItemIndex& train, uint32_t num_items, double lambda, uint32_t max_items,
+             int threads);
+  std::string name() const override { return "ease"; }
+  void score_block(const uint32_t* users, size_t num_users, const uint32_t* items, size_t num_items,
+                   float* out) override;
+  void score_pairs(const uint32_t* users, const uint32_t* items, size_t count, float* out) override;
+  float score(uint32_t user, uint32_t item) const;
+  float weight(uint32_t from, uint32_t to) const {
+    return weights_[size_t(from) * num_items_ + to];
+  }
+
+ private:
+  const UserItemIndex& train_;
+  uint32_t num_items_;
+  int threads_;
+  std::vector<float> weights_;  // B, row-major
 };
 
 }  // namespace pixelrec::eval
