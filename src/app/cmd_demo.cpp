@@ -215,7 +215,7 @@ void run_demo(bool quick, const fs::path& out_arg, int ranks) {
             " rank(s) (early stop on val_ndcg@10), and a second one on the item split");
   demo.run({"train", "--run-name", "demo", "--no-progress", "--log-level=info"}, ranks);
   demo.run(with_cold({"train", "--run-name", "demo-cold", "--no-progress", warn}), ranks);
-  const std::string all = "multimodal,popularity,random,itemknn,userknn,contentknn,ease";
+  const std::string all = "multimodal,popularity,random,itemknn,userknn,contentknn,ease,ials";
   demo.step("evaluate: full-catalogue and sampled ranking, the model against every baseline");
   demo.run({"evaluate", "--run-name", "demo", "--task", "full", "--recommender", all, "--baseline",
             "popularity", warn},
@@ -239,7 +239,7 @@ void run_demo(bool quick, const fs::path& out_arg, int ranks) {
             (out / "results/hpo/demo_search").string(), "--output", report.string(), warn});
 
   const std::vector<std::string> recommenders = {"multimodal", "popularity", "random", "itemknn",
-                                                 "userknn",    "contentknn", "ease"};
+                                                 "userknn",    "contentknn", "ease",   "ials"};
   print_table("Full-catalogue ranking (test users):", out / "results/demo/eval", "full",
               recommenders);
   print_table("Sampled ranking (positives + 100 negatives):", out / "results/demo/eval", "sampled",

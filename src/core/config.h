@@ -236,6 +236,10 @@ struct EvaluationConfig {
   double knn_shrinkage = 10.0;  // cosine shrinkage: dot / (|a||b| + shrinkage)
   double ease_lambda = 500.0;   // EASE^R: L2 regulariser on the item-item weights
   int ease_max_items = 20000;   // EASE^R: largest catalogue (dense items^2 floats)
+  int ials_factors = 64;        // iALS: latent dimension
+  int ials_iterations = 15;     // iALS: alternating (user, item) solves
+  double ials_regularization = 0.1;
+  double ials_alpha = 10.0;  // iALS: confidence of an observed pair is 1 + alpha
 };
 
 struct DistributedConfig {

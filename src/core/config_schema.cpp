@@ -508,6 +508,14 @@ std::vector<FieldSpec> build_fields() {
         "EASE^R baseline: largest catalogue it accepts (it holds items^2 floats: 20000 items = "
         "1.6 GB)",
         pos_int),
+      F(int, evaluation.ials_factors, "iALS baseline: latent dimension", pos_int),
+      F(int, evaluation.ials_iterations, "iALS baseline: alternating least-squares iterations",
+        pos_int),
+      F(double, evaluation.ials_regularization, "iALS baseline: L2 regulariser of the factors",
+        positive()),
+      F(double, evaluation.ials_alpha,
+        "iALS baseline: confidence weight of observed pairs (confidence = 1 + alpha)",
+        at_least(0.0)),
 
       // ---- distributed ----
       F(std::string, distributed.backend, "Communicator", one_of({"auto", "mpi", "gloo", "nccl"})),

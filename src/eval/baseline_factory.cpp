@@ -38,7 +38,7 @@ const ContentVectors& require_content(const BaselineInputs& inputs) {
 }  // namespace
 
 std::vector<std::string> baseline_names() {
-  return {"random", "popularity", "itemknn", "userknn", "contentknn", "ease"};
+  return {"random", "popularity", "itemknn", "userknn", "contentknn", "ease", "ials"};
 }
 
 BaselineInputs baseline_inputs(const EvaluationConfig& evaluation, const SplitData& split,
@@ -54,6 +54,8 @@ BaselineInputs baseline_inputs(const EvaluationConfig& evaluation, const SplitDa
   inputs.knn_shrinkage = evaluation.knn_shrinkage;
   inputs.ease_lambda = evaluation.ease_lambda;
   inputs.ease_max_items = uint32_t(evaluation.ease_max_items);
+  inputs.ials = {evaluation.ials_factors, evaluation.ials_iterations,
+                 evaluation.ials_regularization, evaluation.ials_alpha};
   return inputs;
 }
 
@@ -77,6 +79,9 @@ std::unique_ptr<Scorer> make_baseline(const std::string& name, const BaselineInp
   if (name == "ease")
     return std::make_unique<EaseScorer>(require_train(inputs), split.num_items(),
                                         inputs.ease_lambda, inputs.ease_max_items, inputs.threads);
+  if (name == "ials")
+    return std::make_unique<IalsScorer>(require_train(inputs), split.num_items(), inputs.ials,
+                                        inputs.seed, inputs.threads);
   if (name == "contentknn")
     return std::make_unique<ContentKnnScorer>(require_train(inputs), require_content(inputs),
                                               inputs.threads);

@@ -14,6 +14,14 @@
 
 namespace pixelrec::eval {
 
+// iALS settings (evaluation.ials_*).
+struct IalsOptions {
+  int factors = 64;
+  int iterations = 15;
+  double regularization = 0.1;
+  double alpha = 10.0;  // confidence of an observed pair: 1 + alpha
+};
+
 // What the baselines are built from. The pointed-to objects must outlive the scorers.
 struct BaselineInputs {
   const SplitData* split = nullptr;
@@ -25,11 +33,12 @@ struct BaselineInputs {
   double knn_shrinkage = 10.0;
   double ease_lambda = 500.0;
   uint32_t ease_max_items = 20000;
+  struct IalsOptions ials;
 };
 
-// "random" | "popularity" | "itemknn" | "userknn" | "contentknn" | "ease"; UsageError listing the
-// names for anything else, ConfigError for knn_neighbors < 1 or knn_shrinkage < 0, Error when
-// contentknn has no content vectors or they do not match the split's catalogue.
+// "random" | "popularity" | "itemknn" | "userknn" | "contentknn" | "ease" | "ials"; UsageError
+// listing the names for anything else, ConfigError for knn_neighbors < 1 or knn_shrinkage < 0,
+// Error when contentknn has no content vectors or they do not match the split's catalogue.
 std::unique_ptr<Scorer> make_baseline(const std::string& name, const BaselineInputs& inputs);
 
 // Inputs with the seed and KNN settings of `evaluation.*` in the config.
@@ -165,6 +174,28 @@ class EaseScorer : public Scorer {
   uint32_t num_items_;
   int threads_;
   std::vector<float> weights_;  // B, row-major
+};
+
+// iALS: score(u, i) = x_u . y_i, factors of implicit-feedback ALS on the training interactions
+// (ID only: cold users and cold items score 0). Deterministic for a seed, whatever the threads.
+class IalsScorer : public Scorer {
+ public:
+  IalsScorer(const UserItemIndex& train, uint32_t num_items, const IalsOptions& options,
+             uint64_t seed, int threads);
+  std::string name() const override { return "ials"; }
+  void score_block(const uint32_t* users, size_t num_users, const uint32_t* items, size_t num_items,
+                   float* out) override;
+  void score_pairs(const uint32_t* users, const uint32_t* items, size_t count, float* out) override;
+  float score(uint32_t user, uint32_t item) const;
+  const std::vector<float>& user_factors() const { return users_; }
+  const std::vector<float>& item_factors() const { return items_; }
+
+ private:
+  const UserItemIndex& train_;
+  uint32_t num_items_;
+  int factors_;
+  int threads_;
+  std::vector<float> users_, items_;  // row-major, factors_ per row
 };
 
 }  // namespace pixelrec::eval

@@ -82,7 +82,7 @@ const double kS2 = 1.0 / (std::sqrt(2.0) + 1.0);  // one shared of sizes 2·1
 
 TEST(Baselines, NamesAndUnknownNameError) {
   EXPECT_EQ(baseline_names(), (std::vector<std::string>{"random", "popularity", "itemknn",
-                                                        "userknn", "contentknn", "ease"}));
+                                                        "userknn", "contentknn", "ease", "ials"}));
   Fixture f;
   for (const auto& name : baseline_names())
     EXPECT_EQ(make_baseline(name, f.inputs(2, 1))->name(), name);
