@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/logging.h"
+#include "hpo/coordinator_kill_hook.h"
 #include "hpo/param_value.h"
 #include "hpo/protocol.h"
 
@@ -31,6 +32,8 @@ struct Lease {
   uint64_t connection = 0;
   std::string worker;
   Clock::time_point expires;
+  int64_t step = -1;        // training progress of the last heartbeat that carried it
+  double idle_seconds = 0;  // ... and how long before that heartbeat the step was made
 };
 
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
@@ -50,7 +53,8 @@ class Coordinator::Impl {
         acceptor_(io_),
         accept_backoff_(io_),
         sweep_(io_),
-        drain_(io_) {
+        drain_(io_),
+        kill_point_(KillPoint::from_environment()) {
     if (options_.token.empty()) throw UsageError("the coordinator needs a non-empty token");
     if (options_.n_trials < 1 || options_.parallelism < 1 || options_.lease.count() <= 0 ||
         options_.heartbeat.count() <= 0 || options_.idle_timeout.count() <= 0 ||
@@ -143,6 +147,9 @@ class Coordinator::Impl {
       if (!writing_) write();
     }
 
+    // The test hook's kill once the replies queued so far are written.
+    void kill_after_write(const KillPoint& point) { kill_after_write_ = point; }
+
     // Closes now, dropping anything unsent.
     void abort() {
       boost::system::error_code ignored;
@@ -222,6 +229,7 @@ class Coordinator::Impl {
                             self->write();
                           } else {
                             self->writing_ = false;
+                            if (self->kill_after_write_) kill_self(*self->kill_after_write_);
                             if (self->closing_) self->finish();
                           }
                         });
@@ -244,6 +252,7 @@ class Coordinator::Impl {
     std::array<char, 16384> buffer_{};
     std::string line_;
     std::deque<std::string> outbox_;
+    std::optional<KillPoint> kill_after_write_;
   };
 
   void accept() {
@@ -308,12 +317,15 @@ class Coordinator::Impl {
         report(c, m);
       } else if (type == "finish") {
         finish(c, m);
+      } else if (type == "release") {
+        release(c, m);
       } else if (type == "evaluation") {
         evaluation(c, m);
       } else {
         reject(c, code::kUnknownType,
                "unknown message type " + protocol::quote_client_text(type, 40) +
-                   "; a worker sends hello, lease, heartbeat, report, finish or evaluation",
+                   "; a worker sends hello, lease, heartbeat, report, finish, release or "
+                   "evaluation",
                false);
       }
     } catch (const protocol::ProtocolError& e) {
@@ -391,6 +403,8 @@ class Coordinator::Impl {
       trial["attempt"] = ticket.attempt;
       trial["params"] = params_to_json(ticket.params);
       c.send(trial);
+      if (kill_point_ && kill_point_->matches("leased", ticket.number))
+        c.kill_after_write(*kill_point_);
       return;
     }
     if (!all_created() || !leases_.empty()) {
@@ -445,6 +459,10 @@ class Coordinator::Impl {
 
   void heartbeat(Connection& c, const json& m) {
     const int64_t trial = trial_field(m);
+    // Optional: the training progress behind the renewal (a worker stops renewing when it stalls).
+    const int64_t step = m.contains("step") ? protocol::get_int(m, "step") : -1;
+    const double idle =
+        m.contains("idle_seconds") ? protocol::get_number_or_nan(m, "idle_seconds") : 0.0;
     const auto it = leases_.find(trial);
     Lease* held = it != leases_.end() && it->second.connection == c.id() ? &it->second : nullptr;
     if (!held && evaluation_lease_ && evaluation_lease_->trial == trial &&
@@ -456,6 +474,10 @@ class Coordinator::Impl {
       return;
     }
     held->expires = lease_deadline();
+    if (step >= 0) {
+      held->step = step;
+      held->idle_seconds = std::isfinite(idle) ? idle : 0.0;
+    }
     c.send(protocol::make("ok"));
   }
 
@@ -467,6 +489,7 @@ class Coordinator::Impl {
     if (step < 0) {
       throw protocol::ProtocolError(code::kBadField, "field 'step' of 'report' must be >= 0");
     }
+    if (kill_point_ && kill_point_->matches("report", trial, step)) kill_self(*kill_point_);
     Lease* held = current_lease(trial, attempt);
     if (!held) {
       record_late(c, trial, attempt, m);
@@ -476,6 +499,8 @@ class Coordinator::Impl {
     held->expires = lease_deadline();
     const Decision decision = study_.report(trial, step, value);
     c.send(protocol::make(decision == Decision::kPrune ? "prune" : "continue"));
+    if (kill_point_ && kill_point_->matches("reported", trial, step))
+      c.kill_after_write(*kill_point_);
   }
 
   void finish(Connection& c, const json& m) {
@@ -501,6 +526,7 @@ class Coordinator::Impl {
       throw protocol::ProtocolError(code::kBadField, "field 'state' of 'finish' is '" + state +
                                                          "'; use complete, pruned or failed");
     }
+    if (kill_point_ && kill_point_->matches("finish", trial)) kill_self(*kill_point_);
     if (!current_lease(trial, attempt)) {
       record_late(c, trial, attempt, m);
       c.send(protocol::make("ok"));
@@ -512,6 +538,28 @@ class Coordinator::Impl {
                  outcome.value ? " " + format_value(*outcome.value) : "", c.worker());
     c.send(protocol::make("ok"));
     check_finished();
+  }
+
+  // The worker gives the trial back unfinished (pre-empted, its checkpoint saved): it is requeued
+  // now with attempt + 1, and the release does not count towards max_attempts.
+  void release(Connection& c, const json& m) {
+    const int64_t trial = trial_field(m);
+    const int64_t attempt = protocol::get_int(m, "attempt");
+    const std::string message = m.contains("message") ? protocol::get_string(m, "message") : "";
+    if (!current_lease(trial, attempt)) {
+      record_late(c, trial, attempt, m);
+      c.send(protocol::make("ok"));
+      return;
+    }
+    const std::string why = fmt::format(
+        "released by worker {} (attempt {}): {}; requeued", c.worker(), attempt,
+        message.empty() ? "no reason given" : protocol::quote_client_text(message, 200));
+    study_.expire(trial, why);
+    leases_.erase(trial);
+    ++released_[trial];
+    ++stats_.released_leases;
+    spdlog::info("coordinator: trial {} {}", trial, why);
+    c.send(protocol::make("ok"));
   }
 
   bool evaluated(int64_t trial) const {
@@ -568,21 +616,28 @@ class Coordinator::Impl {
         continue;
       }
       const Lease lease = it->second;
-      const bool last = lease.attempt >= options_.max_attempts;
+      // Attempts ended by a release (pre-emption) are not the trial's fault.
+      const auto released = released_.find(lease.trial);
+      const int64_t expiries = lease.attempt - (released == released_.end() ? 0 : released->second);
+      const bool last = expiries >= options_.max_attempts;
+      const std::string progress =
+          lease.step < 0 ? ""
+                         : fmt::format("; its last heartbeat said training step {}, {:.0f} s old",
+                                       lease.step, lease.idle_seconds);
       try {
         if (last) {
           const std::string why = fmt::format(
               "lease expired {} times (max_attempts {}): last worker {} sent nothing about it "
-              "for {:g} s",
-              lease.attempt, options_.max_attempts, lease.worker, seconds(options_.lease));
+              "for {:g} s{}",
+              expiries, options_.max_attempts, lease.worker, seconds(options_.lease), progress);
           study_.tell(lease.trial, TrialOutcome::failed(why));
           spdlog::warn("coordinator: trial {} FAILED: {}", lease.trial, why);
           failed_any = true;
         } else {
           const std::string why = fmt::format(
-              "lease expired: worker {} sent nothing about it for {:g} s (attempt {}); "
+              "lease expired: worker {} sent nothing about it for {:g} s (attempt {}{}); "
               "requeued",
-              lease.worker, seconds(options_.lease), lease.attempt);
+              lease.worker, seconds(options_.lease), lease.attempt, progress);
           study_.expire(lease.trial, why);
           spdlog::warn("coordinator: trial {}: {}", lease.trial, why);
         }
@@ -639,6 +694,8 @@ class Coordinator::Impl {
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
   std::map<int64_t, Lease> leases_;  // trial → its current lease
   std::optional<Lease> evaluation_lease_;
+  std::map<int64_t, int64_t> released_;  // trial → attempts it was released from (this run)
+  std::optional<KillPoint> kill_point_;  // PIXELREC_TEST_COORDINATOR_KILL
   CoordinatorStats stats_;
 };
 

@@ -1,6 +1,7 @@
 // The coordinator of a distributed study: a single-threaded Boost.Asio server that leases the
 // trials of a Study to worker groups over the protocol of protocol.h, renews leases on every
-// message about a trial, requeues trials whose lease expired (STALE, attempt + 1), answers
+// message about a trial, requeues trials whose lease expired or that a worker released (STALE,
+// attempt + 1), answers
 // reports with the pruner's decision, hands the best trial to one worker for its test
 // evaluation, and stops when the study is finished.
 #pragma once
@@ -52,6 +53,7 @@ struct CoordinatorStats {
   int64_t messages = 0;                     // lines received
   std::map<std::string, int64_t> rejected;  // error code → messages answered with `error`
   int64_t expired_leases = 0;               // trials made STALE by the lease sweep
+  int64_t released_leases = 0;              // trials a worker gave back (release), requeued
   int64_t late_messages = 0;                // late report/finish/evaluation, stored, not applied
   int64_t trials_leased = 0;                // trial messages sent (new and requeued)
   bool finished = false;                    // the study finished (run() did not just stop())

@@ -32,6 +32,11 @@ std::chrono::milliseconds from_seconds(double s) {
   return std::chrono::milliseconds(static_cast<int64_t>(std::llround(s * 1000.0)));
 }
 
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
 // "host:port" → (host, port); the host may be a bracketed IPv6 address.
 std::pair<std::string, std::string> split_address(const std::string& address) {
   const size_t colon = address.rfind(':');
@@ -75,7 +80,17 @@ std::string default_worker_name() {
 CoordinatorClient::CoordinatorClient(ClientOptions options) : options_(std::move(options)) {
   if (options_.worker.empty()) options_.worker = default_worker_name();
   if (options_.ranks < 1) throw UsageError("a worker group has at least 1 rank");
+  std::lock_guard lock(request_mutex_);
   connect_with_retries();
+}
+
+void CoordinatorClient::reconnect() {
+  stop_heartbeat();
+  std::lock_guard lock(request_mutex_);  // a heartbeat in flight finishes first
+  close_socket();
+  connect_with_retries();
+  lost_ = false;
+  cancelled_ = false;
 }
 
 CoordinatorClient::~CoordinatorClient() {
@@ -132,9 +147,20 @@ void CoordinatorClient::connect_with_retries() {
   std::chrono::milliseconds pause(50);
   while (true) {
     try {
+      if (options_.rediscover) {
+        try {
+          const CoordinatorEndpoint endpoint = options_.rediscover();
+          options_.address = endpoint.address;
+          options_.token = endpoint.token;
+        } catch (const Error& e) {  // not written yet, or being rewritten by a new coordinator
+          throw Retryable(e.what());
+        }
+      }
       open_socket();
       break;
     } catch (const Retryable& e) {
+      if (options_.interrupted && options_.interrupted())
+        fail(std::string(e.what()) + " (gave up: interrupted)");
       if (Clock::now() + pause >= deadline) {
         fail(std::string(e.what()) + " (retried for " +
              std::to_string(options_.connect_deadline.count() / 1000) +
@@ -149,7 +175,7 @@ void CoordinatorClient::connect_with_retries() {
   hello["token"] = options_.token;
   hello["worker"] = options_.worker;
   hello["ranks"] = options_.ranks;
-  const json reply = request(hello);
+  const json reply = request_locked(hello);
   if (protocol::type_of(reply) != "welcome") fail("answered hello with " + reply.dump());
   try {
     welcome_.study = protocol::get_string(reply, "study");
@@ -196,7 +222,14 @@ std::string CoordinatorClient::read_line() {
 
 json CoordinatorClient::request(const json& message) {
   std::lock_guard lock(request_mutex_);
-  if (fd_ < 0) fail("not connected (an earlier request failed)");
+  return request_locked(message);
+}
+
+json CoordinatorClient::request_locked(const json& message) {
+  if (fd_ < 0) {
+    lost_ = true;
+    fail("not connected (an earlier request failed)");
+  }
   const std::string line = protocol::encode(message);
   try {
     for (size_t sent = 0; sent < line.size();) {
@@ -219,6 +252,7 @@ json CoordinatorClient::request(const json& message) {
     return reply;
   } catch (const Error&) {
     close_socket();  // the stream may be out of step: no further request on it
+    lost_ = true;
     throw;
   }
 }
@@ -282,6 +316,15 @@ void CoordinatorClient::finish(int64_t trial, int64_t attempt, const TrialOutcom
   if (type != "ok") fail("answered finish with '" + type + "'");
 }
 
+void CoordinatorClient::release(int64_t trial, int64_t attempt, const std::string& message) {
+  json m = protocol::make("release");
+  m["trial"] = trial;
+  m["attempt"] = attempt;
+  m["message"] = message;
+  const std::string type = protocol::type_of(request(m));
+  if (type != "ok") fail("answered release with '" + type + "'");
+}
+
 void CoordinatorClient::send_evaluation(int64_t trial, const json& metrics) {
   if (!metrics.is_object()) throw InternalError("evaluation metrics must be a JSON object");
   json m = protocol::make("evaluation");
@@ -294,17 +337,30 @@ void CoordinatorClient::send_evaluation(int64_t trial, const json& metrics) {
 bool CoordinatorClient::heartbeat(int64_t trial) {
   json m = protocol::make("heartbeat");
   m["trial"] = trial;
+  if (watch_progress_) {  // optional fields: the training progress behind this renewal
+    m["step"] = progress_step_.load();
+    m["idle_seconds"] = double(steady_ms() - progress_at_ms_.load()) / 1000.0;
+  }
   const std::string type = protocol::type_of(request(m));
   if (type == "ok") return true;
   if (type == "cancel") return false;
   fail("answered heartbeat with '" + type + "'");
 }
 
-void CoordinatorClient::start_heartbeat(int64_t trial) {
+void CoordinatorClient::note_progress(int64_t step) {
+  progress_step_ = step;
+  progress_at_ms_ = steady_ms();
+}
+
+void CoordinatorClient::start_heartbeat(int64_t trial, bool watch_progress) {
   {
     std::lock_guard lock(heartbeat_mutex_);
     heartbeat_trial_ = trial;
+    watch_progress_ = watch_progress;
+    progress_step_ = 0;
+    progress_at_ms_ = steady_ms();
     cancelled_ = false;
+    stalled_ = false;
     if (!heartbeat_thread_.joinable()) {
       heartbeat_thread_ = std::thread([this] { heartbeat_loop(); });
     }
@@ -328,17 +384,30 @@ void CoordinatorClient::heartbeat_loop() {
     const bool changed = heartbeat_changed_.wait_for(
         lock, welcome_.heartbeat, [&] { return heartbeat_stop_ || heartbeat_trial_ != trial; });
     if (changed || !trial) continue;
+    const auto idle = std::chrono::milliseconds(steady_ms() - progress_at_ms_.load());
+    if (watch_progress_ && options_.stall_timeout.count() > 0 && idle > options_.stall_timeout) {
+      // A hung trial must not keep its lease: silent now, it expires and runs elsewhere.
+      spdlog::error(
+          "trial {}: training made no progress for {} s (stall timeout {} s, last at step {}); "
+          "no longer renewing its lease, so the coordinator requeues it",
+          *trial, idle.count() / 1000, options_.stall_timeout.count() / 1000,
+          progress_step_.load());
+      stalled_ = true;
+      heartbeat_trial_.reset();
+      continue;
+    }
     lock.unlock();
-    bool kept = true;
+    bool kept = true, failed = false;
     try {
       kept = heartbeat(*trial);
     } catch (const Error& e) {
       spdlog::warn("heartbeat for trial {}: {}", *trial, e.what());
+      failed = true;
     }
     lock.lock();
-    if (!kept && heartbeat_trial_ == trial) {
-      cancelled_ = true;
-      heartbeat_trial_.reset();
+    if ((!kept || failed) && heartbeat_trial_ == trial) {
+      cancelled_ = !kept;
+      heartbeat_trial_.reset();  // lost: reconnect() starts over
     }
   }
 }

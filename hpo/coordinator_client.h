@@ -1,8 +1,10 @@
 // The worker side of the coordinator protocol: a blocking client for the rank 0 of a worker group.
 // Connect (retrying until a deadline), then loop: lease() a trial, report() each epoch's
-// validation value (answered continue / prune / cancel), finish() it; evaluate the best trial on
-// test when asked (send_evaluation); stop at `done`. A background thread renews the lease of the
-// current trial every heartbeat_seconds. All calls share one connection, one request at a time.
+// validation value (answered continue / prune / cancel), finish() it, or release() it back to the
+// queue (pre-empted); evaluate the best trial on test when asked (send_evaluation); stop at
+// `done`. A background thread renews the lease of the current trial every heartbeat_seconds, with
+// the training progress, and stops renewing when training stalls. All calls share one
+// connection, one request at a time; after a lost connection, reconnect() starts a new one.
 #pragma once
 
 #include <atomic>
@@ -10,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -21,15 +24,31 @@
 
 namespace pixelrec::hpo {
 
+// Where a running coordinator listens, from its study folder.
+struct CoordinatorEndpoint {
+  std::string address;  // host:port
+  std::string token;
+};
+
 struct ClientOptions {
   std::string address;  // "host:port" of the coordinator (see read_coordinator_endpoint)
   std::string token;    // the study's shared token
-  std::string worker;   // "host:pid"; empty: default_worker_name()
-  int64_t ranks = 1;    // processes in this worker group (informational)
+  // When set, called before every connection attempt for the address and token (a coordinator
+  // restarted with --resume listens on a new port with a new token); an Error it throws is
+  // retried like a refused connection.
+  std::function<CoordinatorEndpoint()> rediscover;
+  std::string worker;  // "host:pid"; empty: default_worker_name()
+  int64_t ranks = 1;   // processes in this worker group (informational)
   // connect() retries (the coordinator may still be starting) until this much time has passed.
   std::chrono::milliseconds connect_deadline{60'000};
+  // Polled between connection attempts: true gives up at once (e.g. a signal asked the worker to
+  // leave).
+  std::function<bool()> interrupted;
   // A reply that takes longer is an error (the coordinator is gone or stuck).
   std::chrono::milliseconds reply_timeout{120'000};
+  // A trial whose training made no progress (note_progress) for this long stops being renewed,
+  // so its lease expires and the trial runs elsewhere; 0: never.
+  std::chrono::milliseconds stall_timeout{0};
 };
 
 // What the coordinator says after hello.
@@ -57,12 +76,6 @@ using LeaseReply = std::variant<TrialTicket, WaitReply, EvaluateRequest, StudyDo
 // not finish() it.
 enum class ReportReply { kContinue, kPrune, kCancel };
 
-// Where a running coordinator listens, from its study folder.
-struct CoordinatorEndpoint {
-  std::string address;  // host:port
-  std::string token;
-};
-
 // Reads <study_dir>/coordinator.json and <study_dir>/coordinator.token. Throws Error naming the
 // file when the coordinator has not written them.
 CoordinatorEndpoint read_coordinator_endpoint(const std::filesystem::path& study_dir);
@@ -87,23 +100,39 @@ class CoordinatorClient {
   // Ends the trial: COMPLETE with its value, PRUNED, or FAILED with a message. A finish that
   // arrives after the lease was lost is recorded by the coordinator and not applied.
   void finish(int64_t trial, int64_t attempt, const TrialOutcome& outcome);
+  // Gives the trial back unfinished (pre-empted; its checkpoint holds the progress): the
+  // coordinator requeues it at once, and the release does not count towards max_attempts.
+  void release(int64_t trial, int64_t attempt, const std::string& message);
   // The test metrics of the best trial (after an EvaluateRequest).
   void send_evaluation(int64_t trial, const nlohmann::json& metrics);
   // One heartbeat now; false when the coordinator answered cancel (the lease was lost).
   bool heartbeat(int64_t trial);
 
   // Renews the lease of `trial` (or of the evaluation of `trial`) every welcome().heartbeat on a
-  // background thread until stop_heartbeat(). A cancel answer sets cancelled().
-  void start_heartbeat(int64_t trial);
+  // background thread until stop_heartbeat(). A cancel answer sets cancelled(). With
+  // watch_progress, each heartbeat carries the progress noted so far, and once none was noted
+  // for options.stall_timeout the renewals stop and stalled() is set.
+  void start_heartbeat(int64_t trial, bool watch_progress = false);
   void stop_heartbeat();
   bool cancelled() const { return cancelled_.load(); }
+  // Training moved: `step` optimizer steps are done (called from the training thread).
+  void note_progress(int64_t step);
+  bool stalled() const { return stalled_.load(); }
+
+  // A request failed: the connection is closed and every request fails until reconnect().
+  bool lost() const { return lost_.load(); }
+  // Stops the heartbeat, closes the connection and connects again (rediscovering the endpoint
+  // when options.rediscover is set) until options.connect_deadline; throws Error as the
+  // constructor does. The new connection holds no lease.
+  void reconnect();
 
  private:
-  void connect_with_retries();
+  void connect_with_retries();  // with request_mutex_ held
   void open_socket();
   void close_socket();
   // Sends one message and reads its reply under the request mutex; throws Error on `error`.
   nlohmann::json request(const nlohmann::json& message);
+  nlohmann::json request_locked(const nlohmann::json& message);
   std::string read_line();
   [[noreturn]] void fail(const std::string& what) const;
   void heartbeat_loop();
@@ -119,7 +148,10 @@ class CoordinatorClient {
   std::condition_variable heartbeat_changed_;
   std::optional<int64_t> heartbeat_trial_;
   bool heartbeat_stop_ = false;
-  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> watch_progress_{false};
+  std::atomic<bool> cancelled_{false}, stalled_{false}, lost_{false};
+  std::atomic<int64_t> progress_step_{0};
+  std::atomic<int64_t> progress_at_ms_{0};  // steady clock, when progress was last noted
 };
 
 }  // namespace pixelrec::hpo

@@ -208,6 +208,10 @@ struct CoordinatorConfig {
   int idle_timeout_seconds = 120;   // a connection silent this long is closed
   int hello_timeout_seconds = 10;   // ... and this long before its hello (unauthenticated)
   int max_connections = 1024;       // more at once are closed right after accept
+  // Worker side: a trial with no training step for this long stops renewing its lease (0: never).
+  int stall_timeout_seconds = 1800;
+  // Worker side: how long to keep trying to reach the coordinator, at start and after losing it.
+  int connect_timeout_seconds = 60;
 };
 
 struct HyperparameterSearchConfig {

@@ -473,6 +473,14 @@ std::vector<FieldSpec> build_fields() {
         "Seconds a new connection may take to send its hello before it is closed", pos_int),
       F(int, hyperparameter_search.coordinator.max_connections,
         "Connections served at once; more are closed right after accept", in_range(1, 65536)),
+      F(int, hyperparameter_search.coordinator.stall_timeout_seconds,
+        "Worker: seconds without a completed training step (or validation) after which a trial "
+        "stops renewing its lease, so the coordinator requeues it (0: never)",
+        nonneg_int),
+      F(int, hyperparameter_search.coordinator.connect_timeout_seconds,
+        "Worker: seconds to keep trying to reach the coordinator, at start and after losing it "
+        "(then it exits with status 75)",
+        pos_int),
       search_space_field(),
 
       // ---- features (the HDF5 feature store) ----

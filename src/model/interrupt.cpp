@@ -7,12 +7,14 @@ namespace {
 
 volatile std::sig_atomic_t g_signal = 0;
 struct sigaction g_previous_int, g_previous_term, g_previous_usr1;
+int g_installed = 0;  // nesting depth: a search worker installs them around the trainer's own
 
 void on_signal(int signal) { g_signal = signal; }
 
 }  // namespace
 
 void install_interrupt_handlers() {
+  if (g_installed++ > 0) return;
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
@@ -22,6 +24,7 @@ void install_interrupt_handlers() {
 }
 
 void restore_interrupt_handlers() {
+  if (g_installed == 0 || --g_installed > 0) return;
   sigaction(SIGINT, &g_previous_int, nullptr);
   sigaction(SIGTERM, &g_previous_term, nullptr);
   sigaction(SIGUSR1, &g_previous_usr1, nullptr);

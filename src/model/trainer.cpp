@@ -150,8 +150,8 @@ Setup load_training_data(const Config& config, dist::Communicator& comm) {
 
 // Test hooks: PIXELREC_TEST_SIGNAL_AFTER_STEPS=N raises SIGTERM after optimizer step N (on rank
 // PIXELREC_TEST_SIGNAL_RANK only, when set), so tests can interrupt training at an exact point;
-// PIXELREC_TEST_STALL_AFTER_STEPS=N makes rank PIXELREC_TEST_STALL_RANK (default 0) sleep there,
-// a stalled peer for the collective timeout.
+// PIXELREC_TEST_STALL_AFTER_STEPS=N makes rank PIXELREC_TEST_STALL_RANK (default 0) sleep there
+// (PIXELREC_TEST_STALL_SECONDS, default 600), a stalled peer for the collective timeout.
 int64_t test_step_hook(const char* steps_variable, const char* rank_variable, int rank,
                        int default_rank) {
   const char* steps = std::getenv(steps_variable);
@@ -159,6 +159,29 @@ int64_t test_step_hook(const char* steps_variable, const char* rank_variable, in
   if (!steps) return -1;
   if (only ? std::atoi(only) != rank : (default_rank >= 0 && rank != default_rank)) return -1;
   return std::atoll(steps);
+}
+
+// A caller's stop request rides the per-step agreement on a pending signal (the largest value
+// over ranks wins): above every signal number, and abandoning above checkpointing.
+constexpr int kCheckpointRequest = 100;
+constexpr int kAbandonRequest = 101;
+
+int request_code(const TrainOptions& options) {
+  if (!options.stop_request) return 0;
+  switch (options.stop_request()) {
+    case StopRequest::kCheckpoint:
+      return kCheckpointRequest;
+    case StopRequest::kAbandon:
+      return kAbandonRequest;
+    default:
+      return 0;
+  }
+}
+
+// How long the stall hook sleeps: PIXELREC_TEST_STALL_SECONDS, else 10 minutes.
+std::chrono::seconds test_stall_duration() {
+  const char* seconds = std::getenv("PIXELREC_TEST_STALL_SECONDS");
+  return std::chrono::seconds(seconds ? std::atoll(seconds) : 600);
 }
 
 }  // namespace
@@ -363,8 +386,28 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
     spdlog::info("the checkpoint's run already stopped early at epoch {}", state.epoch);
     result.early_stopped = true;
   }
+  if (!resume_path.empty() && options.on_resume) {
+    int64_t stop = 0;
+    if (root) {
+      std::vector<train::EpochMetrics> recorded;
+      try {
+        if (fs::exists(metrics_log->jsonl_path()))
+          recorded = train::MetricsLog::read_jsonl(metrics_log->jsonl_path());
+      } catch (const std::exception& e) {  // the other ranks wait for the decision: never throw
+        spdlog::warn("cannot read the resumed run's metrics: {}", e.what());
+      }
+      stop = options.on_resume(recorded) ? 1 : 0;
+    }
+    comm.broadcast(&stop, sizeof stop, 0);
+    if (stop) {
+      spdlog::warn("stopped at epoch {} of {} at the caller's request, on resuming", state.epoch,
+                   tc.epochs);
+      result.stopped_by_callback = true;
+    }
+  }
 
-  for (int epoch = state.epoch; epoch < tc.epochs && !result.early_stopped; ++epoch) {
+  for (int epoch = state.epoch;
+       epoch < tc.epochs && !result.early_stopped && !result.stopped_by_callback; ++epoch) {
     const auto epoch_start = Clock::now();
     batches.start_epoch(epoch);
     const int64_t micro_batches = batches.count(batch_size);
@@ -435,16 +478,24 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
       lr = schedule.lr(epoch, mb / accumulation, steps_per_epoch);
       // The test hook's signal arrives during step `signal_step`, before its exchange.
       if (state.global_step + 1 == signal_step) std::raise(SIGTERM);
-      sync.note_signal(pending_interrupt());  // agreed on within the step's row exchange
+      // Agreed on within the step's row exchange, with the caller's stop request (rank 0).
+      sync.note_signal(std::max(pending_interrupt(), root ? request_code(options) : 0));
       optimizer_step(*model, *optimizer, dense_params, row_options, lr, tc.gradient_clip, &sync);
       ++state.global_step;
-      if (state.global_step == stall_step) std::this_thread::sleep_for(std::chrono::minutes(10));
+      if (root && options.on_progress) options.on_progress(state.global_step);
+      if (state.global_step == stall_step) std::this_thread::sleep_for(test_stall_duration());
       if (tensorboard && state.global_step % 50 == 0)
         tensorboard->add_scalar("train/loss_step", float(reported_loss), state.global_step);
 
       // Every rank stops at the same step when any rank received SIGINT/SIGTERM/SIGUSR1.
       if (const int signal = sync.agreed_signal()) {
         progress.finish();
+        if (signal == kAbandonRequest) {
+          spdlog::warn("abandoned at epoch {} step {} at the caller's request; nothing saved",
+                       epoch + 1, mb + 1);
+          result.abandoned = true;
+          return result;
+        }
         double sums[3] = {loss_sum, loss_count, contrastive_sum};
         comm.allreduce_sum(sums, 3);
         CheckpointState mid = state;
@@ -460,12 +511,19 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
           save_checkpoint(last_path, *model, optimizer.get(), meta, mid);
           write_sidecar(last_path, "last", mid, result.last_metrics);
         });
-        spdlog::warn(
-            "signal {} received: saved {} at epoch {} step {}; continue with "
-            "`pixelrec train --run-name {} --resume last`",
-            signal, last_path.string(), epoch + 1, mb + 1, run_name);
+        if (signal == kCheckpointRequest) {
+          spdlog::warn("stopped at epoch {} step {} at the caller's request: saved {}", epoch + 1,
+                       mb + 1, last_path.string());
+          result.stopped_by_request = true;
+          result.interrupted_by = pending_interrupt();  // a signal that arrived meanwhile
+        } else {
+          spdlog::warn(
+              "signal {} received: saved {} at epoch {} step {}; continue with "
+              "`pixelrec train --run-name {} --resume last`",
+              signal, last_path.string(), epoch + 1, mb + 1, run_name);
+          result.interrupted_by = signal;
+        }
         clear_interrupt();
-        result.interrupted_by = signal;
         return result;
       }
     }
@@ -490,6 +548,19 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
     metrics.emplace_back("epoch_seconds", seconds_since(epoch_start));
     metrics.emplace_back("train_samples_per_second", examples / std::max(train_seconds, 1e-9));
     metrics.emplace_back("skipped_negatives", double(batches.skipped_negatives()));
+    if (root && options.on_progress) options.on_progress(state.global_step);
+    bool stop_requested = false;
+    if (options.stop_request) {  // asked before this epoch's outputs are written
+      int64_t code = root ? request_code(options) : 0;
+      comm.broadcast(&code, sizeof code, 0);
+      if (code == kAbandonRequest) {
+        spdlog::warn("abandoned after epoch {}'s validation at the caller's request; nothing saved",
+                     epoch + 1);
+        result.abandoned = true;
+        return result;
+      }
+      stop_requested = code == kCheckpointRequest;
+    }
 
     state.epoch = epoch + 1;
     state.step_in_epoch = 0;
@@ -524,14 +595,19 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
     spdlog::info("epoch {}/{}:{}{} ({:.1f} s, {:.0f} samples/s)", epoch + 1, tc.epochs,
                  format_metrics(metrics, tc.early_stopping_metric), improved ? " (best)" : "",
                  seconds_since(epoch_start), examples / std::max(train_seconds, 1e-9));
+    if (stop_requested) {
+      spdlog::warn("stopped after epoch {} of {} at the caller's request: saved {}", epoch + 1,
+                   tc.epochs, last_path.string());
+      result.stopped_by_request = true;
+      break;
+    }
     // A search trial's pruning decision: rank 0 asks, every rank stops at this epoch.
     if (options.on_epoch_end) {
       int64_t stop = root && options.on_epoch_end(epoch, metrics) ? 1 : 0;
       comm.broadcast(&stop, sizeof stop, 0);
       if (stop) {
         // Every rank says so (a warning, so non-root ranks print it too): they stop together.
-        spdlog::warn("stopped after epoch {} of {} at the caller's request (a pruned trial)",
-                     epoch + 1, tc.epochs);
+        spdlog::warn("stopped after epoch {} of {} at the caller's request", epoch + 1, tc.epochs);
         result.stopped_by_callback = true;
         break;
       }

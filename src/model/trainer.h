@@ -12,8 +12,16 @@
 
 #include "core/config.h"
 #include "dist/communicator.h"
+#include "train/metrics_log.h"
 
 namespace pixelrec::model {
+
+// What the caller of a running training asks before an optimizer step (TrainOptions::stop_request).
+enum class StopRequest {
+  kNone,
+  kCheckpoint,  // save `last` at this step, as a signal does, and stop
+  kAbandon,     // stop at once and write nothing more: another process owns the run now
+};
 
 struct TrainOptions {
   std::string run_name;        // empty: run-YYYYmmdd-HHMMSS
@@ -27,6 +35,17 @@ struct TrainOptions {
   // decision is broadcast, so all ranks stop at the same epoch.
   std::function<bool(int epoch, const std::vector<std::pair<std::string, double>>& metrics)>
       on_epoch_end;
+  // Called on rank 0 when a run resumes, before it trains on, with the epochs its checkpoint had
+  // completed as metrics.jsonl recorded them (cut back to the checkpoint): a resumed search trial
+  // reports them. Returning true stops training there on every rank (as on_epoch_end).
+  std::function<bool(const std::vector<train::EpochMetrics>& recorded)> on_resume;
+  // Polled on rank 0 before every optimizer step and before an epoch's outputs are written; the
+  // ranks agree on the answer, so all stop at the same step (TrainResult::stopped_by_request,
+  // abandoned).
+  std::function<StopRequest()> stop_request;
+  // Called on rank 0 after every optimizer step and every epoch's validation (a search worker's
+  // heartbeat tells the coordinator that training still moves).
+  std::function<void(int64_t global_step)> on_progress;
 };
 
 struct TrainResult {
@@ -36,7 +55,9 @@ struct TrainResult {
   std::string monitored_metric;
   double best_value = 0;
   bool early_stopped = false;
-  bool stopped_by_callback = false;  // on_epoch_end asked to stop
+  bool stopped_by_callback = false;  // on_epoch_end or on_resume asked to stop
+  bool stopped_by_request = false;   // stop_request kCheckpoint: `last` saved where it stopped
+  bool abandoned = false;            // stop_request kAbandon: nothing written after the request
   int interrupted_by = 0;  // signal number when SIGINT/SIGTERM ended training (checkpoint saved)
   std::vector<std::pair<std::string, double>> last_metrics;
   std::string parameter_digest;  // of the final model (equal digests: bitwise-equal models)

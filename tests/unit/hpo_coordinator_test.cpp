@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -503,6 +504,144 @@ TEST(HpoCoordinator, ATrialWhoseLeaseExpiresMaxAttemptsTimesIsFailed) {
             std::string::npos)
       << failed.message;
   EXPECT_EQ(served.stats.expired_leases, 2);
+}
+
+// A lease answer other than `wait`, asking until one comes (at most 5 s).
+LeaseReply lease_past_waits(CoordinatorClient& client) {
+  LeaseReply reply = client.lease();
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::holds_alternative<WaitReply>(reply) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+    reply = client.lease();
+  }
+  return reply;
+}
+
+// A pre-empted worker releases its trial: it is requeued at once (not after its lease expires),
+// its next attempt resumes, and releases do not count towards max_attempts; a release for an
+// attempt that lost its lease is recorded, not applied.
+TEST(HpoCoordinator, AReleasedTrialIsRequeuedAtOnceAndReleasesDoNotCountAsFailedAttempts) {
+  ScratchDir dir("hpo_coord_release");
+  StudyStorage storage(dir / "study.db");
+  CoordinatorOptions o = options(1);
+  o.lease = 1500ms;
+  o.max_attempts = 2;
+  Served served(storage, o);
+  CoordinatorClient first(served.client("first:1")), second(served.client("second:2"));
+  const auto t1 = std::get<TrialTicket>(first.lease());
+  EXPECT_TRUE(std::holds_alternative<WaitReply>(second.lease()));
+  first.release(t1.number, t1.attempt, "pre-empted by signal 15");
+  // Requeued at once: the very next lease hands it out again, with the same parameters.
+  const auto t2 = std::get<TrialTicket>(second.lease());
+  EXPECT_EQ(t2.number, 0);
+  EXPECT_EQ(t2.attempt, 2);
+  EXPECT_EQ(params_to_json(t2.params), params_to_json(t1.params));
+  EXPECT_NE(served.study.stored_trials()[0].message.find(
+                "released by worker first:1 (attempt 1): 'pre-empted by signal 15'; requeued"),
+            std::string::npos)
+      << served.study.stored_trials()[0].message;
+  first.release(0, 1, "late");  // attempt 1 holds no lease any more: kept, not applied
+  second.release(0, 2, "pre-empted again");
+  // Two releases, then two expiries: only the second expiry reaches max_attempts (2).
+  for (const int64_t attempt : {3, 4}) {
+    RawClient vanishing(served.coordinator.port());
+    vanishing.hello();
+    json reply = vanishing.ask(msg("lease"));
+    for (int i = 0; i < 250 && reply["type"] == "wait"; ++i) {
+      std::this_thread::sleep_for(20ms);
+      reply = vanishing.ask(msg("lease"));
+    }
+    ASSERT_EQ(reply["type"], "trial") << reply.dump();
+    EXPECT_EQ(reply["attempt"], attempt);
+    std::this_thread::sleep_for(2500ms);  // silent past the lease
+  }
+  served.join();
+  const StoredTrial failed = served.study.stored_trials()[0];
+  EXPECT_EQ(failed.trial.state, TrialState::kFailed);
+  EXPECT_NE(failed.message.find("lease expired 2 times (max_attempts 2)"), std::string::npos)
+      << failed.message;
+  EXPECT_EQ(served.stats.released_leases, 2);
+  EXPECT_EQ(served.stats.expired_leases, 2);
+  const std::vector<LateMessage> late = storage.late_messages(served.study.record().id);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(json::parse(late[0].message)["type"], "release");
+}
+
+// Heartbeats carry the training progress and renew the lease while training moves; once no
+// progress was noted for the stall timeout they stop, so a hung worker loses its trial.
+TEST(HpoCoordinator, AWorkerWhoseTrainingStallsStopsRenewingAndItsTrialRunsElsewhere) {
+  ScratchDir dir("hpo_coord_stall");
+  StudyStorage storage(dir / "study.db");
+  CoordinatorOptions o = options(1);
+  o.lease = 800ms;
+  o.heartbeat = 100ms;
+  Served served(storage, o);
+  ClientOptions hung_options = served.client("hung:1");
+  hung_options.stall_timeout = 500ms;
+  CoordinatorClient hung(hung_options), other(served.client("other:2"));
+  const auto t = std::get<TrialTicket>(hung.lease());
+  hung.start_heartbeat(t.number, /*watch_progress=*/true);
+  // Training moves for 2 s (longer than the lease): the heartbeats keep the trial.
+  for (int step = 1; step <= 40; ++step) {
+    hung.note_progress(step);
+    std::this_thread::sleep_for(50ms);
+    EXPECT_TRUE(std::holds_alternative<WaitReply>(other.lease())) << "step " << step;
+  }
+  EXPECT_FALSE(hung.stalled());
+  // Then it hangs: within stall timeout + lease the trial is requeued to the other worker.
+  const auto again = std::get<TrialTicket>(lease_past_waits(other));
+  EXPECT_EQ(again.number, t.number);
+  EXPECT_EQ(again.attempt, 2);
+  EXPECT_TRUE(hung.stalled());
+  EXPECT_FALSE(hung.cancelled());
+  const std::string why = served.study.stored_trials()[0].message;
+  EXPECT_NE(why.find("lease expired: worker hung:1"), std::string::npos) << why;
+  EXPECT_NE(why.find("its last heartbeat said training step 40"), std::string::npos) << why;
+  hung.stop_heartbeat();
+}
+
+// A client that lost its coordinator reconnects to the one restarted with --resume, finding its
+// new port and token through `rediscover`, and gets the interrupted trial back as attempt 2.
+TEST(HpoCoordinator, AClientReconnectsToARestartedCoordinatorThroughRediscovery) {
+  ScratchDir dir("hpo_coord_reconnect");
+  std::mutex endpoint_mutex;
+  CoordinatorEndpoint endpoint;
+  const auto publish = [&](const std::string& address, const std::string& token) {
+    std::lock_guard lock(endpoint_mutex);
+    endpoint = {address, token};
+  };
+  std::optional<StudyStorage> storage(std::in_place, dir / "study.db");
+  auto served = std::make_unique<Served>(*storage, options(1));
+  publish(served->address(), kToken);
+  ClientOptions client_options = served->client("w:1");
+  client_options.connect_deadline = 10s;
+  client_options.rediscover = [&] {
+    std::lock_guard lock(endpoint_mutex);
+    return endpoint;
+  };
+  CoordinatorClient client(client_options);
+  const auto first = std::get<TrialTicket>(client.lease());
+  served.reset();  // the coordinator dies with trial 0 RUNNING
+  storage.reset();
+  EXPECT_THROW(client.report(first.number, first.attempt, 1, 0.5), Error);
+  EXPECT_TRUE(client.lost());
+  EXPECT_THROW(client.lease(), Error);  // no request goes out on a lost connection
+
+  std::thread restart([&] {
+    std::this_thread::sleep_for(300ms);  // the client is retrying by now
+    storage.emplace(dir / "study.db");
+    CoordinatorOptions o = options(1);
+    o.token = "a-new-token-after-restart";
+    served = std::make_unique<Served>(*storage, o);
+    publish(served->address(), o.token);
+  });
+  client.reconnect();
+  restart.join();
+  EXPECT_FALSE(client.lost());
+  EXPECT_EQ(client.address(), served->address());
+  const auto again = std::get<TrialTicket>(client.lease());
+  EXPECT_EQ(again.number, 0);
+  EXPECT_EQ(again.attempt, 2);
 }
 
 TEST(HpoCoordinator, TheBestTrialIsEvaluatedByExactlyOneWorkerOnce) {

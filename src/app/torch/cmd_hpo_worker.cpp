@@ -1,8 +1,9 @@
 // `pixelrec hpo worker --coordinator HOST:PORT`: one worker group of a distributed study, run as a
 // k-rank job (mpirun/srun/torchrun, or one process). Rank 0 leases trials from the coordinator and
-// reports each epoch's validation metric; every rank trains the trial; the coordinator's prune
-// answer is broadcast so all ranks stop at the same epoch. A retried trial (attempt > 1) resumes
-// from its last checkpoint. When asked, the group evaluates the best trial on the test split.
+// broadcasts what to do next; every rank trains the trial (hpo_trial_run.h). When asked, the group
+// evaluates the best trial on the test split. A lost coordinator is reconnected to (else the
+// group exits 75); a signal checkpoints the trial, releases it and ends the group (128 + signal);
+// when rank 0 fails, every rank ends with its error.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "app/cli_common.h"
+#include "app/torch/hpo_trial_run.h"
 #include "app/torch/torch_commands.h"
 #include "core/config_loader.h"
 #include "core/errors.h"
@@ -31,12 +33,16 @@
 #include "hpo/space.h"
 #include "model/c10d_communicator.h"
 #include "model/checkpoint_sidecar.h"
+#include "model/interrupt.h"
 #include "model/trained_model.h"
 #include "model/trainer.h"
 
 namespace pixelrec::app {
 namespace fs = std::filesystem;
 namespace {
+
+// Exit status when the coordinator stays unreachable (EX_TEMPFAIL: run the worker again later).
+constexpr int kCoordinatorLostStatus = 75;
 
 struct WorkerFlags {
   CommonOptions common;
@@ -66,95 +72,6 @@ nlohmann::json lease_to_json(const hpo::LeaseReply& reply) {
   if (const auto* e = std::get_if<hpo::EvaluateRequest>(&reply))
     return {{"type", "evaluate"}, {"trial", e->trial}, {"params", hpo::params_to_json(e->params)}};
   return {{"type", "done"}};
-}
-
-std::string trial_run_name(int64_t number) { return fmt::format("trial_{:04d}", number); }
-
-// The trial's configuration: the base with its parameters, its run folder and checkpoints under
-// the study folder, and as many epochs as a full trial has.
-Config trial_config(const Config& base, const hpo::SearchSpace& space,
-                    const nlohmann::json& params) {
-  Config config = hpo::config_with_params(base, space, hpo::params_from_json(params));
-  const fs::path study_dir = hpo::study_directory(base);
-  config.results_dir = (study_dir / "trials").string();
-  config.checkpoint_dir = (study_dir / "checkpoints").string();
-  const auto& asha = base.hyperparameter_search.asha;
-  if (base.hyperparameter_search.pruner == "asha" && asha.max_resource > 0)
-    config.training.epochs = asha.max_resource;
-  return config;
-}
-
-struct TrialRun {
-  hpo::TrialOutcome outcome;
-  bool cancelled = false;  // the lease was lost: nothing to finish
-};
-
-TrialRun run_trial(const Config& base, const hpo::SearchSpace& space, const nlohmann::json& lease,
-                   hpo::CoordinatorClient* client, dist::Communicator& comm,
-                   const WorkerFlags& flags) {
-  const int64_t number = lease.at("trial").get<int64_t>();
-  const int64_t attempt = lease.at("attempt").get<int64_t>();
-  const Config config = trial_config(base, space, lease.at("params"));
-  const std::string metric = base.hyperparameter_search.optimize_metric;
-  const bool maximize = base.hyperparameter_search.direction == "maximize";
-
-  model::TrainOptions options;
-  options.run_name = trial_run_name(number);
-  options.device = flags.device;
-  options.local_rank = dist::detect_launch_env(dist::process_environment()).local_rank;
-  options.progress = false;
-  options.overwrite = true;
-  const fs::path last = fs::path(config.checkpoint_dir) / options.run_name / "last.pt";
-  if (attempt > 1 && fs::exists(last)) {
-    options.resume = "last";
-    spdlog::info("trial {} attempt {}: resuming from {}", number, attempt, last.string());
-  }
-  double best = NAN;
-  bool pruned = false, cancelled = false;
-  std::string failure;  // set on rank 0 when reporting failed: every rank stops the trial
-  // Runs on rank 0 only; must not throw (the other ranks wait for its stop decision).
-  options.on_epoch_end = [&](int epoch, const std::vector<std::pair<std::string, double>>& m) {
-    double value = NAN;
-    for (const auto& [name, v] : m)
-      if (name == metric) value = v;
-    if (std::isnan(value)) {
-      failure = "hyperparameter_search.optimize_metric '" + metric +
-                "' is not among the epoch's metrics (or is NaN); use a validation metric such "
-                "as val_ndcg@10 or val_loss";
-      return true;
-    }
-    if (std::isnan(best) || (maximize ? value > best : value < best)) best = value;
-    try {
-      const hpo::ReportReply reply = client->report(number, attempt, epoch + 1, value);
-      pruned = reply == hpo::ReportReply::kPrune;
-      cancelled = reply == hpo::ReportReply::kCancel || client->cancelled();
-    } catch (const std::exception& e) {
-      failure = std::string("reporting to the coordinator failed: ") + e.what();
-      return true;
-    }
-    return pruned || cancelled;
-  };
-  if (client) client->start_heartbeat(number);
-  TrialRun run;
-  try {
-    const model::TrainResult result = model::train(config, options, comm);
-    if (result.interrupted_by)
-      throw Error("trial interrupted by signal " + std::to_string(result.interrupted_by));
-    if (!failure.empty())
-      run.outcome = hpo::TrialOutcome::failed(failure);
-    else if (cancelled)
-      run.cancelled = true;
-    else if (pruned)
-      run.outcome = hpo::TrialOutcome::pruned("pruned by the coordinator");
-    else if (std::isnan(best))
-      run.outcome = hpo::TrialOutcome::failed("no validation value was reported");
-    else
-      run.outcome = hpo::TrialOutcome::complete(best);
-  } catch (const std::exception& e) {
-    run.outcome = hpo::TrialOutcome::failed(e.what());
-  }
-  if (client) client->stop_heartbeat();
-  return run;
 }
 
 // The best trial's checkpoint on the test split, full-catalogue ranking; the result JSON is also
@@ -188,50 +105,189 @@ nlohmann::json evaluate_best(const Config& base, const hpo::SearchSpace& space,
   return nlohmann::json::parse(json.dump());
 }
 
+// Where the coordinator is and the token it wants: --coordinator, else the study folder's
+// coordinator.json; --token-file, else the config's token, else the study's coordinator.token.
+// Read again before every connection attempt: a coordinator restarted with --resume listens on
+// a new port with a new token.
+hpo::CoordinatorEndpoint resolve_endpoint(const WorkerFlags& flags, const Config& base) {
+  const fs::path study_dir = hpo::study_directory(base);
+  hpo::CoordinatorEndpoint endpoint;
+  if (flags.coordinator.empty())
+    endpoint = hpo::read_coordinator_endpoint(study_dir);
+  else
+    endpoint.address = flags.coordinator;
+  if (!flags.token_file.empty())
+    endpoint.token = std::string(trim(read_file(flags.token_file)));
+  else if (endpoint.token.empty() && !base.hyperparameter_search.coordinator.token.empty())
+    endpoint.token = base.hyperparameter_search.coordinator.token;
+  else if (endpoint.token.empty())
+    endpoint.token = std::string(trim(read_file(study_dir / "coordinator.token")));
+  return endpoint;
+}
+
+// Rank 0's link to the coordinator, and what it still owes it after losing the connection.
+struct Session {
+  std::unique_ptr<hpo::CoordinatorClient> client;
+  int connect_timeout_seconds = 60;
+  // A trial whose result or release could not be delivered: sent again after reconnecting.
+  struct Owed {
+    int64_t trial = 0, attempt = 0;
+    std::optional<hpo::TrialOutcome> outcome;  // finish with it; none: release
+    std::string why;
+  };
+  std::optional<Owed> owed;
+  int exit_status = 0;  // set: leave the study after this trial (pre-empted)
+  std::string exit_message;
+};
+
+nlohmann::json exit_instruction(int status, const std::string& message) {
+  return {{"type", "exit"}, {"status", status}, {"message", message}};
+}
+
+void deliver(hpo::CoordinatorClient& client, const Session::Owed& owed) {
+  if (owed.outcome)
+    client.finish(owed.trial, owed.attempt, *owed.outcome);
+  else
+    client.release(owed.trial, owed.attempt, owed.why);
+}
+
+// Rank 0: what the group does next — a lease answer, or exit {status, message}. Reconnects when
+// the coordinator was lost (exit kCoordinatorLostStatus when that fails). Never throws.
+nlohmann::json next_instruction(Session& s) {
+  if (s.exit_status != 0) return exit_instruction(s.exit_status, s.exit_message);
+  if (const int signal = model::pending_interrupt())
+    return exit_instruction(128 + signal, fmt::format("signal {} received between trials", signal));
+  for (int failures = 0;; ++failures) {
+    if (s.client->lost()) {
+      spdlog::warn("lost the coordinator at {}; reconnecting (for up to {} s)", s.client->address(),
+                   s.connect_timeout_seconds);
+      try {
+        s.client->reconnect();
+      } catch (const std::exception& e) {
+        return exit_instruction(kCoordinatorLostStatus,
+                                fmt::format("cannot reach the coordinator: {}", e.what()));
+      }
+      spdlog::info("reconnected to the coordinator at {}", s.client->address());
+    }
+    try {
+      if (s.owed) {
+        deliver(*s.client, *s.owed);
+        s.owed.reset();
+      }
+      return lease_to_json(s.client->lease());
+    } catch (const std::exception& e) {
+      // A failed request leaves the client lost: reconnect and ask again, three times at most.
+      if (failures >= 2)
+        return exit_instruction(kCoordinatorLostStatus,
+                                fmt::format("cannot reach the coordinator: {}", e.what()));
+    }
+  }
+}
+
+// Rank 0 after a trial: deliver its end to the coordinator, or owe it until reconnected.
+void conclude_trial(Session& s, int64_t number, int64_t attempt, const TrialRun& run,
+                    const Config& base) {
+  using End = TrialRun::End;
+  if (run.end == End::kCancelled) {
+    spdlog::warn("trial {}: {}", number, run.why);
+    return;
+  }
+  Session::Owed owed{number, attempt, std::nullopt, run.why};
+  if (run.end == End::kFinished) owed.outcome = run.outcome;
+  if (run.end == End::kPreempted) {
+    s.exit_status = 128 + run.signal;
+    s.exit_message = fmt::format("trial {} {}", number, run.why);
+  }
+  if (run.end == End::kLost) spdlog::warn("trial {}: {}", number, run.why);
+  try {
+    if (s.client->lost()) throw Error("the connection was lost");
+    deliver(*s.client, owed);
+  } catch (const std::exception& e) {
+    spdlog::warn("trial {}: could not tell the coordinator ({}); retrying after reconnecting",
+                 number, e.what());
+    s.owed = owed;
+    if (run.end == End::kPreempted) s.owed.reset();  // leaving now: its lease expires instead
+  }
+  if (run.end == End::kFinished)
+    spdlog::info("trial {} {}{}", number, hpo::to_string(run.outcome.state),
+                 run.outcome.value
+                     ? fmt::format(" ({} = {:.5f})", base.hyperparameter_search.optimize_metric,
+                                   *run.outcome.value)
+                 : run.outcome.message.empty() ? ""
+                                               : ": " + run.outcome.message);
+}
+
 void run_worker(const WorkerFlags& flags) {
   const dist::LaunchEnv env = dist::detect_launch_env(dist::process_environment());
   if (env.distributed()) init_logging("info", env.rank, env.world_size);
   const LoadedConfig loaded = load_config_from(flags.common);
   const Config& base = loaded.config;
+  const auto& coordinator = base.hyperparameter_search.coordinator;
   auto comm = model::make_training_communicator(base, env, flags.device);
+  // A stalled or dead rank ends the group instead of hanging it (as in `pixelrec train`).
+  comm->set_timeout(std::chrono::seconds(base.distributed.timeout_seconds));
+  if (comm->size() > 1 && coordinator.connect_timeout_seconds >= base.distributed.timeout_seconds)
+    throw ConfigError(
+        fmt::format("hyperparameter_search.coordinator.connect_timeout_seconds ({}) must be below "
+                    "distributed.timeout_seconds ({}): the other ranks of a worker group wait in a "
+                    "collective while rank 0 reconnects",
+                    coordinator.connect_timeout_seconds, base.distributed.timeout_seconds));
   if (comm->rank() != 0) spdlog::set_level(spdlog::level::warn);
   model::set_compute_threads(model::training_threads(base, comm->size()));
   const hpo::SearchSpace space = hpo::SearchSpace::from_config(base.hyperparameter_search);
+  // SIGTERM/SIGINT/SIGUSR1 are recorded for the whole session: during a trial the trainer saves a
+  // checkpoint and the trial is released; between trials the group just leaves.
+  model::install_interrupt_handlers();
+  struct RestoreHandlers {
+    ~RestoreHandlers() { model::restore_interrupt_handlers(); }
+  } restore_handlers;
 
-  std::unique_ptr<hpo::CoordinatorClient> client;
+  Session session;
+  session.connect_timeout_seconds = coordinator.connect_timeout_seconds;
+  std::string join_error;  // rank 0 could not join: every rank ends with it
   if (comm->is_root()) {
     hpo::ClientOptions options;
-    const fs::path study_dir = hpo::study_directory(base);
-    if (flags.coordinator.empty()) {
-      const hpo::CoordinatorEndpoint endpoint = hpo::read_coordinator_endpoint(study_dir);
-      options.address = endpoint.address;
-      options.token = endpoint.token;
-    } else {
-      options.address = flags.coordinator;
-    }
-    if (!flags.token_file.empty())
-      options.token = std::string(trim(read_file(flags.token_file)));
-    else if (options.token.empty() && !base.hyperparameter_search.coordinator.token.empty())
-      options.token = base.hyperparameter_search.coordinator.token;
-    else if (options.token.empty())
-      options.token = std::string(trim(read_file(study_dir / "coordinator.token")));
+    options.rediscover = [&flags, &base] { return resolve_endpoint(flags, base); };
+    options.address = flags.coordinator.empty()
+                          ? (hpo::study_directory(base) / "coordinator.json").string()
+                          : flags.coordinator;
+    options.interrupted = [] { return model::pending_interrupt() != 0; };
     options.ranks = comm->size();
-    client = std::make_unique<hpo::CoordinatorClient>(options);
-    spdlog::info("worker {} ({} rank(s)) joined study '{}' at {}", hpo::default_worker_name(),
-                 comm->size(), client->welcome().study, client->address());
+    options.connect_deadline = std::chrono::seconds(coordinator.connect_timeout_seconds);
+    options.stall_timeout = std::chrono::seconds(coordinator.stall_timeout_seconds);
+    try {
+      session.client = std::make_unique<hpo::CoordinatorClient>(options);
+      spdlog::info("worker {} ({} rank(s)) joined study '{}' at {}", hpo::default_worker_name(),
+                   comm->size(), session.client->welcome().study, session.client->address());
+    } catch (const std::exception& e) {
+      join_error = e.what();
+    }
   }
   int trials = 0;
   for (;;) {
-    const std::string text =
-        broadcast_text(*comm, client ? lease_to_json(client->lease()).dump() : std::string());
-    const nlohmann::json lease = nlohmann::json::parse(text);
+    std::string text;
+    if (comm->is_root())
+      text = join_error.empty() ? next_instruction(session).dump()
+                                : exit_instruction(1, join_error).dump();
+    const nlohmann::json lease = nlohmann::json::parse(broadcast_text(*comm, text));
     const std::string type = lease.at("type").get<std::string>();
     if (type == "done") break;
+    if (type == "exit") {
+      const int status = lease.at("status").get<int>();
+      const std::string message = lease.at("message").get<std::string>();
+      if (status == 1)
+        throw Error(comm->is_root() ? message : "rank 0 of this worker group failed: " + message);
+      spdlog::warn("{}; leaving the study after {} trial(s) (exit status {})", message, trials,
+                   status);
+      set_exit_status(status);
+      return;
+    }
     if (type == "wait") {
       std::this_thread::sleep_for(
           std::chrono::milliseconds(lease.at("retry_after_ms").get<int64_t>()));
       continue;
     }
+    auto* client = session.client.get();
     if (type == "evaluate") {
       const int64_t number = lease.at("trial").get<int64_t>();
       spdlog::info("evaluating the best trial {} on test", number);
@@ -244,27 +300,20 @@ void run_worker(const WorkerFlags& flags) {
       }
       if (client) {
         client->stop_heartbeat();
-        client->send_evaluation(number, metrics);
+        try {
+          client->send_evaluation(number, metrics);
+        } catch (const std::exception& e) {  // asked again once reconnected
+          spdlog::warn("sending the test metrics of trial {} failed: {}", number, e.what());
+        }
       }
       continue;
     }
     const int64_t number = lease.at("trial").get<int64_t>();
-    spdlog::info("trial {} (attempt {}): {}", number, lease.at("attempt").get<int64_t>(),
-                 lease.at("params").dump());
-    const TrialRun run = run_trial(base, space, lease, client.get(), *comm, flags);
+    const int64_t attempt = lease.at("attempt").get<int64_t>();
+    spdlog::info("trial {} (attempt {}): {}", number, attempt, lease.at("params").dump());
+    const TrialRun run = run_trial(base, space, lease, client, *comm, flags.device);
     ++trials;
-    if (!client) continue;
-    if (run.cancelled) {
-      spdlog::warn("trial {}: the coordinator cancelled its lease; it runs elsewhere", number);
-      continue;
-    }
-    client->finish(number, lease.at("attempt").get<int64_t>(), run.outcome);
-    spdlog::info("trial {} {}{}", number, hpo::to_string(run.outcome.state),
-                 run.outcome.value
-                     ? fmt::format(" ({} = {:.5f})", base.hyperparameter_search.optimize_metric,
-                                   *run.outcome.value)
-                 : run.outcome.message.empty() ? ""
-                                               : ": " + run.outcome.message);
+    if (client) conclude_trial(session, number, attempt, run, base);
   }
   spdlog::info("study finished; this worker ran {} trial(s)", trials);
 }
