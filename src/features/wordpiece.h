@@ -1,6 +1,7 @@
-// WordPiece tokenizer (BERT's): basic tokenization (optional lowercasing and accent stripping,
-// splitting on whitespace and punctuation, CJK characters as single tokens), then greedy
-// longest-match-first sub-words with "##" continuations from a vocab.txt (one token per line).
+// WordPiece tokenizer (BERT's, as Hugging Face tokenizers' BertNormalizer + BertPreTokenizer +
+// WordPiece run it for sentence-transformers): cleaning, optional accent stripping and
+// lowercasing, splitting on whitespace and punctuation, CJK characters as single tokens, then
+// greedy longest-match-first sub-words with "##" continuations from a vocab.txt (one token a line).
 #pragma once
 
 #include <cstdint>
@@ -15,8 +16,8 @@ namespace pixelrec::features {
 struct WordPieceOptions {
   bool lowercase = true;
   bool strip_accents = true;
-  int max_length = 128;             // ids per text including [CLS] and [SEP]
-  int max_chars_per_word = 100;     // longer words become [UNK]
+  int max_length = 128;          // ids per text including [CLS] and [SEP]
+  int max_chars_per_word = 100;  // longer words become [UNK]
 };
 
 struct TokenizedText {
