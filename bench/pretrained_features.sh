@@ -4,14 +4,16 @@
 # ranking quality on the small preset (warm full ranking on a leave-one-out split, cold items on an
 # item split; the same splits, seeds and model for both feature sets). Figures in
 # docs/benchmarks.md ("Pretrained backbones").
-# Usage: bench/pretrained_features.sh [build-dir] [image items] [text items] [epochs]
-#   image/text items: the first N items of pixelrec50k's item map (0: all 82,865).
+# Usage: bench/pretrained_features.sh [build-dir] [image items] [text items] [epochs] [parts]
+#   image/text items: the first N items of pixelrec50k's item map (0: all 82,865), extracted in
+#   chunks of 128 so that two ranks share the work; parts: all (default), throughput or ranking.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 IMAGE_ITEMS=${2:-2048}
 TEXT_ITEMS=${3:-0}
 EPOCHS=${4:-10}
+PARTS=${5:-all}
 PIXELREC=$BUILD/src/pixelrec
 OUT=bench-out
 MPIRUN=(mpirun --oversubscribe -np 2)
@@ -58,12 +60,14 @@ cache() {
   [ "$items" -gt 0 ] && max=(--max-items "$items")
   timed "cache $label" "${launcher[@]}" "$PIXELREC" cache -c "$OUT/bench50k.yaml" "${max[@]}" \
     --set "data.numerical_features_cols=[]" --set data.feature_store_path="$store" \
+    --set features.chunk_items=128 \
     --force-recompute --log-level warn "$@"
-  jq -r --arg label "$label" \
-    '"\($label): \(.items) items in \(.seconds | . * 10 | round / 10) s = \(.items / .seconds | round) items/s, world size \(.world_size)"' \
+  jq -r --arg name "$label" \
+    '"\($name): \(.items) items in \(.seconds | . * 10 | round / 10) s = \(.items / .seconds | round) items/s, world size \(.world_size)"' \
     "$OUT/cache50k/cache_report.json"
 }
 
+if [ "$PARTS" != ranking ]; then
 echo "== throughput: images (first $IMAGE_ITEMS items), texts (first $TEXT_ITEMS items; 0 = all)"
 cache image-builtin "$IMAGE_ITEMS" -- --set model.language_model=none
 cache image-efficientnet-lite0 "$IMAGE_ITEMS" -- --set model.language_model=none \
@@ -75,6 +79,8 @@ cache text-sentence-bert "$TEXT_ITEMS" -- --set model.vision_model=none \
   --set model.language_model=sentence-bert
 cache text-sentence-bert-2ranks "$TEXT_ITEMS" "${MPIRUN[@]}" -- --set model.vision_model=none \
   --set model.language_model=sentence-bert
+fi
+[ "$PARTS" = throughput ] && exit 0
 
 echo "== ranking quality on the small preset: built-in vs pretrained features, $EPOCHS epochs"
 SMALL=$OUT/small-pretrained

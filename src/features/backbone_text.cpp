@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <numeric>
 
 #include "core/errors.h"
 #include "core/hash.h"
@@ -180,11 +179,14 @@ ExtractBatchStats TextBackbone::extract(const std::vector<const ItemContent*>& b
   });
   // Shortest first, so that each forward pads to a length close to its texts' own.
   std::vector<size_t> order;
-  for (size_t i = 0; i < batch.size(); ++i)
-    if (has_text[i]) order.push_back(i);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return real_length(encoded[a]) < real_length(encoded[b]);
-  });
+  std::vector<int64_t> lengths(batch.size(), 0);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!has_text[i]) continue;
+    order.push_back(i);
+    lengths[i] = real_length(encoded[i]);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
   std::vector<const TokenizedText*> group;
   std::vector<size_t> rows;  // batch index of each text in the group
   for (size_t begin = 0; begin < order.size(); begin += batch_size_) {
