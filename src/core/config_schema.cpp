@@ -193,7 +193,7 @@ std::vector<FieldSpec> build_fields() {
       deprecated(F(std::string, model.model_class, "Model family", one_of({"pretrained"})),
                  "there is one model class; the key is kept so reference configs load"),
       extractor_field("model.vision_model", &ModelConfig::vision_model, "Image feature extractor",
-                      {"resnet", "clip", "dino", "convnext"}),
+                      {"efficientnet-lite0", "resnet", "clip", "dino", "convnext"}),
       extractor_field("model.language_model", &ModelConfig::language_model,
                       "Text feature extractor", {"sentence-bert", "mpnet", "bert", "roberta"}),
       F(std::string, model.backbone_dir, "Folder holding TorchScript backbones and sidecars",
@@ -495,7 +495,7 @@ std::vector<FieldSpec> build_fields() {
         in_range(8, 1 << 14)),
       F(int, features.text_hash_bits, "Builtin text: log2 of hashed word/bigram buckets",
         in_range(10, 24)),
-      F(int, features.text_max_length, "Backbone text: WordPiece tokens per item",
+      F(int, features.text_max_length, "Backbone text: most WordPiece tokens per item (the backbone sidecar's max_length caps it)",
         in_range(4, 4096)),
 
       // ---- evaluation ----

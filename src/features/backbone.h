@@ -34,26 +34,32 @@ BackboneFiles locate_backbone(const std::string& name, const std::filesystem::pa
 std::string export_command(const BackboneFiles& files);
 
 // Sidecar of a vision backbone: {"kind": "vision", "input_size", "resize", "mean", "std",
-// "output": "pooled" | "feature_map", "dim"}.
+// "output": "pooled" | "feature_map", "dim", optional "normalize" and "source"}.
 struct VisionSidecar {
   int input_size = 224;            // centre crop edge fed to the model
   int resize = 256;                // the shorter image side is resized to this first
   std::array<double, 3> mean{};    // RGB, on [0, 1] pixel values ("mean" in the JSON)
   std::array<double, 3> stddev{};  // "std" in the JSON
   std::string output = "pooled";   // pooled: [B, D]; feature_map: [B, D, H, W], mean-pooled
+  bool normalize = false;          // L2-normalise each pooled vector
   int dim = 0;
+  std::string source = "{}";  // JSON object: where the weights come from, their licence
 };
 
 // Sidecar of a text backbone: {"kind": "text", "vocab", "lowercase", "strip_accents",
-// "max_length", "output": "token_embeddings" | "pooled", "dim"}.
+// "max_length", "output": "token_embeddings" | "pooled", "dim", optional "pooling",
+// "normalize" and "source"}.
 struct TextSidecar {
   std::string vocab;  // WordPiece vocab file name, next to the .pt
   bool lowercase = true;
   bool strip_accents = true;
   int max_length = 128;  // tokens per text including [CLS]/[SEP]
-  // token_embeddings: [B, T, H], masked mean over real tokens; pooled: [B, H], used as is
+  // token_embeddings: [B, T, H], pooled here as `pooling` says; pooled: [B, H], used as is
   std::string output = "token_embeddings";
+  std::string pooling = "mean";  // mean: masked mean over real tokens; cls: the first token
+  bool normalize = false;  // L2-normalise each pooled vector (sentence-transformers' Normalize)
   int dim = 0;
+  std::string source = "{}";  // JSON object: where the weights come from, their licence
 };
 
 // Reads and validates a sidecar. Throws Error naming the file, the key and the fix.
@@ -61,8 +67,8 @@ VisionSidecar read_vision_sidecar(const BackboneFiles& files);
 TextSidecar read_text_sidecar(const BackboneFiles& files);
 
 // The TorchScript extractors; features.batch_size items per forward pass. The text extractor
-// uses min(sidecar.max_length, features.text_max_length) tokens. Throw Error when the module or
-// the vocab cannot be loaded.
+// uses min(sidecar.max_length, features.text_max_length) tokens and batches texts of similar
+// length together. Throw Error when the module or the vocab cannot be loaded.
 std::unique_ptr<FeatureExtractor> make_vision_backbone(const BackboneFiles& files,
                                                        const VisionSidecar& sidecar,
                                                        const FeaturesConfig& features);

@@ -1,5 +1,8 @@
 // TorchScript text backbones: title + tag + description through the WordPiece tokenizer, int64
-// [B, T] input_ids and attention_mask into the frozen module, masked mean pooling of the tokens.
+// [B, T] input_ids and attention_mask into the frozen module, then the sidecar's pooling (masked
+// mean or CLS) and optional L2 normalisation. Texts are tokenized on LibTorch's intra-op threads
+// and batched by length, so a batch pads little.
+#include <ATen/Parallel.h>
 #include <torch/script.h>
 
 #include <algorithm>
@@ -61,13 +64,14 @@ class TextBackbone final : public FeatureExtractor {
   std::string describe() const override { return description_; }
   // A forward already uses every intra-op thread; concurrent forwards would oversubscribe.
   bool thread_safe() const override { return false; }
+  void set_threads(int threads) override { at::set_num_threads(std::max(threads, 1)); }
 
   ExtractBatchStats extract(const std::vector<const ItemContent*>& batch, float* out,
                             uint8_t* present) override;
 
  private:
   std::string describe_json() const;
-  void forward(const std::vector<TokenizedText>& encoded, const std::vector<size_t>& rows,
+  void forward(const std::vector<const TokenizedText*>& encoded, const std::vector<size_t>& rows,
                float* out, uint8_t* present);
   torch::Tensor pooled_output(const torch::Tensor& ids, const torch::Tensor& mask);
 
@@ -92,7 +96,10 @@ std::string TextBackbone::describe_json() const {
                               {"strip_accents", options_.strip_accents},
                               {"max_length", options_.max_length},
                               {"output", sidecar_.output},
-                              {"dim", sidecar_.dim}};
+                              {"pooling", sidecar_.pooling},
+                              {"normalize", sidecar_.normalize},
+                              {"dim", sidecar_.dim},
+                              {"source", nlohmann::json::parse(sidecar_.source)}};
   return doc.dump();
 }
 
@@ -114,29 +121,36 @@ torch::Tensor TextBackbone::pooled_output(const torch::Tensor& ids, const torch:
       tokens ? std::vector<int64_t>{n, t, d} : std::vector<int64_t>{n, d};
   if (y.sizes().vec() != want)
     throw_output_mismatch(files_, expected, "shape " + shape_string(y.sizes().vec()));
-  if (!tokens) return y.to(torch::kFloat).contiguous();
-  // Masked mean: padding positions contribute nothing and do not count.
-  const torch::Tensor weights = mask.to(torch::kFloat).unsqueeze(-1);
-  const torch::Tensor sums = (y.to(torch::kFloat) * weights).sum(1);
-  return (sums / weights.sum(1).clamp_min(1.0)).contiguous();
+  torch::Tensor pooled;
+  if (!tokens) {
+    pooled = y.to(torch::kFloat);
+  } else if (sidecar_.pooling == "cls") {
+    pooled = y.select(1, 0).to(torch::kFloat);
+  } else {  // masked mean: padding positions contribute nothing and do not count
+    const torch::Tensor weights = mask.to(torch::kFloat).unsqueeze(-1);
+    pooled = (y.to(torch::kFloat) * weights).sum(1) / weights.sum(1).clamp_min(1.0);
+  }
+  // As sentence-transformers' Normalize (torch.nn.functional.normalize, p=2, dim=1) does.
+  if (sidecar_.normalize) pooled = pooled / pooled.norm(2, 1, true).clamp_min(1e-12);
+  return pooled.contiguous();
 }
 
-void TextBackbone::forward(const std::vector<TokenizedText>& encoded,
+void TextBackbone::forward(const std::vector<const TokenizedText*>& encoded,
                            const std::vector<size_t>& rows, float* out, uint8_t* present) {
   // Trailing columns that are padding in every row are dropped: with the attention mask they
   // change nothing but cost a full forward each.
   int64_t length = 1;
-  for (const TokenizedText& tokens : encoded) length = std::max(length, real_length(tokens));
+  for (const TokenizedText* tokens : encoded) length = std::max(length, real_length(*tokens));
   const int64_t n = static_cast<int64_t>(encoded.size());
   torch::Tensor ids = torch::empty({n, length}, torch::kLong);
   torch::Tensor mask = torch::empty({n, length}, torch::kLong);
   const size_t row_bytes = static_cast<size_t>(length) * sizeof(int64_t);
   for (size_t k = 0; k < encoded.size(); ++k) {
-    PIXELREC_CHECK(encoded[k].ids.size() >= static_cast<size_t>(length) &&
-                       encoded[k].mask.size() == encoded[k].ids.size(),
+    PIXELREC_CHECK(encoded[k]->ids.size() >= static_cast<size_t>(length) &&
+                       encoded[k]->mask.size() == encoded[k]->ids.size(),
                    "WordPiece encodings are padded to max_length");
-    std::memcpy(ids.data_ptr<int64_t>() + k * length, encoded[k].ids.data(), row_bytes);
-    std::memcpy(mask.data_ptr<int64_t>() + k * length, encoded[k].mask.data(), row_bytes);
+    std::memcpy(ids.data_ptr<int64_t>() + k * length, encoded[k]->ids.data(), row_bytes);
+    std::memcpy(mask.data_ptr<int64_t>() + k * length, encoded[k]->mask.data(), row_bytes);
   }
   c10::InferenceMode inference;
   const torch::Tensor pooled = pooled_output(ids, mask);
@@ -152,22 +166,37 @@ ExtractBatchStats TextBackbone::extract(const std::vector<const ItemContent*>& b
                                         uint8_t* present) {
   std::fill(out, out + batch.size() * static_cast<size_t>(sidecar_.dim), 0.0f);
   std::fill(present, present + batch.size(), uint8_t{0});
-  std::string text;
-  std::vector<TokenizedText> encoded;
-  std::vector<size_t> rows;  // batch index of each encoded text
-  encoded.reserve(std::min(batch_size_, batch.size()));
-  rows.reserve(encoded.capacity());
-  for (size_t begin = 0; begin < batch.size(); begin += batch_size_) {
-    encoded.clear();
-    rows.clear();
-    const size_t end = std::min(batch.size(), begin + batch_size_);
-    for (size_t i = begin; i < end; ++i) {
+  std::vector<TokenizedText> encoded(batch.size());
+  std::vector<uint8_t> has_text(batch.size(), 0);
+  at::parallel_for(0, static_cast<int64_t>(batch.size()), 16, [&](int64_t lo, int64_t hi) {
+    std::string text;
+    for (int64_t i = lo; i < hi; ++i) {
       item_text(*batch[i], text);
       if (trim(text).empty()) continue;  // no text: presence 0, not an unusable input
-      encoded.push_back(tokenizer_.encode(text));
-      rows.push_back(i);
+      encoded[i] = tokenizer_.encode(text);
+      has_text[i] = 1;
     }
-    if (!rows.empty()) forward(encoded, rows, out, present);
+  });
+  // Shortest first, so that each forward pads to a length close to its texts' own.
+  std::vector<size_t> order;
+  std::vector<int64_t> lengths(batch.size(), 0);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!has_text[i]) continue;
+    order.push_back(i);
+    lengths[i] = real_length(encoded[i]);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
+  std::vector<const TokenizedText*> group;
+  std::vector<size_t> rows;  // batch index of each text in the group
+  for (size_t begin = 0; begin < order.size(); begin += batch_size_) {
+    group.clear();
+    rows.clear();
+    for (size_t k = begin; k < std::min(order.size(), begin + batch_size_); ++k) {
+      group.push_back(&encoded[order[k]]);
+      rows.push_back(order[k]);
+    }
+    forward(group, rows, out, present);
   }
   return {};
 }

@@ -1,16 +1,17 @@
-// TorchScript vision backbones: OpenCV decode (BGR → RGB), shorter side resized, centre crop,
-// normalised NCHW batches through the frozen module; feature maps are mean-pooled over H, W.
+// TorchScript vision backbones: OpenCV decode (BGR → RGB), shorter side resized as Pillow does,
+// centre crop, normalised NCHW batches through the frozen module; feature maps are mean-pooled
+// over H, W. Images of a batch are decoded on LibTorch's intra-op threads.
+#include <ATen/Parallel.h>
 #include <torch/script.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "core/hash.h"
 #include "features/backbone.h"
+#include "features/image_resample.h"
 
 namespace pixelrec::features {
 
@@ -26,18 +27,6 @@ torch::jit::Module load_vision_module(const BackboneFiles& files) {
   } catch (const std::exception& e) {
     throw_unloadable_backbone(files, e.what());
   }
-}
-
-// torchvision's Resize(int): the shorter side becomes `shorter`, the longer one is truncated.
-cv::Size resized_size(int width, int height, int shorter) {
-  if (width <= height)
-    return {shorter, static_cast<int>(static_cast<int64_t>(shorter) * height / width)};
-  return {static_cast<int>(static_cast<int64_t>(shorter) * width / height), shorter};
-}
-
-// torchvision's CenterCrop offset: Python round(), i.e. halves to even, as nearbyint does.
-int crop_offset(int length, int crop) {
-  return static_cast<int>(std::nearbyint((length - crop) / 2.0));
 }
 
 class VisionBackbone final : public FeatureExtractor {
@@ -59,13 +48,14 @@ class VisionBackbone final : public FeatureExtractor {
   std::string describe() const override { return description_; }
   // A forward already uses every intra-op thread; concurrent forwards would oversubscribe.
   bool thread_safe() const override { return false; }
+  void set_threads(int threads) override { at::set_num_threads(std::max(threads, 1)); }
 
   ExtractBatchStats extract(const std::vector<const ItemContent*>& batch, float* out,
                             uint8_t* present) override;
 
  private:
   std::string describe_json() const;
-  bool prepare(const std::string& path, float* dst);
+  bool prepare(const std::string& path, float* dst) const;
   void forward(const torch::Tensor& input, const std::vector<size_t>& rows, float* out,
                uint8_t* present);
   torch::Tensor pooled_output(const torch::Tensor& input);
@@ -77,7 +67,6 @@ class VisionBackbone final : public FeatureExtractor {
   std::array<float, 3> scale_{};   // 1 / (255 std): pixel byte → normalised value, with offset_
   std::array<float, 3> offset_{};  // -mean / std
   std::string description_;
-  cv::Mat decoded_, resized_;  // reused across images
 };
 
 std::string VisionBackbone::describe_json() const {
@@ -90,21 +79,23 @@ std::string VisionBackbone::describe_json() const {
                               {"mean", sidecar_.mean},
                               {"std", sidecar_.stddev},
                               {"output", sidecar_.output},
-                              {"dim", sidecar_.dim}};
+                              {"normalize", sidecar_.normalize},
+                              {"dim", sidecar_.dim},
+                              {"source", nlohmann::json::parse(sidecar_.source)},
+                              {"resampling", "pillow_bilinear"}};
   return doc.dump();
 }
 
 // Writes normalised RGB planes (3 × S × S floats) to dst; false when the image does not decode.
-bool VisionBackbone::prepare(const std::string& path, float* dst) {
-  decoded_ = cv::imread(path, cv::IMREAD_COLOR);
-  if (decoded_.empty()) return false;
-  const cv::Size size = resized_size(decoded_.cols, decoded_.rows, sidecar_.resize);
-  cv::resize(decoded_, resized_, size, 0, 0, cv::INTER_LINEAR);
+// EXIF orientation is ignored, as Pillow (and so torchvision's pipeline) ignores it.
+bool VisionBackbone::prepare(const std::string& path, float* dst) const {
+  const cv::Mat decoded = cv::imread(path, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+  if (decoded.empty()) return false;
+  const cv::Mat crop = resize_and_centre_crop(decoded, sidecar_.resize, sidecar_.input_size);
   const int side = sidecar_.input_size;
-  const int top = crop_offset(size.height, side), left = crop_offset(size.width, side);
   const size_t plane = static_cast<size_t>(side) * side;
   for (int y = 0; y < side; ++y) {
-    const uint8_t* bgr = resized_.ptr<uint8_t>(top + y) + 3 * left;
+    const uint8_t* bgr = crop.ptr<uint8_t>(y);
     float* row = dst + static_cast<size_t>(y) * side;
     for (int x = 0; x < side; ++x, bgr += 3) {
       for (size_t c = 0; c < 3; ++c)
@@ -131,7 +122,10 @@ torch::Tensor VisionBackbone::pooled_output(const torch::Tensor& input) {
   const bool ok = feature_map ? y.dim() == 4 && y.size(0) == n && y.size(1) == d
                               : y.dim() == 2 && y.size(0) == n && y.size(1) == d;
   if (!ok) throw_output_mismatch(files_, expected, "shape " + shape_string(y.sizes().vec()));
-  return (feature_map ? y.mean({2, 3}) : y).to(torch::kFloat).contiguous();
+  torch::Tensor pooled = (feature_map ? y.mean({2, 3}) : y).to(torch::kFloat);
+  // As torch.nn.functional.normalize(p=2, dim=1) does.
+  if (sidecar_.normalize) pooled = pooled / pooled.norm(2, 1, true).clamp_min(1e-12);
+  return pooled.contiguous();
 }
 
 void VisionBackbone::forward(const torch::Tensor& input, const std::vector<size_t>& rows,
@@ -156,22 +150,35 @@ ExtractBatchStats VisionBackbone::extract(const std::vector<const ItemContent*>&
   torch::Tensor input = torch::empty({capacity, 3, side, side}, torch::kFloat);
   const size_t image_floats = static_cast<size_t>(3 * side * side);
   std::vector<size_t> rows;  // batch index of each input slot
+  std::vector<uint8_t> decoded;
   rows.reserve(static_cast<size_t>(capacity));
   for (size_t begin = 0; begin < batch.size(); begin += batch_size_) {
     rows.clear();
     const size_t end = std::min(batch.size(), begin + batch_size_);
-    for (size_t i = begin; i < end; ++i) {
-      const ItemContent& item = *batch[i];
-      if (item.image_path.empty()) continue;  // no image: presence 0, not an unusable input
-      if (prepare(item.image_path, input.data_ptr<float>() + rows.size() * image_floats)) {
-        rows.push_back(i);
+    for (size_t i = begin; i < end; ++i)
+      if (!batch[i]->image_path.empty()) rows.push_back(i);  // no image: presence 0, not unusable
+    decoded.assign(rows.size(), 0);
+    float* slots = input.data_ptr<float>();
+    at::parallel_for(0, static_cast<int64_t>(rows.size()), 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t k = lo; k < hi; ++k)
+        decoded[k] = prepare(batch[rows[k]]->image_path, slots + k * image_floats) ? 1 : 0;
+    });
+    size_t kept = 0;  // images that decoded, moved to the front in order
+    for (size_t k = 0; k < rows.size(); ++k) {
+      if (decoded[k]) {
+        if (kept != k)
+          std::memcpy(slots + kept * image_floats, slots + k * image_floats,
+                      image_floats * sizeof(float));
+        rows[kept++] = rows[k];
         continue;
       }
+      const ItemContent& item = *batch[rows[k]];
       ++stats.unusable_inputs;
       if (stats.unusable_examples.size() < kMaxUnusableExamples)
         stats.unusable_examples.push_back("item " + item.id + ": image '" + item.image_path +
                                           "' cannot be read or decoded");
     }
+    rows.resize(kept);
     if (!rows.empty())
       forward(input.narrow(0, 0, static_cast<int64_t>(rows.size())), rows, out, present);
   }

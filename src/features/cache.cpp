@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/config_loader.h"
 #include "core/errors.h"
@@ -32,7 +33,8 @@ struct Modality {
   std::string description;
 };
 
-// Extracts one chunk with one extractor, on `threads` threads when the extractor allows it.
+// Extracts one chunk with one extractor: thread-safe extractors get batches on `threads` threads;
+// the others (TorchScript backbones, which batch and use the cores themselves) get the whole chunk.
 PartBlock extract_block(Modality& m, const CacheInputs& in, uint32_t begin, uint32_t count,
                         int batch_size, int threads) {
   PartBlock block;
@@ -40,9 +42,10 @@ PartBlock extract_block(Modality& m, const CacheInputs& in, uint32_t begin, uint
   block.dim = m.dim;
   block.values.assign(static_cast<size_t>(count) * static_cast<size_t>(m.dim), 0.0f);
   block.present.assign(count, 0);
-  const uint32_t batches =
-      (count + static_cast<uint32_t>(batch_size) - 1) / static_cast<uint32_t>(batch_size);
-  const int n_threads = m.extractor->thread_safe() ? threads : 1;
+  const bool parallel = m.extractor->thread_safe();
+  const uint32_t per_call = parallel ? static_cast<uint32_t>(batch_size) : count;
+  const uint32_t batches = (count + per_call - 1) / per_call;
+  const int n_threads = parallel ? threads : 1;
   std::vector<std::vector<const ItemContent*>> batch_of_worker(
       static_cast<size_t>(std::max(n_threads, 1)));
   std::atomic<uint64_t> unusable{0};
@@ -50,8 +53,8 @@ PartBlock extract_block(Modality& m, const CacheInputs& in, uint32_t begin, uint
   std::vector<std::string> examples;
   parallel_for(batches, n_threads, [&](size_t b, size_t worker) {
     auto& batch = batch_of_worker[worker];
-    const uint32_t lo = static_cast<uint32_t>(b) * static_cast<uint32_t>(batch_size);
-    const uint32_t hi = std::min(count, lo + static_cast<uint32_t>(batch_size));
+    const uint32_t lo = static_cast<uint32_t>(b) * per_call;
+    const uint32_t hi = std::min(count, lo + per_call);
     batch.clear();
     for (uint32_t i = lo; i < hi; ++i) batch.push_back(&in.items[begin + i]);
     ExtractBatchStats stats = m.extractor->extract(
@@ -86,6 +89,14 @@ PartBlock numeric_block(const NumericScaler& scaler, const CacheInputs& in, uint
   return block;
 }
 
+// This rank's share of the cores: training.num_workers, or the cores divided among the ranks
+// (mpirun puts them on one machine here; with one rank per machine the division is by 1).
+int rank_threads(const Config& config, const dist::Communicator& comm) {
+  if (config.training.num_workers > 0) return config.training.num_workers;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, comm.size()));
+}
+
 // Test hook for crash recovery: SIGKILL this process after writing N parts.
 int kill_after_parts() {
   const char* v = std::getenv("PIXELREC_TEST_KILL_AFTER_PARTS");
@@ -109,9 +120,11 @@ CacheSummary run_cache(const Config& config, dist::Communicator& comm,
   // Extractors (fitted on training items only) and the numeric scaler.
   const std::vector<ItemContent> train_items = training_items(in);
   std::vector<Modality> modalities;
+  const int threads = rank_threads(config, comm);
   for (auto make : {&make_image_extractor, &make_text_extractor}) {
     auto extractor = make(config);
     if (!extractor) continue;
+    extractor->set_threads(threads);
     extractor->fit(train_items);
     Modality m;
     m.name = extractor->modality();
@@ -199,8 +212,8 @@ CacheSummary run_cache(const Config& config, dist::Communicator& comm,
     part.begin = static_cast<uint32_t>(c) * chunk;
     part.count = std::min(chunk, n - part.begin);
     for (auto& m : modalities)
-      part.blocks.push_back(extract_block(m, in, part.begin, part.count, config.features.batch_size,
-                                          config.thread_count()));
+      part.blocks.push_back(
+          extract_block(m, in, part.begin, part.count, config.features.batch_size, threads));
     if (!in.numeric_columns.empty())
       part.blocks.push_back(numeric_block(scaler, in, part.begin, part.count));
     write_part(path, summary.fingerprint, part);

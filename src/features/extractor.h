@@ -50,6 +50,10 @@ class FeatureExtractor {
   virtual ExtractBatchStats extract(const std::vector<const ItemContent*>& batch, float* out,
                                     uint8_t* present) = 0;
   virtual bool thread_safe() const { return true; }
+  // The cores one extract() call may use (the TorchScript backbones' intra-op threads and image
+  // decoding); the cache step gives each rank its share. Extractors that the cache step runs on
+  // several threads ignore it.
+  virtual void set_threads(int threads) {}
 };
 
 // The extractor selected by model.vision_model / model.language_model, or nullptr when the

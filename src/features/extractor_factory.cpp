@@ -38,11 +38,25 @@ bool file_exists(const fs::path& path) {
   return fs::is_regular_file(path, ec);
 }
 
+// sentence-bert and efficientnet-lite0 come from PyPI wheels (tools/backbones-requirements.txt).
+bool packaged_on_pypi(const std::string& name) {
+  return name == "sentence-bert" || name == "efficientnet-lite0";
+}
+
 [[noreturn]] void throw_missing(const BackboneFiles& files, const fs::path& missing,
                                 const std::string& what) {
+  const std::string fix =
+      packaged_on_pypi(files.name)
+          ? "create it with `make backbones` (it installs '" + files.name +
+                "' from PyPI, exports it offline and links it into models/backbones) or, for "
+                "another folder, `" +
+                export_command(files) +
+                "` in the Python that has the packages of tools/backbones-requirements.txt (see "
+                "docs/backbones.md)"
+          : "create it with `" + export_command(files) +
+                "` on a machine that has the weights (see docs/backbones.md)";
   throw Error("backbone '" + files.name + "': " + what + " '" + missing.string() +
-              "' does not exist; create it with `" + export_command(files) +
-              "` on a machine that has the weights (see docs/backbones.md)");
+              "' does not exist; " + fix);
 }
 
 [[noreturn]] void throw_bad_key(const BackboneFiles& files, const std::string& key,
@@ -88,6 +102,19 @@ std::string choice_key(const BackboneFiles& files, const json& doc, const std::s
   return it->get<std::string>();
 }
 
+bool optional_bool_key(const BackboneFiles& files, const json& doc, const std::string& key,
+                       bool fallback) {
+  return doc.contains(key) ? bool_key(files, doc, key) : fallback;
+}
+
+// "source": an object describing the weights (package, version, licence), kept in describe().
+std::string source_key(const BackboneFiles& files, const json& doc) {
+  const auto it = doc.find("source");
+  if (it == doc.end()) return "{}";
+  if (!it->is_object()) throw_bad_key(files, "source", "a JSON object");
+  return it->dump();
+}
+
 std::array<double, 3> rgb_key(const BackboneFiles& files, const json& doc, const std::string& key,
                               bool positive) {
   const auto it = doc.find(key);
@@ -122,7 +149,8 @@ std::unique_ptr<FeatureExtractor> make_text(const Config& config) {
 }  // namespace
 
 const std::vector<std::string>& vision_backbone_names() {
-  static const std::vector<std::string> names = {"resnet", "clip", "dino", "convnext"};
+  static const std::vector<std::string> names = {"efficientnet-lite0", "resnet", "clip", "dino",
+                                                 "convnext"};
   return names;
 }
 
@@ -152,7 +180,9 @@ VisionSidecar read_vision_sidecar(const BackboneFiles& files) {
   s.mean = rgb_key(files, doc, "mean", false);
   s.stddev = rgb_key(files, doc, "std", true);
   s.output = choice_key(files, doc, "output", {"pooled", "feature_map"});
+  s.normalize = optional_bool_key(files, doc, "normalize", false);
   s.dim = int_key(files, doc, "dim", 1);
+  s.source = source_key(files, doc);
   return s;
 }
 
@@ -169,7 +199,13 @@ TextSidecar read_text_sidecar(const BackboneFiles& files) {
   s.strip_accents = bool_key(files, doc, "strip_accents");
   s.max_length = int_key(files, doc, "max_length", 3);  // [CLS], one piece, [SEP]
   s.output = choice_key(files, doc, "output", {"token_embeddings", "pooled"});
+  const std::vector<std::string> poolings = s.output == "pooled"
+                                                ? std::vector<std::string>{"none"}
+                                                : std::vector<std::string>{"mean", "cls"};
+  s.pooling = doc.contains("pooling") ? choice_key(files, doc, "pooling", poolings) : poolings[0];
+  s.normalize = optional_bool_key(files, doc, "normalize", false);
   s.dim = int_key(files, doc, "dim", 1);
+  s.source = source_key(files, doc);
   return s;
 }
 

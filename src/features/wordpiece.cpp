@@ -42,15 +42,22 @@ void append_utf8(Codepoint cp, std::string& out) {
   out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
 }
 
+// Hugging Face tokenizers' BertNormalizer (what sentence-transformers runs): tab, LF, CR and the
+// Unicode White_Space characters left after cleaning (Zs, line and paragraph separators).
 bool is_whitespace(Codepoint cp) {
   if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r') return true;
-  return utf8proc_category(cp) == UTF8PROC_CATEGORY_ZS;
+  const auto category = utf8proc_category(cp);
+  return category == UTF8PROC_CATEGORY_ZS || category == UTF8PROC_CATEGORY_ZL ||
+         category == UTF8PROC_CATEGORY_ZP;
 }
 
+// Dropped while cleaning: control, format and private-use characters (Cc, Cf, Co), except the
+// whitespace controls; unassigned code points are kept, as BertNormalizer keeps them.
 bool is_control(Codepoint cp) {
   if (cp == '\t' || cp == '\n' || cp == '\r') return false;
   const auto category = utf8proc_category(cp);
-  return category == UTF8PROC_CATEGORY_CC || category == UTF8PROC_CATEGORY_CF;
+  return category == UTF8PROC_CATEGORY_CC || category == UTF8PROC_CATEGORY_CF ||
+         category == UTF8PROC_CATEGORY_CO;
 }
 
 // BERT counts every non-alphanumeric ASCII symbol (e.g. "$", "^", "`") as punctuation.
@@ -81,6 +88,16 @@ void strip_accents(Codepoint cp, std::vector<Codepoint>& out) {
   }
   for (utf8proc_ssize_t i = 0; i < n; ++i)
     if (utf8proc_category(buf[i]) != UTF8PROC_CATEGORY_MN) out.push_back(buf[i]);
+}
+
+// Full lowercase mapping: U+0130 (I with dot above) is the one code point whose lowercase is two.
+void lowercase(Codepoint cp, std::vector<Codepoint>& out) {
+  if (cp == 0x130) {
+    out.push_back('i');
+    out.push_back(0x307);
+    return;
+  }
+  out.push_back(utf8proc_tolower(cp));
 }
 
 // Appends the code points gathered so far as one token and starts a new one.
@@ -146,22 +163,34 @@ void WordPieceTokenizer::index_vocab(const std::vector<std::string>& vocab) {
 
 std::vector<std::string> WordPieceTokenizer::basic_tokenize(std::string_view text) const {
   std::vector<std::string> tokens;
-  std::vector<Codepoint> word;
-  std::vector<Codepoint> normalised;
+  std::vector<Codepoint> word, stripped, normalised;
   for (Codepoint cp : decode(text)) {
     if (cp == 0 || cp == 0xFFFD || is_control(cp)) continue;
     if (is_whitespace(cp)) {
       flush_word(word, tokens);
       continue;
     }
-    normalised.clear();
-    const Codepoint lowered = options_.lowercase ? utf8proc_tolower(cp) : cp;
+    // BertNormalizer's order: accents are stripped first, then the result is lowercased.
+    stripped.clear();
     if (options_.strip_accents)
-      strip_accents(lowered, normalised);
+      strip_accents(cp, stripped);
     else
-      normalised.push_back(lowered);
+      stripped.push_back(cp);
+    normalised.clear();
+    for (Codepoint c : stripped) {
+      if (options_.lowercase)
+        lowercase(c, normalised);
+      else
+        normalised.push_back(c);
+    }
+    if (is_cjk(cp)) {  // an ideograph is a token of its own, whatever it normalises to
+      flush_word(word, tokens);
+      word = normalised;
+      flush_word(word, tokens);
+      continue;
+    }
     for (Codepoint c : normalised) {
-      if (is_punctuation(c) || is_cjk(c)) {
+      if (is_punctuation(c)) {
         flush_word(word, tokens);
         word.push_back(c);
         flush_word(word, tokens);

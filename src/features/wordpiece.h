@@ -1,6 +1,7 @@
-// WordPiece tokenizer (BERT's): basic tokenization (optional lowercasing and accent stripping,
-// splitting on whitespace and punctuation, CJK characters as single tokens), then greedy
-// longest-match-first sub-words with "##" continuations from a vocab.txt (one token per line).
+// WordPiece tokenizer (BERT's, as Hugging Face tokenizers' BertNormalizer + BertPreTokenizer +
+// WordPiece run it for sentence-transformers): cleaning, optional accent stripping and
+// lowercasing, splitting on whitespace and punctuation, CJK characters as single tokens, then
+// greedy longest-match-first sub-words with "##" continuations from a vocab.txt (one token a line).
 #pragma once
 
 #include <cstdint>

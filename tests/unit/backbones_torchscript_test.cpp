@@ -1,12 +1,13 @@
 // TorchScript backbones on tiny modules built here (no weights, no Python): image preprocessing,
 // batching, feature-map pooling, WordPiece + masked mean pooling, output shape checks.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <torch/script.h>
 
 #include <array>
+#include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <string>
 #include <vector>
 
@@ -184,8 +185,31 @@ TEST(VisionBackbone, DescribesNameFileContentHashAndSidecarParameters) {
                                {"mean", {0.5, 0.4, 0.3}},
                                {"std", {0.2, 0.25, 0.5}},
                                {"output", "pooled"},
-                               {"dim", 2}};
+                               {"normalize", false},
+                               {"dim", 2},
+                               {"source", nlohmann::json::object()},
+                               {"resampling", "pillow_bilinear"}};
   EXPECT_EQ(doc, want);
+}
+
+TEST(VisionBackbone, NormalizeMakesEachPooledVectorUnitLength) {
+  ScratchDir dir("bb_vision_normalize");
+  write_vision_module(dir / "resnet.pt", "pooled");
+  nlohmann::json sidecar = {
+      {"kind", "vision"},        {"input_size", 4},    {"resize", 8}, {"mean", {0.5, 0.4, 0.3}},
+      {"std", {0.2, 0.25, 0.5}}, {"output", "pooled"}, {"dim", 2},    {"normalize", true}};
+  write_text(dir / "resnet.json", sidecar.dump());
+  const Rgb red{200, 30, 10};
+  write_png(dir / "red.png", 16, 16, red);
+  const std::vector<ItemContent> items = {item_with_image("i0", dir / "red.png")};
+  std::vector<float> out(2);
+  std::vector<uint8_t> present(1);
+  make_image_extractor(vision_config(dir.path(), 2))
+      ->extract(pointers(items), out.data(), present.data());
+  const auto want = expected_features(normalised(red));
+  const double norm = std::hypot(want[0], want[1]);
+  EXPECT_NEAR(out[0], want[0] / norm, 1e-5);
+  EXPECT_NEAR(out[1], want[1] / norm, 1e-5);
 }
 
 TEST(VisionBackbone, AnOutputThatDoesNotMatchTheSidecarDimIsAnErrorNamingBoth) {
@@ -299,6 +323,58 @@ TEST(TextBackbone, FeaturesTextMaxLengthShortensTheSidecarMaxLength) {
   EXPECT_EQ(doc.at("vocab"), (dir / "vocab.txt").string());
   EXPECT_EQ(doc.at("vocab_hash"), Hasher().add_file_contents(dir / "vocab.txt").hex());
   EXPECT_EQ(doc.at("file_hash"), Hasher().add_file_contents(dir / "bert.pt").hex());
+}
+
+std::array<double, 3> unit(const std::array<double, 3>& v) {
+  const double norm = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+  return {v[0] / norm, v[1] / norm, v[2] / norm};
+}
+
+TEST(TextBackbone, ClsPoolingTakesTheFirstTokenAndNormalizeGivesUnitVectors) {
+  ScratchDir dir("bb_text_pooling");
+  write_text_backbone(dir.path(), 128);
+  nlohmann::json sidecar = nlohmann::json::parse(test::read_text(dir / "bert.json"));
+  sidecar["normalize"] = true;
+  sidecar["source"] = {{"package", "tiny"}, {"licence", "none"}};
+  write_text(dir / "bert.json", sidecar.dump());
+  const std::vector<ItemContent> items = {{"a", "hello worlds", "", "", ""}};
+  std::vector<float> out(3);
+  std::vector<uint8_t> present(1);
+  make_text_extractor(text_config(dir.path(), 128))
+      ->extract(pointers(items), out.data(), present.data());
+  expect_row(out, 0, unit(mean_of_rows({2, 4, 5, 6, 3})));
+
+  sidecar["pooling"] = "cls";
+  write_text(dir / "bert.json", sidecar.dump());
+  const auto cls = make_text_extractor(text_config(dir.path(), 128));
+  cls->extract(pointers(items), out.data(), present.data());
+  expect_row(out, 0, unit(embedding_row(2)));  // [CLS]
+  const nlohmann::json doc = nlohmann::json::parse(cls->describe());
+  EXPECT_EQ(doc.at("pooling"), "cls");
+  EXPECT_EQ(doc.at("normalize"), true);
+  EXPECT_EQ(doc.at("source").at("package"), "tiny");
+}
+
+// Texts are batched shortest first; every vector still lands on its own item's row.
+TEST(TextBackbone, BatchingByLengthKeepsEachItemsRow) {
+  ScratchDir dir("bb_text_order");
+  write_text_backbone(dir.path(), 128);
+  const std::vector<ItemContent> items = {{"a", "hello world cat red", "", "", ""},
+                                          {"b", "cat", "", "", ""},
+                                          {"c", "", "", "", ""},
+                                          {"d", "red red red red red hello", "", "", ""},
+                                          {"e", "world cat", "", "", ""}};
+  Config config = text_config(dir.path(), 128);
+  config.features.batch_size = 2;
+  std::vector<float> out(items.size() * 3, -7.0f);
+  std::vector<uint8_t> present(items.size(), 9);
+  make_text_extractor(config)->extract(pointers(items), out.data(), present.data());
+  EXPECT_EQ(present, (std::vector<uint8_t>{1, 1, 0, 1, 1}));
+  expect_row(out, 0, mean_of_rows({2, 4, 5, 8, 7, 3}));
+  expect_row(out, 1, mean_of_rows({2, 8, 3}));
+  expect_row(out, 2, {0.0, 0.0, 0.0});
+  expect_row(out, 3, mean_of_rows({2, 7, 7, 7, 7, 7, 4, 3}));
+  expect_row(out, 4, mean_of_rows({2, 5, 8, 3}));
 }
 
 TEST(TextBackbone, ATokenEmbeddingWidthOtherThanTheSidecarDimIsAnError) {

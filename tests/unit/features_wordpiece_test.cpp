@@ -16,8 +16,8 @@ using Tokens = std::vector<std::string>;
 
 // ids are the indices: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 un=4 ##aff=5 ##able=6 hello=7 ...
 const std::vector<std::string> kVocab = {
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "hello", ",",  "world",
-    "!",     "caf",   "##e",   "中",    "国", "au",    "lait",   "«",     "»",  "—"};
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "hello", ",", "world",
+    "!",     "caf",   "##e",   "中",    "国", "au",    "lait",   "«",     "»", "—"};
 
 WordPieceTokenizer tokenizer(WordPieceOptions options = {}) { return {kVocab, options}; }
 
@@ -30,8 +30,7 @@ TEST(WordPiece, LowercasesAndStripsAccentsBeforeSplitting) {
 TEST(WordPiece, KeepsAccentsOrCaseWhenAskedTo) {
   WordPieceOptions keep_accents;
   keep_accents.strip_accents = false;
-  EXPECT_EQ(tokenizer(keep_accents).basic_tokenize("Café au LAIT"),
-            (Tokens{"café", "au", "lait"}));
+  EXPECT_EQ(tokenizer(keep_accents).basic_tokenize("Café au LAIT"), (Tokens{"café", "au", "lait"}));
   EXPECT_EQ(tokenizer(keep_accents).wordpiece_ids("Café"), (Ids{1}));  // no piece for "é"
   WordPieceOptions cased;
   cased.lowercase = false;
@@ -42,14 +41,30 @@ TEST(WordPiece, KeepsAccentsOrCaseWhenAskedTo) {
 TEST(WordPiece, SplitsAsciiAndUnicodePunctuationIntoTokens) {
   EXPECT_EQ(tokenizer().basic_tokenize("hello,world!"), (Tokens{"hello", ",", "world", "!"}));
   EXPECT_EQ(tokenizer().wordpiece_ids("hello,world!"), (Ids{7, 8, 9, 10}));
-  EXPECT_EQ(tokenizer().basic_tokenize("«hello»—world"),
-            (Tokens{"«", "hello", "»", "—", "world"}));
+  EXPECT_EQ(tokenizer().basic_tokenize("«hello»—world"), (Tokens{"«", "hello", "»", "—", "world"}));
   EXPECT_EQ(tokenizer().basic_tokenize("a$b^c"), (Tokens{"a", "$", "b", "^", "c"}));
 }
 
 TEST(WordPiece, DropsControlCharactersAndSplitsOnAnyWhitespace) {
   EXPECT_EQ(tokenizer().basic_tokenize("hel\x01lo\tworld\n\u00A0au\u200B"),
             (Tokens{"hello", "world", "au"}));
+}
+
+// The cases where Hugging Face's BertNormalizer (sentence-transformers' tokenizer) differs from
+// the original Python BertTokenizer; the expected tokens are what the tokenizers library gives.
+TEST(WordPiece, CleansAndSplitsAsHuggingFaceTokenizersDoes) {
+  EXPECT_EQ(tokenizer().basic_tokenize("hello\u2028world\u2029au"),
+            (Tokens{"hello", "world", "au"}));  // line/paragraph separators are whitespace
+  EXPECT_EQ(tokenizer().basic_tokenize("he\uE000llo wor\U000E0001ld"),
+            (Tokens{"hello", "world"}));  // private use (Co) and format (Cf) dropped
+  EXPECT_EQ(tokenizer().basic_tokenize("x\u0378y"), (Tokens{"x\u0378y"}));  // unassigned kept
+}
+
+TEST(WordPiece, StripsAccentsBeforeLowercasingWithTheFullLowercaseMapping) {
+  EXPECT_EQ(tokenizer().basic_tokenize("\u0130stanbul"), (Tokens{"istanbul"}));
+  WordPieceOptions keep_accents;
+  keep_accents.strip_accents = false;
+  EXPECT_EQ(tokenizer(keep_accents).basic_tokenize("\u0130stanbul"), (Tokens{"i\u0307stanbul"}));
 }
 
 TEST(WordPiece, SplitsGreedyLongestMatchFirstWithContinuations) {
