@@ -9,6 +9,7 @@
 
 #include "core/errors.h"
 #include "eval/baselines.h"
+#include "unit/eval_interactions_fixture.h"
 
 namespace pixelrec::eval {
 namespace {
@@ -16,17 +17,6 @@ namespace {
 // Rows of a users x items 0/1 matrix.
 const std::vector<std::vector<uint32_t>> kTrain = {{0, 1, 2}, {0, 1}, {1, 3}, {2, 3, 4}, {0, 4}};
 constexpr uint32_t kItems = 5;
-
-IndexedInteractions interactions() {
-  IndexedInteractions part;
-  for (uint32_t u = 0; u < kTrain.size(); ++u)
-    for (uint32_t i : kTrain[u]) {
-      part.user.push_back(u);
-      part.item.push_back(i);
-      part.timestamp.push_back(int64_t(part.size()));
-    }
-  return part;
-}
 
 // (X^T X + lambda I)^-1 by Gauss-Jordan elimination in double.
 std::vector<std::vector<double>> reference_inverse(double lambda) {
@@ -52,7 +42,7 @@ std::vector<std::vector<double>> reference_inverse(double lambda) {
 }
 
 TEST(Ease, WeightsEqualTheClosedForm) {
-  const IndexedInteractions part = interactions();
+  const IndexedInteractions part = interactions_of(kTrain);
   const UserItemIndex train(uint32_t(kTrain.size()), part);
   const double lambda = 0.7;
   EaseScorer ease(train, kItems, lambda, 100, 2);
@@ -82,7 +72,7 @@ TEST(Ease, WeightsEqualTheClosedForm) {
 }
 
 TEST(Ease, ACatalogueAboveTheBoundIsAClearError) {
-  const IndexedInteractions part = interactions();
+  const IndexedInteractions part = interactions_of(kTrain);
   const UserItemIndex train(uint32_t(kTrain.size()), part);
   try {
     EaseScorer ease(train, kItems, 1.0, 4, 1);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "eval/baselines.h"
+#include "unit/eval_interactions_fixture.h"
 
 namespace pixelrec::eval {
 namespace {
@@ -16,19 +17,8 @@ const std::vector<std::vector<uint32_t>> kTrain = {{0, 1, 2}, {0, 1}, {1, 3},
                                                    {2, 3, 4}, {0, 4}, {1, 2, 5}};
 constexpr uint32_t kItems = 7;  // item 6 has no interaction
 
-IndexedInteractions interactions() {
-  IndexedInteractions part;
-  for (uint32_t u = 0; u < kTrain.size(); ++u)
-    for (uint32_t i : kTrain[u]) {
-      part.user.push_back(u);
-      part.item.push_back(i);
-      part.timestamp.push_back(int64_t(part.size()));
-    }
-  return part;
-}
-
 TEST(Ials, ItemFactorsSolveTheirNormalEquationsAndThreadsDoNotMatter) {
-  const IndexedInteractions part = interactions();
+  const IndexedInteractions part = interactions_of(kTrain);
   const UserItemIndex train(uint32_t(kTrain.size()), part);
   const IalsOptions o{4, 5, 0.5, 3.0};
   IalsScorer one(train, kItems, o, 7, 1), three(train, kItems, o, 7, 3);
