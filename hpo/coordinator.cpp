@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/logging.h"
+#include "hpo/lease_table.h"
 #include "hpo/param_value.h"
 #include "hpo/protocol.h"
 
@@ -23,15 +24,6 @@ using nlohmann::json;
 namespace code = protocol::code;
 
 namespace {
-
-// Who holds a trial (or the evaluation of the best trial) and until when.
-struct Lease {
-  int64_t trial = 0;
-  int64_t attempt = 0;
-  uint64_t connection = 0;
-  std::string worker;
-  Clock::time_point expires;
-};
 
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
 
@@ -381,8 +373,8 @@ class Coordinator::Impl {
     }
     if (study_.has_requeued() || (!all_created() && study_.can_sample_new(options_.parallelism))) {
       const TrialTicket ticket = study_.ask(c.worker(), options_.parallelism);
-      leases_[ticket.number] = {ticket.number, ticket.attempt, c.id(), c.worker(),
-                                lease_deadline()};
+      const Lease& lease =
+          leases_.grant(ticket.number, ticket.attempt, c.id(), c.worker(), lease_deadline());
       ++stats_.trials_leased;
       spdlog::info("coordinator: trial {} attempt {} → {}", ticket.number, ticket.attempt,
                    c.worker());
@@ -390,21 +382,23 @@ class Coordinator::Impl {
       trial["trial"] = ticket.number;
       trial["attempt"] = ticket.attempt;
       trial["params"] = params_to_json(ticket.params);
+      trial["lease_key"] = lease.key;
       c.send(trial);
       return;
     }
-    if (!all_created() || !leases_.empty()) {
+    if (!all_created() || !leases_.no_trial_leased()) {
       send_wait(c);
       return;
     }
     // Every trial is terminal: the best one is evaluated on test by exactly one worker.
     const std::optional<FrozenTrial> best = study_.best_trial();
-    if (best && !evaluation_lease_ && !evaluated(best->number)) {
-      evaluation_lease_ = Lease{best->number, 0, c.id(), c.worker(), lease_deadline()};
+    if (best && !leases_.evaluation() && !evaluated(best->number)) {
+      const Lease& lease = leases_.grant(best->number, 0, c.id(), c.worker(), lease_deadline());
       spdlog::info("coordinator: evaluation of best trial {} → {}", best->number, c.worker());
       json evaluate = protocol::make("evaluate");
       evaluate["trial"] = best->number;
       evaluate["params"] = params_to_json(best->params);
+      evaluate["lease_key"] = lease.key;
       c.send(evaluate);
       return;
     }
@@ -429,10 +423,65 @@ class Coordinator::Impl {
     return trial;
   }
 
-  // The lease of (trial, attempt), or null when it was lost (expired, finished, never held).
-  Lease* current_lease(int64_t trial, int64_t attempt) {
-    const auto it = leases_.find(trial);
-    return it != leases_.end() && it->second.attempt == attempt ? &it->second : nullptr;
+  // Who sends `m`, with the lease_key it carries (if any).
+  static Sender sender_of(const Connection& c, const json& m) {
+    Sender sender{c.id(), c.worker(), std::nullopt};
+    if (m.contains("lease_key")) sender.key = protocol::get_string(m, "lease_key");
+    return sender;
+  }
+
+  // Why an attempt of `trial` holds no lease any more, for the cancel it is answered with.
+  std::string why_lost(int64_t trial, const Lease* live) const {
+    const TrialState state = study_.history().at(trial).state;
+    if (is_terminal(state)) return fmt::format("the trial is already {}", to_string(state));
+    if (live)
+      return fmt::format("the trial now runs as attempt {} on worker {}", live->attempt,
+                         live->worker);
+    return "its lease expired (or the coordinator restarted); the trial waits to run again";
+  }
+
+  // Answers a report, finish or evaluation whose attempt lost its lease: cancel {stale_attempt,
+  // message}; the message is kept in late_messages, never applied.
+  void refuse_stale(Connection& c, const std::string& what, const std::string& why, int64_t trial,
+                    int64_t attempt, const json& m) {
+    const std::string message =
+        fmt::format("{} lost its lease: {}; this '{}' changes nothing (recorded as late)", what,
+                    why, protocol::type_of(m));
+    record_late(c, trial, attempt, m);
+    json cancel = protocol::make("cancel");
+    cancel["code"] = code::kStaleAttempt;
+    cancel["message"] = message;
+    c.send(cancel);
+  }
+
+  // Answers a message about a lease held by someone else, or an attempt never handed out.
+  void refuse_foreign(Connection& c, const std::string& what, const Lease* live) {
+    reject(c, code::kNotLeaseholder,
+           live ? fmt::format("{} is leased to worker {} on another connection; a worker sends "
+                              "messages only about what it leased, on that connection or with "
+                              "the lease_key it was given",
+                              what, live->worker)
+                : what,
+           false);
+  }
+
+  // The lease of (trial, attempt) when `c` holds it; otherwise answers and returns null.
+  Lease* held_trial(Connection& c, int64_t trial, int64_t attempt, const json& m) {
+    const int64_t latest = study_.attempt(trial);
+    const Standing s = leases_.check_trial(trial, attempt, latest, sender_of(c, m));
+    const std::string what = fmt::format("trial {} attempt {}", trial, attempt);
+    if (s.kind == Standing::Kind::kHolder) return s.lease;
+    if (s.kind == Standing::Kind::kLost) {
+      refuse_stale(c, what, why_lost(trial, s.lease), trial, attempt, m);
+    } else if (attempt < 1 || attempt > latest) {
+      refuse_foreign(c,
+                     fmt::format("attempt {} of trial {} was never handed out (its latest is {})",
+                                 attempt, trial, latest),
+                     nullptr);
+    } else {
+      refuse_foreign(c, what, s.lease);
+    }
+    return nullptr;
   }
 
   void record_late(Connection& c, int64_t trial, int64_t attempt, const json& m) {
@@ -443,19 +492,25 @@ class Coordinator::Impl {
                  protocol::type_of(m), trial, attempt, c.name());
   }
 
+  // Renews the sender's lease on the trial (or on its evaluation); anything else is answered
+  // cancel: a heartbeat never changes a lease it does not hold.
   void heartbeat(Connection& c, const json& m) {
     const int64_t trial = trial_field(m);
-    const auto it = leases_.find(trial);
-    Lease* held = it != leases_.end() && it->second.connection == c.id() ? &it->second : nullptr;
-    if (!held && evaluation_lease_ && evaluation_lease_->trial == trial &&
-        evaluation_lease_->connection == c.id()) {
-      held = &*evaluation_lease_;
-    }
-    if (!held) {
-      c.send(protocol::make("cancel"));
+    const Sender sender = sender_of(c, m);
+    const Standing s = leases_.has_trial(trial)
+                           ? leases_.check_trial(trial, std::nullopt, study_.attempt(trial), sender)
+                           : leases_.check_evaluation(trial, sender);
+    if (s.kind != Standing::Kind::kHolder) {
+      json cancel = protocol::make("cancel");
+      cancel["code"] =
+          s.kind == Standing::Kind::kLost ? code::kStaleAttempt : code::kNotLeaseholder;
+      cancel["message"] =
+          s.lease ? fmt::format("trial {} is leased to worker {}", trial, s.lease->worker)
+                  : fmt::format("trial {} holds no lease", trial);
+      c.send(cancel);
       return;
     }
-    held->expires = lease_deadline();
+    s.lease->expires = lease_deadline();
     c.send(protocol::make("ok"));
   }
 
@@ -467,12 +522,8 @@ class Coordinator::Impl {
     if (step < 0) {
       throw protocol::ProtocolError(code::kBadField, "field 'step' of 'report' must be >= 0");
     }
-    Lease* held = current_lease(trial, attempt);
-    if (!held) {
-      record_late(c, trial, attempt, m);
-      c.send(protocol::make("cancel"));
-      return;
-    }
+    Lease* held = held_trial(c, trial, attempt, m);
+    if (!held) return;
     held->expires = lease_deadline();
     const Decision decision = study_.report(trial, step, value);
     c.send(protocol::make(decision == Decision::kPrune ? "prune" : "continue"));
@@ -501,13 +552,9 @@ class Coordinator::Impl {
       throw protocol::ProtocolError(code::kBadField, "field 'state' of 'finish' is '" + state +
                                                          "'; use complete, pruned or failed");
     }
-    if (!current_lease(trial, attempt)) {
-      record_late(c, trial, attempt, m);
-      c.send(protocol::make("ok"));
-      return;
-    }
+    if (!held_trial(c, trial, attempt, m)) return;
     study_.tell(trial, outcome);
-    leases_.erase(trial);
+    leases_.release_trial(trial);
     spdlog::info("coordinator: trial {} {}{} by {}", trial, to_string(outcome.state),
                  outcome.value ? " " + format_value(*outcome.value) : "", c.worker());
     c.send(protocol::make("ok"));
@@ -519,30 +566,39 @@ class Coordinator::Impl {
   }
 
   bool all_terminal() const {
-    if (!all_created() || study_.has_requeued() || !leases_.empty()) return false;
+    if (!all_created() || study_.has_requeued() || !leases_.no_trial_leased()) return false;
     for (const FrozenTrial& t : study_.history().trials())
       if (!is_terminal(t.state)) return false;
     return true;
   }
 
+  // The test metrics of the best trial: from the worker that holds the evaluation's lease only.
   void evaluation(Connection& c, const json& m) {
     const int64_t trial = trial_field(m);
-    const json& metrics = protocol::get_object(m, "metrics");
-    const std::optional<FrozenTrial> best = all_terminal() ? study_.best_trial() : std::nullopt;
-    if (!best || best->number != trial) {
-      throw protocol::ProtocolError(
-          code::kBadField, "field 'trial' of 'evaluation' is " + std::to_string(trial) +
-                               ", but no evaluation of it was requested" +
-                               (best ? " (the best trial is " + std::to_string(best->number) + ")"
-                                     : std::string(" (the study is not finished)")));
-    }
-    if (!study_.storage().add_evaluation(study_.record().id, trial, metrics.dump(), c.worker(),
-                                         unix_now())) {
-      record_late(c, trial, 0, m);  // evaluated once already: kept, not applied
-      c.send(protocol::make("ok"));
+    const std::string metrics = protocol::get_object(m, "metrics").dump();
+    const Standing s = leases_.check_evaluation(trial, sender_of(c, m));
+    const std::string what = fmt::format("the evaluation of trial {}", trial);
+    if (s.kind == Standing::Kind::kLost) {
+      refuse_stale(c, what,
+                   evaluated(trial) ? "the trial was evaluated already"
+                   : s.lease        ? "its lease expired; it is now with worker " + s.lease->worker
+                                    : "its lease expired; it is handed out again",
+                   trial, 0, m);
       return;
     }
-    evaluation_lease_.reset();
+    if (s.kind == Standing::Kind::kOther) {
+      refuse_foreign(
+          c, s.lease ? what : "no evaluation of trial " + std::to_string(trial) + " was handed out",
+          s.lease);
+      return;
+    }
+    const bool stored =
+        study_.storage().add_evaluation(study_.record().id, trial, metrics, c.worker(), unix_now());
+    leases_.release_evaluation();
+    if (!stored) {  // evaluated by an earlier coordinator of this study
+      refuse_stale(c, what, "the trial was evaluated already", trial, 0, m);
+      return;
+    }
     spdlog::info("coordinator: test metrics of best trial {} recorded from {}", trial, c.worker());
     c.send(protocol::make("ok"));
     check_finished();
@@ -562,12 +618,7 @@ class Coordinator::Impl {
   void sweep_leases() {
     const Clock::time_point now = Clock::now();
     bool failed_any = false;
-    for (auto it = leases_.begin(); it != leases_.end();) {
-      if (it->second.expires > now) {
-        ++it;
-        continue;
-      }
-      const Lease lease = it->second;
+    for (const Lease& lease : leases_.expired_trials(now)) {
       const bool last = lease.attempt >= options_.max_attempts;
       try {
         if (last) {
@@ -587,18 +638,17 @@ class Coordinator::Impl {
           spdlog::warn("coordinator: trial {}: {}", lease.trial, why);
         }
         ++stats_.expired_leases;
-        it = leases_.erase(it);  // forgotten only once the study recorded it
+        leases_.release_trial(lease.trial);  // forgotten only once the study recorded it
       } catch (const std::exception& e) {
         // Kept: the next sweep tries again, so a failed write cannot strand the trial.
         spdlog::error("coordinator: could not expire trial {}: {}", lease.trial, e.what());
-        ++it;
       }
     }
     if (failed_any) check_finished();
-    if (evaluation_lease_ && evaluation_lease_->expires <= now) {
+    if (const Lease* evaluation = leases_.evaluation(); evaluation && evaluation->expires <= now) {
       spdlog::warn("coordinator: evaluation of trial {} by {}: lease expired; handed out again",
-                   evaluation_lease_->trial, evaluation_lease_->worker);
-      evaluation_lease_.reset();
+                   evaluation->trial, evaluation->worker);
+      leases_.release_evaluation();
     }
   }
 
@@ -637,8 +687,7 @@ class Coordinator::Impl {
   uint16_t port_ = 0;
   uint64_t next_id_ = 0;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
-  std::map<int64_t, Lease> leases_;  // trial → its current lease
-  std::optional<Lease> evaluation_lease_;
+  LeaseTable leases_;
   CoordinatorStats stats_;
 };
 

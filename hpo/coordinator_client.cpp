@@ -259,7 +259,16 @@ ReportReply CoordinatorClient::report(int64_t trial, int64_t attempt, int64_t st
   fail("answered report with '" + type + "'");
 }
 
-void CoordinatorClient::finish(int64_t trial, int64_t attempt, const TrialOutcome& outcome) {
+bool CoordinatorClient::accepted(const json& reply, const std::string& what) const {
+  const std::string& type = protocol::type_of(reply);
+  if (type == "ok") return true;
+  if (type != "cancel") fail("answered " + what + " with '" + type + "'");
+  spdlog::warn("coordinator {}: {} not applied: {}", options_.address, what,
+               reply.value("message", std::string("the lease was lost")));
+  return false;
+}
+
+bool CoordinatorClient::finish(int64_t trial, int64_t attempt, const TrialOutcome& outcome) {
   json m = protocol::make("finish");
   m["trial"] = trial;
   m["attempt"] = attempt;
@@ -278,17 +287,15 @@ void CoordinatorClient::finish(int64_t trial, int64_t attempt, const TrialOutcom
       throw InternalError("finish() takes a COMPLETE, PRUNED or FAILED outcome");
   }
   if (!outcome.message.empty()) m["message"] = outcome.message;
-  const std::string type = protocol::type_of(request(m));
-  if (type != "ok") fail("answered finish with '" + type + "'");
+  return accepted(request(m), "finish of trial " + std::to_string(trial));
 }
 
-void CoordinatorClient::send_evaluation(int64_t trial, const json& metrics) {
+bool CoordinatorClient::send_evaluation(int64_t trial, const json& metrics) {
   if (!metrics.is_object()) throw InternalError("evaluation metrics must be a JSON object");
   json m = protocol::make("evaluation");
   m["trial"] = trial;
   m["metrics"] = metrics;
-  const std::string type = protocol::type_of(request(m));
-  if (type != "ok") fail("answered evaluation with '" + type + "'");
+  return accepted(request(m), "evaluation of trial " + std::to_string(trial));
 }
 
 bool CoordinatorClient::heartbeat(int64_t trial) {

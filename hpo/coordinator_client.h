@@ -84,11 +84,12 @@ class CoordinatorClient {
 
   LeaseReply lease();
   ReportReply report(int64_t trial, int64_t attempt, int64_t step, double value);
-  // Ends the trial: COMPLETE with its value, PRUNED, or FAILED with a message. A finish that
-  // arrives after the lease was lost is recorded by the coordinator and not applied.
-  void finish(int64_t trial, int64_t attempt, const TrialOutcome& outcome);
-  // The test metrics of the best trial (after an EvaluateRequest).
-  void send_evaluation(int64_t trial, const nlohmann::json& metrics);
+  // Ends the trial: COMPLETE with its value, PRUNED, or FAILED with a message. False (logged) when
+  // this attempt had lost its lease: the coordinator recorded the finish and did not apply it.
+  bool finish(int64_t trial, int64_t attempt, const TrialOutcome& outcome);
+  // The test metrics of the best trial (after an EvaluateRequest). False (logged) when the
+  // evaluation's lease was lost: recorded, not applied.
+  bool send_evaluation(int64_t trial, const nlohmann::json& metrics);
   // One heartbeat now; false when the coordinator answered cancel (the lease was lost).
   bool heartbeat(int64_t trial);
 
@@ -106,6 +107,8 @@ class CoordinatorClient {
   nlohmann::json request(const nlohmann::json& message);
   std::string read_line();
   [[noreturn]] void fail(const std::string& what) const;
+  // ok → true; cancel (the lease was lost) → false, logged with the coordinator's reason.
+  bool accepted(const nlohmann::json& reply, const std::string& what) const;
   void heartbeat_loop();
 
   ClientOptions options_;

@@ -314,15 +314,15 @@ TEST(HpoCoordinator, ExpiredLeaseRequeuesTheTrialAndALateFinishIsRecordedNotAppl
   EXPECT_EQ(stale.trial.state, TrialState::kRunning);
   EXPECT_NE(stale.message.find("lease expired: worker raw:1"), std::string::npos) << stale.message;
 
-  // The first attempt wakes up: its report is cancelled, its finish is kept but not applied.
+  // The first attempt wakes up: its report and its finish are cancelled, kept but not applied.
   EXPECT_EQ(
       gone.ask(msg("report", {{"trial", 0}, {"attempt", 1}, {"step", 1}, {"value", 7.0}}))["type"],
       "cancel");
   EXPECT_EQ(gone.ask(msg("heartbeat", {{"trial", 0}}))["type"], "cancel");
   EXPECT_EQ(gone.ask(msg(
                 "finish",
-                {{"trial", 0}, {"attempt", 1}, {"state", "complete"}, {"value", 100.0}}))["type"],
-            "ok");
+                {{"trial", 0}, {"attempt", 1}, {"state", "complete"}, {"value", 100.0}}))["code"],
+            "stale_attempt");
   EXPECT_EQ(served.study.history().at(0).state, TrialState::kRunning);
   second.finish(0, 2, TrialOutcome::complete(1.5));
   EXPECT_TRUE(std::holds_alternative<EvaluateRequest>(second.lease()));
@@ -388,22 +388,24 @@ TEST(HpoCoordinator, TheBestTrialIsEvaluatedByExactlyOneWorkerOnce) {
   CoordinatorClient a(served.client("a:1")), b(served.client("b:2"));
   const auto ta = std::get<TrialTicket>(a.lease());
   const auto tb = std::get<TrialTicket>(b.lease());
-  EXPECT_THROW(a.send_evaluation(ta.number, {{"m", 1}}), Error);  // not requested: error
-  CoordinatorClient a2(served.client("a:1"));
-  a2.finish(ta.number, ta.attempt, TrialOutcome::complete(3.0));
+  RawClient eager(served.coordinator.port());
+  eager.hello();
+  EXPECT_EQ(eager.ask(msg("evaluation", {{"trial", ta.number}, {"metrics", {{"m", 1}}}}))["code"],
+            "not_leaseholder");  // not requested: error
+  a.finish(ta.number, ta.attempt, TrialOutcome::complete(3.0));
   b.finish(tb.number, tb.attempt, TrialOutcome::complete(2.0));
   const auto e = std::get<EvaluateRequest>(b.lease());
-  EXPECT_EQ(e.trial, tb.number);                               // the best (minimize)
-  EXPECT_TRUE(std::holds_alternative<WaitReply>(a2.lease()));  // with b, not handed out twice
-  b.send_evaluation(e.trial, {{"ndcg@10", 0.3}});
-  // A second evaluation of the same trial: recorded as late, not applied.
-  a2.send_evaluation(e.trial, {{"ndcg@10", 0.9}});
-  EXPECT_TRUE(std::holds_alternative<StudyDone>(a2.lease()));
-  served.join();
+  EXPECT_EQ(e.trial, tb.number);                              // the best (minimize)
+  EXPECT_TRUE(std::holds_alternative<WaitReply>(a.lease()));  // with b, not handed out twice
+  EXPECT_TRUE(b.send_evaluation(e.trial, {{"ndcg@10", 0.3}}));
+  // A second evaluation of the same trial: cancelled, recorded as late, not applied.
+  EXPECT_FALSE(a.send_evaluation(e.trial, {{"ndcg@10", 0.9}}));
+  EXPECT_TRUE(std::holds_alternative<StudyDone>(a.lease()));
+  served.stop();  // (not join: the open raw connection would hold the drain)
   EXPECT_EQ(json::parse(storage.evaluation(served.study.record().id, e.trial)->metrics_json),
             json({{"ndcg@10", 0.3}}));
   EXPECT_EQ(served.stats.late_messages, 1);
-  EXPECT_EQ(served.stats.rejected.at("bad_field"), 1);
+  EXPECT_EQ(served.stats.rejected.at("not_leaseholder"), 1);
 }
 
 TEST(HpoCoordinator, RestartWithResumeLosesNoTrialAndKeepsAshaDecisions) {
