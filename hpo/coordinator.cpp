@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -83,6 +84,7 @@ class Coordinator::Impl {
     acceptor_.close(ignored);
     for (auto& [id, connection] : connections_) connection->abort();
     connections_.clear();
+    if (outputs_error_) std::rethrow_exception(outputs_error_);
     return stats_;
   }
 
@@ -572,10 +574,24 @@ class Coordinator::Impl {
     return true;
   }
 
-  // The test metrics of the best trial: from the worker that holds the evaluation's lease only.
+  // The test metrics of the best trial, or the error its evaluation failed with: from the
+  // worker that holds the evaluation's lease only.
   void evaluation(Connection& c, const json& m) {
     const int64_t trial = trial_field(m);
-    const std::string metrics = protocol::get_object(m, "metrics").dump();
+    if (m.contains("metrics") == m.contains("error")) {
+      throw protocol::ProtocolError(
+          code::kBadField,
+          "'evaluation' carries either 'metrics' (an object: the test metrics) or 'error' (a "
+          "string: why the evaluation failed), not both and not neither");
+    }
+    std::string metrics, error;
+    if (m.contains("metrics")) {
+      metrics = protocol::get_object(m, "metrics").dump();
+    } else if ((error = protocol::get_string(m, "error")).empty()) {
+      throw protocol::ProtocolError(code::kBadField,
+                                    "field 'error' of 'evaluation' is empty; say why the "
+                                    "evaluation failed");
+    }
     const Standing s = leases_.check_evaluation(trial, sender_of(c, m));
     const std::string what = fmt::format("the evaluation of trial {}", trial);
     if (s.kind == Standing::Kind::kLost) {
@@ -592,14 +608,20 @@ class Coordinator::Impl {
           s.lease);
       return;
     }
-    const bool stored =
-        study_.storage().add_evaluation(study_.record().id, trial, metrics, c.worker(), unix_now());
+    const bool stored = study_.storage().add_evaluation(study_.record().id, trial, metrics,
+                                                        c.worker(), unix_now(), error);
     leases_.release_evaluation();
     if (!stored) {  // evaluated by an earlier coordinator of this study
       refuse_stale(c, what, "the trial was evaluated already", trial, 0, m);
       return;
     }
-    spdlog::info("coordinator: test metrics of best trial {} recorded from {}", trial, c.worker());
+    if (error.empty()) {
+      spdlog::info("coordinator: test metrics of best trial {} recorded from {}", trial,
+                   c.worker());
+    } else {
+      spdlog::error("coordinator: the test evaluation of best trial {} failed on {}: {}", trial,
+                    c.worker(), protocol::quote_client_text(error, 500));
+    }
     c.send(protocol::make("ok"));
     check_finished();
   }
@@ -663,9 +685,12 @@ class Coordinator::Impl {
     if (options_.on_finished) {
       try {
         options_.on_finished();
+      } catch (const std::exception& e) {
+        // Not a client's fault: the workers still get `done`, then run() throws it.
+        spdlog::error("coordinator: {}", e.what());
+        outputs_error_ = std::current_exception();
       } catch (...) {
-        io_.stop();
-        throw;  // run() reports it: the outputs could not be written
+        outputs_error_ = std::current_exception();
       }
     }
     if (connections_.empty()) {
@@ -689,6 +714,7 @@ class Coordinator::Impl {
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
   LeaseTable leases_;
   CoordinatorStats stats_;
+  std::exception_ptr outputs_error_;  // on_finished failed: run() rethrows it
 };
 
 Coordinator::Coordinator(Study& study, CoordinatorOptions options)

@@ -298,6 +298,13 @@ bool CoordinatorClient::send_evaluation(int64_t trial, const json& metrics) {
   return accepted(request(m), "evaluation of trial " + std::to_string(trial));
 }
 
+bool CoordinatorClient::send_evaluation_error(int64_t trial, const std::string& error) {
+  json m = protocol::make("evaluation");
+  m["trial"] = trial;
+  m["error"] = error.empty() ? std::string("failed (no message)") : error;
+  return accepted(request(m), "evaluation error of trial " + std::to_string(trial));
+}
+
 bool CoordinatorClient::heartbeat(int64_t trial) {
   json m = protocol::make("heartbeat");
   m["trial"] = trial;

@@ -87,9 +87,10 @@ class CoordinatorClient {
   // Ends the trial: COMPLETE with its value, PRUNED, or FAILED with a message. False (logged) when
   // this attempt had lost its lease: the coordinator recorded the finish and did not apply it.
   bool finish(int64_t trial, int64_t attempt, const TrialOutcome& outcome);
-  // The test metrics of the best trial (after an EvaluateRequest). False (logged) when the
-  // evaluation's lease was lost: recorded, not applied.
+  // The test metrics of the best trial (after an EvaluateRequest), or why evaluating it failed.
+  // False (logged) when the evaluation's lease was lost: recorded, not applied.
   bool send_evaluation(int64_t trial, const nlohmann::json& metrics);
+  bool send_evaluation_error(int64_t trial, const std::string& error);
   // One heartbeat now; false when the coordinator answered cancel (the lease was lost).
   bool heartbeat(int64_t trial);
 
