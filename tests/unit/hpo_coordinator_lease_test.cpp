@@ -119,7 +119,7 @@ TEST(HpoCoordinatorLeases, AMessageForAStaleAttemptIsRejectedAndChangesNothing) 
   ScratchDir dir("hpo_lease_stale");
   StudyStorage storage(dir / "study.db");
   CoordinatorOptions o = options(1);
-  o.lease = 1s;
+  o.lease = 2s;  // b's lease must outlive a's messages even on a loaded disk
   Served served(storage, o);
   RawClient a(served.coordinator.port()), b(served.coordinator.port());
   a.hello(kToken, "a:1");
@@ -191,7 +191,7 @@ TEST(HpoCoordinatorLeases, AnEvaluationWhoseLeaseExpiredIsRecordedNotApplied) {
   ScratchDir dir("hpo_lease_eval_late");
   StudyStorage storage(dir / "study.db");
   CoordinatorOptions o = options(1);
-  o.lease = 300ms;
+  o.lease = 1s;
   Served served(storage, o);
   RawClient slow(served.coordinator.port()), next(served.coordinator.port());
   slow.hello(kToken, "slow:1");
