@@ -103,6 +103,9 @@ echo "== HPO: ASHA vs full-budget random search, epochs until within 1% of the b
 # The figures count epochs; tmpfs only spares the benchmark one fsync per report (96 s → 15 s).
 TMPDIR=$([ -d /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}") "$BUILD/bench/bench_hpo_asha"
 
+echo "== HPO: coordinator soak: 64 simulated workers, 2,000 trials, worker faults, one kill -9"
+"$BUILD/bench/bench_hpo_soak" 64 2000 1
+
 echo "== Distributed: allreduce bandwidth by size and broadcast latency, mpi vs gloo (2 ranks)"
 MPIRUN=(mpirun --oversubscribe -np 2)
 [[ $(id -u) -eq 0 ]] && MPIRUN=(mpirun --allow-run-as-root --oversubscribe -np 2)

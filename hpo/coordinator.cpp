@@ -6,12 +6,14 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <optional>
 #include <unordered_map>
 #include <utility>
 
 #include "core/logging.h"
 #include "hpo/coordinator_kill_hook.h"
+#include "hpo/lease_table.h"
 #include "hpo/param_value.h"
 #include "hpo/protocol.h"
 
@@ -24,17 +26,6 @@ using nlohmann::json;
 namespace code = protocol::code;
 
 namespace {
-
-// Who holds a trial (or the evaluation of the best trial) and until when.
-struct Lease {
-  int64_t trial = 0;
-  int64_t attempt = 0;
-  uint64_t connection = 0;
-  std::string worker;
-  Clock::time_point expires;
-  int64_t step = -1;        // training progress of the last heartbeat that carried it
-  double idle_seconds = 0;  // ... and how long before that heartbeat the step was made
-};
 
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
 
@@ -95,6 +86,7 @@ class Coordinator::Impl {
     acceptor_.close(ignored);
     for (auto& [id, connection] : connections_) connection->abort();
     connections_.clear();
+    if (outputs_error_) std::rethrow_exception(outputs_error_);
     return stats_;
   }
 
@@ -393,8 +385,8 @@ class Coordinator::Impl {
     }
     if (study_.has_requeued() || (!all_created() && study_.can_sample_new(options_.parallelism))) {
       const TrialTicket ticket = study_.ask(c.worker(), options_.parallelism);
-      leases_[ticket.number] = {ticket.number, ticket.attempt, c.id(), c.worker(),
-                                lease_deadline()};
+      const Lease& lease =
+          leases_.grant(ticket.number, ticket.attempt, c.id(), c.worker(), lease_deadline());
       ++stats_.trials_leased;
       spdlog::info("coordinator: trial {} attempt {} → {}", ticket.number, ticket.attempt,
                    c.worker());
@@ -402,23 +394,25 @@ class Coordinator::Impl {
       trial["trial"] = ticket.number;
       trial["attempt"] = ticket.attempt;
       trial["params"] = params_to_json(ticket.params);
+      trial["lease_key"] = lease.key;
       c.send(trial);
       if (kill_point_ && kill_point_->matches("leased", ticket.number))
         c.kill_after_write(*kill_point_);
       return;
     }
-    if (!all_created() || !leases_.empty()) {
+    if (!all_created() || !leases_.no_trial_leased()) {
       send_wait(c);
       return;
     }
     // Every trial is terminal: the best one is evaluated on test by exactly one worker.
     const std::optional<FrozenTrial> best = study_.best_trial();
-    if (best && !evaluation_lease_ && !evaluated(best->number)) {
-      evaluation_lease_ = Lease{best->number, 0, c.id(), c.worker(), lease_deadline()};
+    if (best && !leases_.evaluation() && !evaluated(best->number)) {
+      const Lease& lease = leases_.grant(best->number, 0, c.id(), c.worker(), lease_deadline());
       spdlog::info("coordinator: evaluation of best trial {} → {}", best->number, c.worker());
       json evaluate = protocol::make("evaluate");
       evaluate["trial"] = best->number;
       evaluate["params"] = params_to_json(best->params);
+      evaluate["lease_key"] = lease.key;
       c.send(evaluate);
       return;
     }
@@ -443,10 +437,65 @@ class Coordinator::Impl {
     return trial;
   }
 
-  // The lease of (trial, attempt), or null when it was lost (expired, finished, never held).
-  Lease* current_lease(int64_t trial, int64_t attempt) {
-    const auto it = leases_.find(trial);
-    return it != leases_.end() && it->second.attempt == attempt ? &it->second : nullptr;
+  // Who sends `m`, with the lease_key it carries (if any).
+  static Sender sender_of(const Connection& c, const json& m) {
+    Sender sender{c.id(), c.worker(), std::nullopt};
+    if (m.contains("lease_key")) sender.key = protocol::get_string(m, "lease_key");
+    return sender;
+  }
+
+  // Why an attempt of `trial` holds no lease any more, for the cancel it is answered with.
+  std::string why_lost(int64_t trial, const Lease* live) const {
+    const TrialState state = study_.history().at(trial).state;
+    if (is_terminal(state)) return fmt::format("the trial is already {}", to_string(state));
+    if (live)
+      return fmt::format("the trial now runs as attempt {} on worker {}", live->attempt,
+                         live->worker);
+    return "its lease expired (or the coordinator restarted); the trial waits to run again";
+  }
+
+  // Answers a report, finish or evaluation whose attempt lost its lease: cancel {stale_attempt,
+  // message}; the message is kept in late_messages, never applied.
+  void refuse_stale(Connection& c, const std::string& what, const std::string& why, int64_t trial,
+                    int64_t attempt, const json& m) {
+    const std::string message =
+        fmt::format("{} lost its lease: {}; this '{}' changes nothing (recorded as late)", what,
+                    why, protocol::type_of(m));
+    record_late(c, trial, attempt, m);
+    json cancel = protocol::make("cancel");
+    cancel["code"] = code::kStaleAttempt;
+    cancel["message"] = message;
+    c.send(cancel);
+  }
+
+  // Answers a message about a lease held by someone else, or an attempt never handed out.
+  void refuse_foreign(Connection& c, const std::string& what, const Lease* live) {
+    reject(c, code::kNotLeaseholder,
+           live ? fmt::format("{} is leased to worker {} on another connection; a worker sends "
+                              "messages only about what it leased, on that connection or with "
+                              "the lease_key it was given",
+                              what, live->worker)
+                : what,
+           false);
+  }
+
+  // The lease of (trial, attempt) when `c` holds it; otherwise answers and returns null.
+  Lease* held_trial(Connection& c, int64_t trial, int64_t attempt, const json& m) {
+    const int64_t latest = study_.attempt(trial);
+    const Standing s = leases_.check_trial(trial, attempt, latest, sender_of(c, m));
+    const std::string what = fmt::format("trial {} attempt {}", trial, attempt);
+    if (s.kind == Standing::Kind::kHolder) return s.lease;
+    if (s.kind == Standing::Kind::kLost) {
+      refuse_stale(c, what, why_lost(trial, s.lease), trial, attempt, m);
+    } else if (attempt < 1 || attempt > latest) {
+      refuse_foreign(c,
+                     fmt::format("attempt {} of trial {} was never handed out (its latest is {})",
+                                 attempt, trial, latest),
+                     nullptr);
+    } else {
+      refuse_foreign(c, what, s.lease);
+    }
+    return nullptr;
   }
 
   void record_late(Connection& c, int64_t trial, int64_t attempt, const json& m) {
@@ -457,26 +506,32 @@ class Coordinator::Impl {
                  protocol::type_of(m), trial, attempt, c.name());
   }
 
+  // Renews the sender's lease on the trial (or on its evaluation); anything else is answered
+  // cancel: a heartbeat never changes a lease it does not hold.
   void heartbeat(Connection& c, const json& m) {
     const int64_t trial = trial_field(m);
     // Optional: the training progress behind the renewal (a worker stops renewing when it stalls).
     const int64_t step = m.contains("step") ? protocol::get_int(m, "step") : -1;
     const double idle =
         m.contains("idle_seconds") ? protocol::get_number_or_nan(m, "idle_seconds") : 0.0;
-    const auto it = leases_.find(trial);
-    Lease* held = it != leases_.end() && it->second.connection == c.id() ? &it->second : nullptr;
-    if (!held && evaluation_lease_ && evaluation_lease_->trial == trial &&
-        evaluation_lease_->connection == c.id()) {
-      held = &*evaluation_lease_;
-    }
-    if (!held) {
-      c.send(protocol::make("cancel"));
+    const Sender sender = sender_of(c, m);
+    const Standing s = leases_.has_trial(trial)
+                           ? leases_.check_trial(trial, std::nullopt, study_.attempt(trial), sender)
+                           : leases_.check_evaluation(trial, sender);
+    if (s.kind != Standing::Kind::kHolder) {
+      json cancel = protocol::make("cancel");
+      cancel["code"] =
+          s.kind == Standing::Kind::kLost ? code::kStaleAttempt : code::kNotLeaseholder;
+      cancel["message"] =
+          s.lease ? fmt::format("trial {} is leased to worker {}", trial, s.lease->worker)
+                  : fmt::format("trial {} holds no lease", trial);
+      c.send(cancel);
       return;
     }
-    held->expires = lease_deadline();
+    s.lease->expires = lease_deadline();
     if (step >= 0) {
-      held->step = step;
-      held->idle_seconds = std::isfinite(idle) ? idle : 0.0;
+      s.lease->step = step;
+      s.lease->idle_seconds = std::isfinite(idle) ? idle : 0.0;
     }
     c.send(protocol::make("ok"));
   }
@@ -490,12 +545,8 @@ class Coordinator::Impl {
       throw protocol::ProtocolError(code::kBadField, "field 'step' of 'report' must be >= 0");
     }
     if (kill_point_ && kill_point_->matches("report", trial, step)) kill_self(*kill_point_);
-    Lease* held = current_lease(trial, attempt);
-    if (!held) {
-      record_late(c, trial, attempt, m);
-      c.send(protocol::make("cancel"));
-      return;
-    }
+    Lease* held = held_trial(c, trial, attempt, m);
+    if (!held) return;
     held->expires = lease_deadline();
     const Decision decision = study_.report(trial, step, value);
     c.send(protocol::make(decision == Decision::kPrune ? "prune" : "continue"));
@@ -527,13 +578,9 @@ class Coordinator::Impl {
                                                          "'; use complete, pruned or failed");
     }
     if (kill_point_ && kill_point_->matches("finish", trial)) kill_self(*kill_point_);
-    if (!current_lease(trial, attempt)) {
-      record_late(c, trial, attempt, m);
-      c.send(protocol::make("ok"));
-      return;
-    }
+    if (!held_trial(c, trial, attempt, m)) return;
     study_.tell(trial, outcome);
-    leases_.erase(trial);
+    leases_.release_trial(trial);
     spdlog::info("coordinator: trial {} {}{} by {}", trial, to_string(outcome.state),
                  outcome.value ? " " + format_value(*outcome.value) : "", c.worker());
     c.send(protocol::make("ok"));
@@ -546,16 +593,12 @@ class Coordinator::Impl {
     const int64_t trial = trial_field(m);
     const int64_t attempt = protocol::get_int(m, "attempt");
     const std::string message = m.contains("message") ? protocol::get_string(m, "message") : "";
-    if (!current_lease(trial, attempt)) {
-      record_late(c, trial, attempt, m);
-      c.send(protocol::make("ok"));
-      return;
-    }
+    if (!held_trial(c, trial, attempt, m)) return;
     const std::string why = fmt::format(
         "released by worker {} (attempt {}): {}; requeued", c.worker(), attempt,
         message.empty() ? "no reason given" : protocol::quote_client_text(message, 200));
     study_.expire(trial, why);
-    leases_.erase(trial);
+    leases_.release_trial(trial);
     ++released_[trial];
     ++stats_.released_leases;
     spdlog::info("coordinator: trial {} {}", trial, why);
@@ -567,31 +610,60 @@ class Coordinator::Impl {
   }
 
   bool all_terminal() const {
-    if (!all_created() || study_.has_requeued() || !leases_.empty()) return false;
+    if (!all_created() || study_.has_requeued() || !leases_.no_trial_leased()) return false;
     for (const FrozenTrial& t : study_.history().trials())
       if (!is_terminal(t.state)) return false;
     return true;
   }
 
+  // The test metrics of the best trial, or the error its evaluation failed with: from the
+  // worker that holds the evaluation's lease only.
   void evaluation(Connection& c, const json& m) {
     const int64_t trial = trial_field(m);
-    const json& metrics = protocol::get_object(m, "metrics");
-    const std::optional<FrozenTrial> best = all_terminal() ? study_.best_trial() : std::nullopt;
-    if (!best || best->number != trial) {
+    if (m.contains("metrics") == m.contains("error")) {
       throw protocol::ProtocolError(
-          code::kBadField, "field 'trial' of 'evaluation' is " + std::to_string(trial) +
-                               ", but no evaluation of it was requested" +
-                               (best ? " (the best trial is " + std::to_string(best->number) + ")"
-                                     : std::string(" (the study is not finished)")));
+          code::kBadField,
+          "'evaluation' carries either 'metrics' (an object: the test metrics) or 'error' (a "
+          "string: why the evaluation failed), not both and not neither");
     }
-    if (!study_.storage().add_evaluation(study_.record().id, trial, metrics.dump(), c.worker(),
-                                         unix_now())) {
-      record_late(c, trial, 0, m);  // evaluated once already: kept, not applied
-      c.send(protocol::make("ok"));
+    std::string metrics, error;
+    if (m.contains("metrics")) {
+      metrics = protocol::get_object(m, "metrics").dump();
+    } else if ((error = protocol::get_string(m, "error")).empty()) {
+      throw protocol::ProtocolError(code::kBadField,
+                                    "field 'error' of 'evaluation' is empty; say why the "
+                                    "evaluation failed");
+    }
+    const Standing s = leases_.check_evaluation(trial, sender_of(c, m));
+    const std::string what = fmt::format("the evaluation of trial {}", trial);
+    if (s.kind == Standing::Kind::kLost) {
+      refuse_stale(c, what,
+                   evaluated(trial) ? "the trial was evaluated already"
+                   : s.lease        ? "its lease expired; it is now with worker " + s.lease->worker
+                                    : "its lease expired; it is handed out again",
+                   trial, 0, m);
       return;
     }
-    evaluation_lease_.reset();
-    spdlog::info("coordinator: test metrics of best trial {} recorded from {}", trial, c.worker());
+    if (s.kind == Standing::Kind::kOther) {
+      refuse_foreign(
+          c, s.lease ? what : "no evaluation of trial " + std::to_string(trial) + " was handed out",
+          s.lease);
+      return;
+    }
+    const bool stored = study_.storage().add_evaluation(study_.record().id, trial, metrics,
+                                                        c.worker(), unix_now(), error);
+    leases_.release_evaluation();
+    if (!stored) {  // evaluated by an earlier coordinator of this study
+      refuse_stale(c, what, "the trial was evaluated already", trial, 0, m);
+      return;
+    }
+    if (error.empty()) {
+      spdlog::info("coordinator: test metrics of best trial {} recorded from {}", trial,
+                   c.worker());
+    } else {
+      spdlog::error("coordinator: the test evaluation of best trial {} failed on {}: {}", trial,
+                    c.worker(), protocol::quote_client_text(error, 500));
+    }
     c.send(protocol::make("ok"));
     check_finished();
   }
@@ -610,12 +682,7 @@ class Coordinator::Impl {
   void sweep_leases() {
     const Clock::time_point now = Clock::now();
     bool failed_any = false;
-    for (auto it = leases_.begin(); it != leases_.end();) {
-      if (it->second.expires > now) {
-        ++it;
-        continue;
-      }
-      const Lease lease = it->second;
+    for (const Lease& lease : leases_.expired_trials(now)) {
       // Attempts ended by a release (pre-emption) are not the trial's fault.
       const auto released = released_.find(lease.trial);
       const int64_t expiries = lease.attempt - (released == released_.end() ? 0 : released->second);
@@ -642,18 +709,17 @@ class Coordinator::Impl {
           spdlog::warn("coordinator: trial {}: {}", lease.trial, why);
         }
         ++stats_.expired_leases;
-        it = leases_.erase(it);  // forgotten only once the study recorded it
+        leases_.release_trial(lease.trial);  // forgotten only once the study recorded it
       } catch (const std::exception& e) {
         // Kept: the next sweep tries again, so a failed write cannot strand the trial.
         spdlog::error("coordinator: could not expire trial {}: {}", lease.trial, e.what());
-        ++it;
       }
     }
     if (failed_any) check_finished();
-    if (evaluation_lease_ && evaluation_lease_->expires <= now) {
+    if (const Lease* evaluation = leases_.evaluation(); evaluation && evaluation->expires <= now) {
       spdlog::warn("coordinator: evaluation of trial {} by {}: lease expired; handed out again",
-                   evaluation_lease_->trial, evaluation_lease_->worker);
-      evaluation_lease_.reset();
+                   evaluation->trial, evaluation->worker);
+      leases_.release_evaluation();
     }
   }
 
@@ -668,9 +734,12 @@ class Coordinator::Impl {
     if (options_.on_finished) {
       try {
         options_.on_finished();
+      } catch (const std::exception& e) {
+        // Not a client's fault: the workers still get `done`, then run() throws it.
+        spdlog::error("coordinator: {}", e.what());
+        outputs_error_ = std::current_exception();
       } catch (...) {
-        io_.stop();
-        throw;  // run() reports it: the outputs could not be written
+        outputs_error_ = std::current_exception();
       }
     }
     if (connections_.empty()) {
@@ -692,11 +761,11 @@ class Coordinator::Impl {
   uint16_t port_ = 0;
   uint64_t next_id_ = 0;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
-  std::map<int64_t, Lease> leases_;  // trial → its current lease
-  std::optional<Lease> evaluation_lease_;
+  LeaseTable leases_;
   std::map<int64_t, int64_t> released_;  // trial → attempts it was released from (this run)
   std::optional<KillPoint> kill_point_;  // PIXELREC_TEST_COORDINATOR_KILL
   CoordinatorStats stats_;
+  std::exception_ptr outputs_error_;  // on_finished failed: run() rethrows it
 };
 
 Coordinator::Coordinator(Study& study, CoordinatorOptions options)

@@ -262,6 +262,7 @@ LeaseReply CoordinatorClient::lease() {
   const std::string& type = protocol::type_of(reply);
   try {
     if (type == "trial") {
+      remember_lease_key(protocol::get_int(reply, "trial"), reply);
       return TrialTicket{protocol::get_int(reply, "trial"),
                          params_from_json(protocol::get_object(reply, "params")),
                          protocol::get_int(reply, "attempt")};
@@ -270,6 +271,7 @@ LeaseReply CoordinatorClient::lease() {
       return WaitReply{std::chrono::milliseconds(protocol::get_int(reply, "retry_after_ms"))};
     }
     if (type == "evaluate") {
+      remember_lease_key(protocol::get_int(reply, "trial"), reply);
       return EvaluateRequest{protocol::get_int(reply, "trial"),
                              params_from_json(protocol::get_object(reply, "params"))};
     }
@@ -286,6 +288,7 @@ ReportReply CoordinatorClient::report(int64_t trial, int64_t attempt, int64_t st
   m["attempt"] = attempt;
   m["step"] = step;
   m["value"] = value;  // NaN is written as null
+  add_lease_key(m, trial);
   const std::string type = protocol::type_of(request(m));
   if (type == "continue") return ReportReply::kContinue;
   if (type == "prune") return ReportReply::kPrune;
@@ -293,7 +296,34 @@ ReportReply CoordinatorClient::report(int64_t trial, int64_t attempt, int64_t st
   fail("answered report with '" + type + "'");
 }
 
-void CoordinatorClient::finish(int64_t trial, int64_t attempt, const TrialOutcome& outcome) {
+bool CoordinatorClient::accepted(const json& reply, const std::string& what) const {
+  const std::string& type = protocol::type_of(reply);
+  if (type == "ok") return true;
+  if (type != "cancel") fail("answered " + what + " with '" + type + "'");
+  spdlog::warn("coordinator {}: {} not applied: {}", options_.address, what,
+               reply.value("message", std::string("the lease was lost")));
+  return false;
+}
+
+void CoordinatorClient::remember_lease_key(int64_t trial, const json& reply) {
+  std::lock_guard lock(lease_keys_mutex_);
+  if (reply.contains("lease_key"))
+    lease_keys_[trial] = protocol::get_string(reply, "lease_key");
+  else
+    lease_keys_.erase(trial);
+}
+
+void CoordinatorClient::add_lease_key(json& m, int64_t trial) {
+  std::lock_guard lock(lease_keys_mutex_);
+  if (const auto it = lease_keys_.find(trial); it != lease_keys_.end()) m["lease_key"] = it->second;
+}
+
+void CoordinatorClient::forget_lease_key(int64_t trial) {
+  std::lock_guard lock(lease_keys_mutex_);
+  lease_keys_.erase(trial);
+}
+
+bool CoordinatorClient::finish(int64_t trial, int64_t attempt, const TrialOutcome& outcome) {
   json m = protocol::make("finish");
   m["trial"] = trial;
   m["attempt"] = attempt;
@@ -312,26 +342,42 @@ void CoordinatorClient::finish(int64_t trial, int64_t attempt, const TrialOutcom
       throw InternalError("finish() takes a COMPLETE, PRUNED or FAILED outcome");
   }
   if (!outcome.message.empty()) m["message"] = outcome.message;
-  const std::string type = protocol::type_of(request(m));
-  if (type != "ok") fail("answered finish with '" + type + "'");
+  add_lease_key(m, trial);
+  const bool applied = accepted(request(m), "finish of trial " + std::to_string(trial));
+  forget_lease_key(trial);  // the lease ended either way (a lost connection threw: kept)
+  return applied;
 }
 
-void CoordinatorClient::release(int64_t trial, int64_t attempt, const std::string& message) {
+bool CoordinatorClient::release(int64_t trial, int64_t attempt, const std::string& message) {
   json m = protocol::make("release");
   m["trial"] = trial;
   m["attempt"] = attempt;
   m["message"] = message;
-  const std::string type = protocol::type_of(request(m));
-  if (type != "ok") fail("answered release with '" + type + "'");
+  add_lease_key(m, trial);
+  const bool applied = accepted(request(m), "release of trial " + std::to_string(trial));
+  forget_lease_key(trial);
+  return applied;
 }
 
-void CoordinatorClient::send_evaluation(int64_t trial, const json& metrics) {
+bool CoordinatorClient::send_evaluation(int64_t trial, const json& metrics) {
   if (!metrics.is_object()) throw InternalError("evaluation metrics must be a JSON object");
   json m = protocol::make("evaluation");
   m["trial"] = trial;
   m["metrics"] = metrics;
-  const std::string type = protocol::type_of(request(m));
-  if (type != "ok") fail("answered evaluation with '" + type + "'");
+  add_lease_key(m, trial);
+  const bool applied = accepted(request(m), "evaluation of trial " + std::to_string(trial));
+  forget_lease_key(trial);
+  return applied;
+}
+
+bool CoordinatorClient::send_evaluation_error(int64_t trial, const std::string& error) {
+  json m = protocol::make("evaluation");
+  m["trial"] = trial;
+  m["error"] = error.empty() ? std::string("failed (no message)") : error;
+  add_lease_key(m, trial);
+  const bool applied = accepted(request(m), "evaluation error of trial " + std::to_string(trial));
+  forget_lease_key(trial);
+  return applied;
 }
 
 bool CoordinatorClient::heartbeat(int64_t trial) {
@@ -341,6 +387,7 @@ bool CoordinatorClient::heartbeat(int64_t trial) {
     m["step"] = progress_step_.load();
     m["idle_seconds"] = double(steady_ms() - progress_at_ms_.load()) / 1000.0;
   }
+  add_lease_key(m, trial);
   const std::string type = protocol::type_of(request(m));
   if (type == "ok") return true;
   if (type == "cancel") return false;

@@ -4,7 +4,9 @@
 // queue (pre-empted); evaluate the best trial on test when asked (send_evaluation); stop at
 // `done`. A background thread renews the lease of the current trial every heartbeat_seconds, with
 // the training progress, and stops renewing when training stalls. All calls share one
-// connection, one request at a time; after a lost connection, reconnect() starts a new one.
+// connection, one request at a time; after a lost connection, reconnect() starts a new one, and
+// since every message about a trial carries the lease_key it was handed out with, the lease
+// follows the worker onto it.
 #pragma once
 
 #include <atomic>
@@ -13,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -97,14 +100,17 @@ class CoordinatorClient {
 
   LeaseReply lease();
   ReportReply report(int64_t trial, int64_t attempt, int64_t step, double value);
-  // Ends the trial: COMPLETE with its value, PRUNED, or FAILED with a message. A finish that
-  // arrives after the lease was lost is recorded by the coordinator and not applied.
-  void finish(int64_t trial, int64_t attempt, const TrialOutcome& outcome);
+  // Ends the trial: COMPLETE with its value, PRUNED, or FAILED with a message. False (logged) when
+  // this attempt had lost its lease: the coordinator recorded the finish and did not apply it.
+  bool finish(int64_t trial, int64_t attempt, const TrialOutcome& outcome);
   // Gives the trial back unfinished (pre-empted; its checkpoint holds the progress): the
-  // coordinator requeues it at once, and the release does not count towards max_attempts.
-  void release(int64_t trial, int64_t attempt, const std::string& message);
-  // The test metrics of the best trial (after an EvaluateRequest).
-  void send_evaluation(int64_t trial, const nlohmann::json& metrics);
+  // coordinator requeues it at once, and the release does not count towards max_attempts. False
+  // (logged) when this attempt had lost its lease: recorded, not applied.
+  bool release(int64_t trial, int64_t attempt, const std::string& message);
+  // The test metrics of the best trial (after an EvaluateRequest), or why evaluating it failed.
+  // False (logged) when the evaluation's lease was lost: recorded, not applied.
+  bool send_evaluation(int64_t trial, const nlohmann::json& metrics);
+  bool send_evaluation_error(int64_t trial, const std::string& error);
   // One heartbeat now; false when the coordinator answered cancel (the lease was lost).
   bool heartbeat(int64_t trial);
 
@@ -123,7 +129,8 @@ class CoordinatorClient {
   bool lost() const { return lost_.load(); }
   // Stops the heartbeat, closes the connection and connects again (rediscovering the endpoint
   // when options.rediscover is set) until options.connect_deadline; throws Error as the
-  // constructor does. The new connection holds no lease.
+  // constructor does. The lease keys received so far are kept: every message about a trial (or its
+  // evaluation) carries its lease_key, which moves the lease to the new connection.
   void reconnect();
 
  private:
@@ -135,6 +142,13 @@ class CoordinatorClient {
   nlohmann::json request_locked(const nlohmann::json& message);
   std::string read_line();
   [[noreturn]] void fail(const std::string& what) const;
+  // ok → true; cancel (the lease was lost) → false, logged with the coordinator's reason.
+  bool accepted(const nlohmann::json& reply, const std::string& what) const;
+  // The lease_key of the trial (or evaluation) a trial/evaluate reply handed out, remembered.
+  void remember_lease_key(int64_t trial, const nlohmann::json& reply);
+  // Adds the remembered lease_key of `trial` to `m` (when there is one).
+  void add_lease_key(nlohmann::json& m, int64_t trial);
+  void forget_lease_key(int64_t trial);
   void heartbeat_loop();
 
   ClientOptions options_;
@@ -152,6 +166,9 @@ class CoordinatorClient {
   std::atomic<bool> cancelled_{false}, stalled_{false}, lost_{false};
   std::atomic<int64_t> progress_step_{0};
   std::atomic<int64_t> progress_at_ms_{0};  // steady clock, when progress was last noted
+
+  std::mutex lease_keys_mutex_;                // the heartbeat thread reads them too
+  std::map<int64_t, std::string> lease_keys_;  // trial → the lease_key of its current lease
 };
 
 }  // namespace pixelrec::hpo

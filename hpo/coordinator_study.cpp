@@ -206,7 +206,7 @@ CoordinatorStudySummary run_coordinator_study(const CoordinatorStudyOptions& opt
                  summary.requeued.size());
   }
 
-  coordinator_opts.on_finished = [&] {
+  const auto write_outputs = [&] {
     summary.best = study.best_trial();
     write_study_outputs(summary.study_dir, study.record(), space, study.stored_trials());
     const std::filesystem::path best_config = summary.study_dir / "best_config.yaml";
@@ -226,22 +226,45 @@ CoordinatorStudySummary run_coordinator_study(const CoordinatorStudyOptions& opt
     }
     const auto evaluation = storage.evaluation(study.record().id, summary.best->number);
     PIXELREC_CHECK(evaluation.has_value(), "the study finished before its best trial's evaluation");
-    summary.test_metrics = nlohmann::json::parse(evaluation->metrics_json);
-    const nlohmann::json out = {{"study", h.study_name},
-                                {"trial", summary.best->number},
-                                {"value", *summary.best->value},
-                                {"worker", evaluation->worker},
-                                {"metrics", *summary.test_metrics}};
+    nlohmann::json out = {{"study", h.study_name},
+                          {"trial", summary.best->number},
+                          {"value", *summary.best->value},
+                          {"worker", evaluation->worker}};
+    if (evaluation->error.empty()) {
+      summary.test_metrics = nlohmann::json::parse(evaluation->metrics_json);
+      out["metrics"] = *summary.test_metrics;
+    } else {
+      summary.test_error = evaluation->error;
+      out["error"] = evaluation->error;
+    }
     write_file_atomic(metrics_file, out.dump(2) + "\n");
+  };
+  coordinator_opts.on_finished = [&] {
+    try {
+      write_outputs();
+    } catch (const std::exception& e) {
+      throw Error("study '" + h.study_name +
+                  "' finished, but its outputs could not be written: " + e.what() +
+                  "; fix that and run the coordinator again with --resume to write them");
+    }
   };
 
   Coordinator coordinator(study, coordinator_opts);
   write_discovery(summary.study_dir, coordinator, token);
   if (options.on_listening) options.on_listening(coordinator.host(), coordinator.port());
   if (options.on_started) options.on_started(coordinator);
-  summary.stats = coordinator.run();
+  const auto forget_discovery = [&] {  // nobody listens any more
+    std::error_code ignored;
+    std::filesystem::remove(summary.study_dir / "coordinator.json", ignored);
+  };
+  try {
+    summary.stats = coordinator.run();
+  } catch (...) {
+    forget_discovery();
+    throw;
+  }
+  forget_discovery();
   for (const FrozenTrial& t : study.history().trials()) ++summary.counts[t.state];
-  std::filesystem::remove(summary.study_dir / "coordinator.json");  // nobody listens any more
   return summary;
 }
 

@@ -35,6 +35,7 @@ struct CoordinatorStudySummary {
   std::map<TrialState, int64_t> counts;  // over the whole study
   std::optional<FrozenTrial> best;
   std::optional<nlohmann::json> test_metrics;  // of the best trial
+  std::string test_error;  // why the best trial's test evaluation failed (then no test_metrics)
   bool best_config_written = false;
   std::string best_config_note;  // why best_config.yaml was skipped (empty when written)
   CoordinatorStats stats;
@@ -51,7 +52,8 @@ std::string generate_token();
 CoordinatorOptions coordinator_options(const Config& config, const std::string& token);
 
 // Runs the study (see the header comment). Throws UsageError when the study already has trials
-// and resume is false, ConfigError for a bad search space or pruner settings.
+// and resume is false, ConfigError for a bad search space or pruner settings, Error naming the
+// file when an output cannot be written (the study itself is stored: --resume writes them).
 CoordinatorStudySummary run_coordinator_study(const CoordinatorStudyOptions& options);
 
 }  // namespace pixelrec::hpo

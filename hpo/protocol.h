@@ -32,6 +32,11 @@ inline constexpr const char* kUnknownTrial = "unknown_trial";  // no such trial 
 inline constexpr const char* kInternal = "internal";       // the coordinator failed on this message
 inline constexpr const char* kTooComplex = "too_complex";  // deeper or larger than the bounds
 inline constexpr const char* kSlowReader = "slow_reader";  // replies pile up unread: cut
+// The trial's lease is live but held by another connection (and no valid lease_key was sent), or
+// the attempt named was never handed out.
+inline constexpr const char* kNotLeaseholder = "not_leaseholder";
+// Carried by `cancel`: the attempt (or evaluation) the message is about lost its lease.
+inline constexpr const char* kStaleAttempt = "stale_attempt";
 }  // namespace code
 
 // A message that breaks the protocol; `code` is one of the codes above.
@@ -73,5 +78,9 @@ std::string quote_client_text(std::string_view text, size_t max_bytes = 60);
 
 // Compares in time that depends only on the lengths, not on where the texts differ.
 bool constant_time_equal(std::string_view a, std::string_view b);
+
+// 128 bits from the kernel's random source (getrandom) as 32 hex digits: a lease's key. Throws
+// Error when the kernel gives none.
+std::string random_key();
 
 }  // namespace pixelrec::hpo::protocol

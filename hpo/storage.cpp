@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS evaluations (
   metrics  TEXT NOT NULL,
   worker   TEXT NOT NULL DEFAULT '',
   recorded REAL NOT NULL,
+  error    TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (study_id, trial)
 );
 )sql";
@@ -165,6 +166,12 @@ TrialState state_from_db(const std::string& text, const std::filesystem::path& p
   return *state;
 }
 
+// Brings a database written by an older schema up to kStorageSchemaVersion (inside the opening
+// transaction). Version 2 added evaluations.error.
+void upgrade_schema(sqlite3* db, const std::filesystem::path& path, int from) {
+  if (from < 2) exec(db, path, "ALTER TABLE evaluations ADD COLUMN error TEXT NOT NULL DEFAULT ''");
+}
+
 }  // namespace
 
 double unix_now() {
@@ -212,7 +219,8 @@ StudyStorage::StudyStorage(const std::filesystem::path& path) : path_(path) {
     version.step();
     const std::optional<double> stored = version.real(0);
     version.reset();
-    if (!stored) {
+    if (!stored || *stored < kStorageSchemaVersion) {
+      if (stored) upgrade_schema(db_, path_, static_cast<int>(*stored));
       Statement(db_, path_, "INSERT INTO schema_version (version) VALUES (?)")
           .bind(1, static_cast<int64_t>(kStorageSchemaVersion))
           .run();
@@ -379,12 +387,13 @@ std::vector<LateMessage> StudyStorage::late_messages(int64_t study) const {
 }
 
 bool StudyStorage::add_evaluation(int64_t study, int64_t trial, const std::string& metrics_json,
-                                  const std::string& worker, double now) {
+                                  const std::string& worker, double now, const std::string& error) {
   Transaction txn(db_, path_);
   Statement insert(db_, path_,
-                   "INSERT OR IGNORE INTO evaluations (study_id, trial, metrics, worker, recorded) "
-                   "VALUES (?, ?, ?, ?, ?)");
-  insert.bind(1, study).bind(2, trial).bind(3, metrics_json).bind(4, worker).bind(5, now).run();
+                   "INSERT OR IGNORE INTO evaluations "
+                   "(study_id, trial, metrics, worker, recorded, error) VALUES (?, ?, ?, ?, ?, ?)");
+  insert.bind(1, study).bind(2, trial).bind(3, metrics_json).bind(4, worker).bind(5, now);
+  insert.bind(6, error).run();
   const bool inserted = sqlite3_changes(db_) == 1;
   txn.commit();
   return inserted;
@@ -392,10 +401,11 @@ bool StudyStorage::add_evaluation(int64_t study, int64_t trial, const std::strin
 
 std::optional<StoredEvaluation> StudyStorage::evaluation(int64_t study, int64_t trial) const {
   Statement q(db_, path_,
-              "SELECT metrics, worker, recorded FROM evaluations WHERE study_id = ? AND trial = ?");
+              "SELECT metrics, worker, recorded, error FROM evaluations "
+              "WHERE study_id = ? AND trial = ?");
   q.bind(1, study).bind(2, trial);
   if (!q.step()) return std::nullopt;
-  StoredEvaluation e{trial, q.text(0), q.text(1), q.real(2).value_or(0)};
+  StoredEvaluation e{trial, q.text(0), q.text(1), q.real(2).value_or(0), q.text(3)};
   q.reset();
   return e;
 }

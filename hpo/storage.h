@@ -17,7 +17,7 @@ struct sqlite3;
 namespace pixelrec::hpo {
 
 // The schema this code writes; a database with a newer version is refused.
-inline constexpr int kStorageSchemaVersion = 1;
+inline constexpr int kStorageSchemaVersion = 2;  // 2: evaluations.error
 
 // "sqlite:///relative/study.db" → "relative/study.db", "sqlite:////abs/study.db" → "/abs/study.db"
 // (SQLAlchemy's form, as Optuna). Throws UsageError for other schemes or an empty path.
@@ -43,12 +43,14 @@ struct LateMessage {
   double received = 0;  // unix seconds
 };
 
-// The test metrics of a study's best trial (evaluated once, by one worker).
+// The test metrics of a study's best trial (evaluated once, by one worker), or why that
+// evaluation failed.
 struct StoredEvaluation {
   int64_t trial = 0;
-  std::string metrics_json;  // {"metric": value, ...}
+  std::string metrics_json;  // {"metric": value, ...}; empty when the evaluation failed
   std::string worker;
   double recorded = 0;  // unix seconds
+  std::string error;    // the worker's error when the evaluation failed; empty otherwise
 };
 
 struct StudyRecord {
@@ -109,9 +111,10 @@ class StudyStorage {
                            const std::string& message, double now);
   std::vector<LateMessage> late_messages(int64_t study) const;  // in arrival order
 
-  // Stores the test metrics of `trial`; false (nothing written) when that trial already has them.
+  // Stores the test metrics of `trial` (or, with metrics_json empty, the `error` its evaluation
+  // failed with); false (nothing written) when that trial already has an evaluation.
   bool add_evaluation(int64_t study, int64_t trial, const std::string& metrics_json,
-                      const std::string& worker, double now);
+                      const std::string& worker, double now, const std::string& error = "");
   // The stored evaluation of `trial`, or nullopt.
   std::optional<StoredEvaluation> evaluation(int64_t study, int64_t trial) const;
 

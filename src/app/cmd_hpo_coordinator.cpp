@@ -72,6 +72,12 @@ void register_hpo_coordinator(CLI::App& hpo) {
     }
     std::cout << "best trial " << s.best->number << ": " << params << "\n";
     std::cout << hpo::format_value(*s.best->value) << std::endl;  // machine-readable last line
+    if (!s.test_error.empty()) {
+      throw Error("the test evaluation of best trial " + std::to_string(s.best->number) +
+                  " failed on its worker: " + s.test_error + " (also in " +
+                  (s.study_dir / "best_test_metrics.json").string() +
+                  "); the search's other outputs are written");
+    }
   });
 }
 

@@ -200,6 +200,9 @@ void run_local_study(const LocalFlags& flags) {
                *summary.best->value, hpo::params_to_json(summary.best->params).dump());
   if (summary.test_metrics) spdlog::info("its test metrics: {}", summary.test_metrics->dump());
   std::cout << fmt::format("{}", *summary.best->value) << std::endl;  // shortest round-trip
+  if (!summary.test_error.empty())
+    throw Error("the test evaluation of best trial " + std::to_string(summary.best->number) +
+                " failed: " + summary.test_error + "; the search's other outputs are written");
 }
 
 }  // namespace

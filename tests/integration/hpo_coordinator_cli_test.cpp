@@ -2,7 +2,8 @@
 // JSON (this binary does not link the hpo library): the coordinator is killed with SIGKILL in
 // the middle of the study and restarted with --resume; every trial number 0..n-1 ends exactly
 // once COMPLETE or PRUNED, the interrupted trial runs again as attempt 2, and the ASHA decisions
-// and trial parameters equal those of a run that was never interrupted.
+// and trial parameters equal those of a run that was never interrupted. Also the honest exits:
+// an unwritable output or a failed test evaluation ends the coordinator with a non-zero status.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netdb.h>
@@ -147,8 +148,10 @@ struct Observed {
 };
 
 // Serves one coordinator until `done`, or until `stop_after` trials finished and the next one
-// reported once (then returns false, leaving that trial RUNNING).
-bool work(int port, const std::string& token, Observed& seen, int stop_after = -1) {
+// reported once (then returns false, leaving that trial RUNNING). A non-empty
+// `evaluation_error` is sent instead of the best trial's test metrics.
+bool work(int port, const std::string& token, Observed& seen, int stop_after = -1,
+          const std::string& evaluation_error = "") {
   Wire wire(port);
   json welcome = wire.ask({{"type", "hello"}, {"token", token}, {"worker", "it:1"}, {"ranks", 1}});
   EXPECT_EQ(welcome["type"], "welcome") << welcome.dump();
@@ -163,10 +166,12 @@ bool work(int port, const std::string& token, Observed& seen, int stop_after = -
     }
     if (type == "evaluate") {
       ++seen.evaluations;
-      EXPECT_EQ(wire.ask({{"type", "evaluation"},
-                          {"trial", lease["trial"]},
-                          {"metrics", {{"ndcg@10", 0.5}}}})["type"],
-                "ok");
+      json evaluation = {{"type", "evaluation"}, {"trial", lease["trial"]}};
+      if (evaluation_error.empty())
+        evaluation["metrics"] = {{"ndcg@10", 0.5}};
+      else
+        evaluation["error"] = evaluation_error;
+      EXPECT_EQ(wire.ask(evaluation)["type"], "ok");
       continue;
     }
     EXPECT_EQ(type, "trial") << lease.dump();
@@ -261,6 +266,57 @@ TEST(HpoCoordinatorCli, SurvivesKillDashNineAndResumesWithTheSameDecisions) {
   EXPECT_NE(read_text(dir / "run2.stderr").find("listening on 127.0.0.1:"), std::string::npos);
   const json metrics = json::parse(read_text(study / "best_test_metrics.json"));
   EXPECT_EQ(metrics.at("metrics"), json({{"ndcg@10", 0.5}}));
+}
+
+// Honest exits: an output the coordinator cannot write makes it exit non-zero naming the file
+// (the study is stored; --resume writes the outputs once the cause is fixed).
+TEST(HpoCoordinatorCli, ExitsNonZeroNamingAnOutputItCannotWrite) {
+  ScratchDir dir("hpo_coord_cli_outputs");
+  const fs::path study = dir / "run" / "hpo" / "it";
+  write_text(dir / "run.yaml", config_yaml(dir / "run"));
+  fs::create_directories(study / "history.html" / "occupied");  // no file can be renamed there
+  Observed seen;
+  {
+    Coordinator c(dir / "run.yaml", dir / "run1", false);
+    const auto [port, token] = discover(study);
+    EXPECT_TRUE(work(port, token, seen));
+    EXPECT_EQ(c.wait_exit(), 1);
+  }
+  const std::string stderr_text = read_text(dir / "run1.stderr");
+  EXPECT_NE(stderr_text.find((study / "history.html").string()), std::string::npos) << stderr_text;
+  EXPECT_NE(stderr_text.find("--resume"), std::string::npos) << stderr_text;
+  EXPECT_FALSE(fs::exists(study / "coordinator.json"));  // nobody listens
+
+  fs::remove_all(study / "history.html");
+  Coordinator again(dir / "run.yaml", dir / "run2", true);
+  EXPECT_EQ(again.wait_exit(), 0) << read_text(dir / "run2.stderr");
+  EXPECT_TRUE(fs::is_regular_file(study / "history.html"));
+  EXPECT_EQ(json::parse(read_text(study / "best_test_metrics.json")).at("metrics"),
+            json({{"ndcg@10", 0.5}}));
+}
+
+// A test evaluation that failed on its worker is reported as an error: stored and written as
+// "error" (never as metrics), and the coordinator exits non-zero saying so.
+TEST(HpoCoordinatorCli, AFailedTestEvaluationExitsNonZeroWithItsError) {
+  ScratchDir dir("hpo_coord_cli_eval_error");
+  const fs::path study = dir / "run" / "hpo" / "it";
+  write_text(dir / "run.yaml", config_yaml(dir / "run"));
+  Observed seen;
+  Coordinator c(dir / "run.yaml", dir / "run", false);
+  const auto [port, token] = discover(study);
+  EXPECT_TRUE(work(port, token, seen, -1, "CUDA out of memory while scoring the catalogue"));
+  EXPECT_EQ(c.wait_exit(), 1);
+  const std::string stderr_text = read_text(dir / "run.stderr");
+  EXPECT_NE(stderr_text.find("the test evaluation of best trial"), std::string::npos)
+      << stderr_text;
+  EXPECT_NE(stderr_text.find("CUDA out of memory while scoring the catalogue"), std::string::npos);
+  const json written = json::parse(read_text(study / "best_test_metrics.json"));
+  EXPECT_FALSE(written.contains("metrics")) << written.dump();
+  EXPECT_EQ(written.at("error"), "CUDA out of memory while scoring the catalogue");
+  // The search's own outputs are there, and stdout still ends with the best value.
+  const json best = json::parse(read_text(study / "best_params.json"));
+  EXPECT_DOUBLE_EQ(std::stod(last_line(read_text(dir / "run.stdout"))),
+                   best.at("value").get<double>());
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include "hpo/random_sampler.h"
 #include "hpo/study_lock.h"
 #include "support/test_support.h"
+#include "unit/hpo_coordinator_fixture.h"
 
 namespace pixelrec::hpo {
 namespace {
@@ -36,132 +37,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using test::ScratchDir;
 namespace fs = std::filesystem;
-
-constexpr const char* kToken = "secret-token";
-
-SearchSpace quadratic_space() {
-  return SearchSpace::parse(YAML::Load("x: {type: float, low: -5, high: 5}\n"
-                                       "y: {type: int, low: -5, high: 5}\n"),
-                            Direction::kMinimize, "test");
-}
-
-double quadratic(const ParamMap& p) {
-  const double x = std::get<double>(p.at("x"));
-  const double y = static_cast<double>(std::get<int64_t>(p.at("y")));
-  return (x - 1) * (x - 1) + (y + 2) * (y + 2);
-}
-
-CoordinatorOptions options(int64_t n_trials, int64_t parallelism = 1) {
-  CoordinatorOptions o;
-  o.token = kToken;
-  o.metric = "val_ndcg@10";
-  o.n_trials = n_trials;
-  o.parallelism = parallelism;
-  o.lease = 10s;
-  o.heartbeat = 1s;
-  o.idle_timeout = 10s;
-  o.wait_retry = 5ms;
-  o.drain = 2s;
-  return o;
-}
-
-// A study over SQLite plus a coordinator serving it on a thread.
-struct Served {
-  StudyStorage& storage;
-  Study study;
-  Coordinator coordinator;
-  CoordinatorStats stats;
-  std::thread thread;
-
-  // A reopened study's RUNNING trials are requeued first, as run_coordinator_study does.
-  Served(StudyStorage& s, CoordinatorOptions o, std::unique_ptr<Pruner> pruner = nullptr)
-      : storage(s),
-        study(s, "quad", quadratic_space(), std::make_unique<RandomSampler>(11), std::move(pruner)),
-        coordinator(requeued(study), std::move(o)) {
-    thread = std::thread([this] { stats = coordinator.run(); });
-  }
-  static Study& requeued(Study& study) {
-    study.requeue_running("restart");
-    return study;
-  }
-  ~Served() { stop(); }  // a failed test must not hang on a coordinator still serving
-  void join() {
-    if (thread.joinable()) thread.join();
-  }
-  void stop() {
-    coordinator.stop();
-    join();
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(coordinator.port()); }
-  ClientOptions client(const std::string& worker) const {
-    ClientOptions c;
-    c.address = address();
-    c.token = kToken;
-    c.worker = worker;
-    c.connect_deadline = 5s;
-    c.reply_timeout = 10s;
-    return c;
-  }
-};
-
-// A raw TCP client speaking lines, for messages the real client never sends.
-class RawClient {
- public:
-  // receive_buffer > 0: a small kernel receive buffer, for a client that does not read.
-  explicit RawClient(uint16_t port, int receive_buffer = 0) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (receive_buffer > 0)
-      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  }
-  ~RawClient() { ::close(fd_); }
-  void send_raw(const std::string& bytes) { ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
-  void send(const json& m) { send_raw(protocol::encode(m)); }
-  // The next line as JSON; nullopt when the connection closed (or nothing came in 5 s).
-  std::optional<json> receive() {
-    while (true) {
-      if (const size_t nl = buffer_.find('\n'); nl != std::string::npos) {
-        const std::string line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        return json::parse(line);
-      }
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 5000) <= 0) return std::nullopt;
-      char buf[4096];
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return std::nullopt;
-      buffer_.append(buf, static_cast<size_t>(n));
-    }
-  }
-  json ask(const json& m) {
-    send(m);
-    auto reply = receive();
-    EXPECT_TRUE(reply.has_value()) << "no reply to " << m.dump();
-    return reply.value_or(json::object());
-  }
-  json hello(const std::string& token = kToken) {
-    json m = protocol::make("hello");
-    m["token"] = token;
-    m["worker"] = "raw:1";
-    m["ranks"] = 1;
-    return ask(m);
-  }
-  bool closed_by_peer() { return !receive().has_value(); }
-
- private:
-  int fd_ = -1;
-  std::string buffer_;
-};
-
-json msg(const std::string& type, json fields = json::object()) {
-  json m = protocol::make(type);
-  for (auto& [k, v] : fields.items()) m[k] = v;
-  return m;
-}
+using namespace coordinator_test;
 
 // A worker loop: trials report 3 epochs and complete with the quadratic; the evaluation sends
 // fixed metrics. Returns how many evaluate requests it got.
@@ -439,15 +315,15 @@ TEST(HpoCoordinator, ExpiredLeaseRequeuesTheTrialAndALateFinishIsRecordedNotAppl
   EXPECT_EQ(stale.trial.state, TrialState::kRunning);
   EXPECT_NE(stale.message.find("lease expired: worker raw:1"), std::string::npos) << stale.message;
 
-  // The first attempt wakes up: its report is cancelled, its finish is kept but not applied.
+  // The first attempt wakes up: its report and its finish are cancelled, kept but not applied.
   EXPECT_EQ(
       gone.ask(msg("report", {{"trial", 0}, {"attempt", 1}, {"step", 1}, {"value", 7.0}}))["type"],
       "cancel");
   EXPECT_EQ(gone.ask(msg("heartbeat", {{"trial", 0}}))["type"], "cancel");
   EXPECT_EQ(gone.ask(msg(
                 "finish",
-                {{"trial", 0}, {"attempt", 1}, {"state", "complete"}, {"value", 100.0}}))["type"],
-            "ok");
+                {{"trial", 0}, {"attempt", 1}, {"state", "complete"}, {"value", 100.0}}))["code"],
+            "stale_attempt");
   EXPECT_EQ(served.study.history().at(0).state, TrialState::kRunning);
   second.finish(0, 2, TrialOutcome::complete(1.5));
   EXPECT_TRUE(std::holds_alternative<EvaluateRequest>(second.lease()));
@@ -644,6 +520,39 @@ TEST(HpoCoordinator, AClientReconnectsToARestartedCoordinatorThroughRediscovery)
   EXPECT_EQ(again.attempt, 2);
 }
 
+// A worker whose connection dropped (the coordinator still runs) reconnects; its messages carry
+// the trial's lease_key, so the lease moves to the new connection: a report is served and the
+// release is applied (requeued at once, not left to expire and counted as an attempt).
+TEST(HpoCoordinator, AReleaseAfterReconnectingMovesTheLeaseThroughItsKeyAndIsApplied) {
+  ScratchDir dir("hpo_coord_release_reconnect");
+  StudyStorage storage(dir / "study.db");
+  CoordinatorOptions o = options(1);
+  o.idle_timeout = 400ms;  // the coordinator drops the idle worker's connection
+  o.max_attempts = 1;      // an expiry would fail the trial
+  Served served(storage, o);
+  CoordinatorClient dropped(served.client("dropped:1"));
+  const auto t = std::get<TrialTicket>(dropped.lease());
+  std::this_thread::sleep_for(1s);
+  EXPECT_THROW(dropped.report(t.number, t.attempt, 1, 0.5), Error);
+  ASSERT_TRUE(dropped.lost());
+  dropped.reconnect();
+  EXPECT_EQ(dropped.report(t.number, t.attempt, 1, 0.5), ReportReply::kContinue);
+  EXPECT_TRUE(dropped.release(t.number, t.attempt, "pre-empted by signal 15"));
+  CoordinatorClient other(served.client("other:2"));
+  const auto again = std::get<TrialTicket>(other.lease());
+  EXPECT_EQ(again.number, t.number);
+  EXPECT_EQ(again.attempt, 2);
+  EXPECT_TRUE(other.finish(again.number, again.attempt, TrialOutcome::complete(1.0)));
+  const auto evaluate = std::get<EvaluateRequest>(other.lease());
+  EXPECT_TRUE(other.send_evaluation(evaluate.trial, {{"ndcg@10", 0.25}}));
+  EXPECT_TRUE(std::holds_alternative<StudyDone>(other.lease()));
+  served.join();
+  EXPECT_EQ(served.study.stored_trials()[0].trial.state, TrialState::kComplete);
+  EXPECT_EQ(served.stats.released_leases, 1);
+  EXPECT_EQ(served.stats.expired_leases, 0);
+  EXPECT_TRUE(storage.late_messages(served.study.record().id).empty());
+}
+
 TEST(HpoCoordinator, TheBestTrialIsEvaluatedByExactlyOneWorkerOnce) {
   ScratchDir dir("hpo_coord");
   StudyStorage storage(dir / "study.db");
@@ -651,22 +560,24 @@ TEST(HpoCoordinator, TheBestTrialIsEvaluatedByExactlyOneWorkerOnce) {
   CoordinatorClient a(served.client("a:1")), b(served.client("b:2"));
   const auto ta = std::get<TrialTicket>(a.lease());
   const auto tb = std::get<TrialTicket>(b.lease());
-  EXPECT_THROW(a.send_evaluation(ta.number, {{"m", 1}}), Error);  // not requested: error
-  CoordinatorClient a2(served.client("a:1"));
-  a2.finish(ta.number, ta.attempt, TrialOutcome::complete(3.0));
+  RawClient eager(served.coordinator.port());
+  eager.hello();
+  EXPECT_EQ(eager.ask(msg("evaluation", {{"trial", ta.number}, {"metrics", {{"m", 1}}}}))["code"],
+            "not_leaseholder");  // not requested: error
+  a.finish(ta.number, ta.attempt, TrialOutcome::complete(3.0));
   b.finish(tb.number, tb.attempt, TrialOutcome::complete(2.0));
   const auto e = std::get<EvaluateRequest>(b.lease());
-  EXPECT_EQ(e.trial, tb.number);                               // the best (minimize)
-  EXPECT_TRUE(std::holds_alternative<WaitReply>(a2.lease()));  // with b, not handed out twice
-  b.send_evaluation(e.trial, {{"ndcg@10", 0.3}});
-  // A second evaluation of the same trial: recorded as late, not applied.
-  a2.send_evaluation(e.trial, {{"ndcg@10", 0.9}});
-  EXPECT_TRUE(std::holds_alternative<StudyDone>(a2.lease()));
-  served.join();
+  EXPECT_EQ(e.trial, tb.number);                              // the best (minimize)
+  EXPECT_TRUE(std::holds_alternative<WaitReply>(a.lease()));  // with b, not handed out twice
+  EXPECT_TRUE(b.send_evaluation(e.trial, {{"ndcg@10", 0.3}}));
+  // A second evaluation of the same trial: cancelled, recorded as late, not applied.
+  EXPECT_FALSE(a.send_evaluation(e.trial, {{"ndcg@10", 0.9}}));
+  EXPECT_TRUE(std::holds_alternative<StudyDone>(a.lease()));
+  served.stop();  // (not join: the open raw connection would hold the drain)
   EXPECT_EQ(json::parse(storage.evaluation(served.study.record().id, e.trial)->metrics_json),
             json({{"ndcg@10", 0.3}}));
   EXPECT_EQ(served.stats.late_messages, 1);
-  EXPECT_EQ(served.stats.rejected.at("bad_field"), 1);
+  EXPECT_EQ(served.stats.rejected.at("not_leaseholder"), 1);
 }
 
 TEST(HpoCoordinator, RestartWithResumeLosesNoTrialAndKeepsAshaDecisions) {

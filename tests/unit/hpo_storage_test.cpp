@@ -164,8 +164,41 @@ TEST(HpoStorage, RefusesADatabaseFromANewerSchema) {
             SQLITE_OK);
   sqlite3_close(raw);
   const std::string message = error_of([&] { StudyStorage storage(db); });
-  EXPECT_NE(message.find("schema version 99, newer than this build's 1"), std::string::npos)
+  EXPECT_NE(message.find("schema version 99, newer than this build's 2"), std::string::npos)
       << message;
+}
+
+// A study written before evaluations had an error column (schema 1) opens, gains the column,
+// keeps its evaluation, and stores a failed one as an error.
+TEST(HpoStorage, UpgradesASchemaOneDatabaseAndKeepsItsEvaluations) {
+  ScratchDir dir("hpo_storage_v1");
+  const auto db = dir / "study.db";
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  const char* v1 = R"sql(
+    CREATE TABLE schema_version (version INTEGER NOT NULL);
+    INSERT INTO schema_version VALUES (1);
+    CREATE TABLE studies (study_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+      direction TEXT NOT NULL, space TEXT NOT NULL, created TEXT NOT NULL);
+    INSERT INTO studies VALUES (1, 'old', 'minimize', '[]', '2026-01-01T00:00:00Z');
+    CREATE TABLE evaluations (study_id INTEGER NOT NULL REFERENCES studies (study_id),
+      trial INTEGER NOT NULL, metrics TEXT NOT NULL, worker TEXT NOT NULL DEFAULT '',
+      recorded REAL NOT NULL, PRIMARY KEY (study_id, trial));
+    INSERT INTO evaluations VALUES (1, 3, '{"ndcg@10":0.5}', 'w:1', 10.0);
+  )sql";
+  ASSERT_EQ(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+  sqlite3_close(raw);
+
+  StudyStorage storage(db);
+  const auto kept = storage.evaluation(1, 3);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->metrics_json, R"({"ndcg@10":0.5})");
+  EXPECT_EQ(kept->error, "");
+  EXPECT_TRUE(storage.add_evaluation(1, 4, "", "w:2", 11.0, "checkpoint missing"));
+  EXPECT_EQ(storage.evaluation(1, 4)->error, "checkpoint missing");
+  EXPECT_EQ(storage.evaluation(1, 4)->metrics_json, "");
+  StudyStorage reopened(db);  // already version 2: opens without upgrading again
+  EXPECT_EQ(reopened.evaluation(1, 4)->error, "checkpoint missing");
 }
 
 TEST(HpoStorage, UnopenableFileNamesThePath) {

@@ -293,17 +293,22 @@ void run_worker(const WorkerFlags& flags) {
       spdlog::info("evaluating the best trial {} on test", number);
       if (client) client->start_heartbeat(number);
       nlohmann::json metrics;
+      std::string error;  // sent as the evaluation's error, never as its metrics
       try {
         metrics = evaluate_best(base, space, lease, *comm).at("metrics");
       } catch (const std::exception& e) {
-        metrics = {{"error", e.what()}};
+        error = e.what();
+        spdlog::error("evaluating the best trial {} on test failed: {}", number, error);
       }
       if (client) {
         client->stop_heartbeat();
         try {
-          client->send_evaluation(number, metrics);
+          if (error.empty())
+            client->send_evaluation(number, metrics);
+          else
+            client->send_evaluation_error(number, error);
         } catch (const std::exception& e) {  // asked again once reconnected
-          spdlog::warn("sending the test metrics of trial {} failed: {}", number, e.what());
+          spdlog::warn("sending the test evaluation of trial {} failed: {}", number, e.what());
         }
       }
       continue;
