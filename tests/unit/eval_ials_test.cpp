@@ -44,8 +44,9 @@ TEST(Ials, ItemFactorsSolveTheirNormalEquationsAndThreadsDoNotMatter) {
       residual[d] += o.regularization * y[i * k + d];
       EXPECT_NEAR(residual[d], 0.0, 1e-4) << "item " << i << " dim " << d;
     }
-    if (!observed)
+    if (!observed) {
       for (int d = 0; d < k; ++d) EXPECT_EQ(y[i * k + d], 0.0f);
+    }
   }
   // Scores are dot products; a cold user (no training row) scores 0.
   const uint32_t users[] = {1, 40};

@@ -39,10 +39,10 @@ double metric_of(const std::vector<std::pair<std::string, double>>& metrics,
 // Rank 0's side of a trial: the values it reported and what the coordinator answered. The
 // callbacks run on rank 0 only and must not throw (the other ranks wait for their decision).
 struct Reporter {
-  hpo::CoordinatorClient* client;
-  int64_t number, attempt;
+  hpo::CoordinatorClient* client = nullptr;
+  int64_t number = 0, attempt = 0;
   std::string metric;
-  bool maximize;
+  bool maximize = false;
   double best = NAN;
   bool pruned = false, cancelled = false, lost = false;
   std::string failure;  // the metric is missing: every rank stops the trial
@@ -84,7 +84,12 @@ TrialRun run_trial(const Config& base, const hpo::SearchSpace& space, const nloh
   const int64_t attempt = lease.at("attempt").get<int64_t>();
   const Config config = trial_config(base, space, lease.at("params"));
   const auto& h = base.hyperparameter_search;
-  Reporter reporter{client, number, attempt, h.optimize_metric, h.direction == "maximize"};
+  Reporter reporter;
+  reporter.client = client;
+  reporter.number = number;
+  reporter.attempt = attempt;
+  reporter.metric = h.optimize_metric;
+  reporter.maximize = h.direction == "maximize";
 
   model::TrainOptions options;
   options.run_name = trial_run_name(number);
