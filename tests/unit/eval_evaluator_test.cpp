@@ -14,19 +14,12 @@
 #include "eval/tie_order.h"
 #include "eval_thread_world.h"
 #include "support/test_support.h"
+#include "unit/eval_interactions_fixture.h"
 
 namespace pixelrec::eval {
 namespace {
 
 using Pairs = std::vector<std::pair<uint32_t, uint32_t>>;
-
-void add(IndexedInteractions& part, uint32_t user, std::initializer_list<uint32_t> items) {
-  for (uint32_t item : items) {
-    part.user.push_back(user);
-    part.item.push_back(item);
-    part.timestamp.push_back(0);
-  }
-}
 
 // Users "0".."6" (training) and cold user "900" (index 7); items "100".."111" (index i ↔ 100+i),
 // items 8..11 never in training. User 3's test item 3 is also in training; user 6's only test

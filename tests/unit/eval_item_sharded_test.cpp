@@ -13,6 +13,7 @@
 #include "eval/evaluator.h"
 #include "eval_thread_world.h"
 #include "support/test_support.h"
+#include "unit/eval_interactions_fixture.h"
 
 namespace pixelrec::eval {
 namespace {
@@ -22,14 +23,6 @@ using PairSet = std::set<std::pair<uint32_t, uint32_t>>;
 using ScoreFunction = std::function<float(uint32_t, uint32_t)>;
 
 constexpr uint32_t kItems = 13;  // divisible neither by 2 nor by 3
-
-void add(IndexedInteractions& part, uint32_t user, std::initializer_list<uint32_t> items) {
-  for (uint32_t item : items) {
-    part.user.push_back(user);
-    part.item.push_back(item);
-    part.timestamp.push_back(0);
-  }
-}
 
 // Users "0".."8" and cold user "900" (index 9); items "100".."112", 9..12 never in training.
 // Each user's test items are one warm and one cold item (user 2's warm one is a training item).

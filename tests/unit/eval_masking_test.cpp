@@ -10,19 +10,12 @@
 #include "eval/evaluator.h"
 #include "eval_thread_world.h"
 #include "support/test_support.h"
+#include "unit/eval_interactions_fixture.h"
 
 namespace pixelrec::eval {
 namespace {
 
 using PairSet = std::set<std::pair<uint32_t, uint32_t>>;
-
-void add(IndexedInteractions& part, uint32_t user, std::initializer_list<uint32_t> items) {
-  for (uint32_t item : items) {
-    part.user.push_back(user);
-    part.item.push_back(item);
-    part.timestamp.push_back(0);
-  }
-}
 
 // Training users "0".."4", cold user "900" (index 5); items "100".."111" (index i ↔ 100 + i).
 // Training users 0-3: train {u, u+1}, val {u+4}, test {u+8}; items 0..4 are in training, so

@@ -10,19 +10,14 @@
 #include "dist/communicator.h"
 #include "model/validation.h"
 #include "model_test_support.h"
+#include "unit/eval_interactions_fixture.h"
 
 namespace pixelrec::model {
 namespace {
 
-using namespace model_test;
+using eval::add;
 
-void add(IndexedInteractions& part, uint32_t user, std::initializer_list<uint32_t> items) {
-  for (uint32_t item : items) {
-    part.user.push_back(user);
-    part.item.push_back(item);
-    part.timestamp.push_back(0);
-  }
-}
+using namespace model_test;
 
 // 10 users, 12 items; `val_users` of them have a validation item.
 SplitData split_with_val_users(uint32_t val_users) {
