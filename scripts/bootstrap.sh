@@ -12,7 +12,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libboost-dev libopencv-dev libutf8proc-dev
-  libsqlite3-dev zlib1g-dev
+  libsqlite3-dev zlib1g-dev libarchive-dev libssl-dev
   libjs-chart.js chromium python3-venv
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -7,9 +7,8 @@
 #include <optional>
 
 #include "checkpoints/catalogue.h"
-#include "checkpoints/gzip_writer.h"
 #include "checkpoints/sha256.h"
-#include "checkpoints/tar_writer.h"
+#include "checkpoints/tar_gz_writer.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/strings.h"
@@ -55,7 +54,6 @@ PlannedFile plan_file(const std::string& name, const fs::path& path, bool in_mem
     f.bytes = static_cast<uint64_t>(fs::file_size(path, ec));
     if (ec) throw Error("cannot read the size of '" + path.string() + "': " + ec.message());
   }
-  ustar_header({f.name, f.bytes, f.mtime, false});  // size and name limits, before writing
   return f;
 }
 
@@ -141,8 +139,7 @@ ArchiveResult archive_run(const fs::path& checkpoint_dir, const ArchiveOptions& 
   json manifest = {
       {"format", kManifestFormat}, {"version", 1}, {"run", options.run}, {"files", json::array()}};
   write_stream_atomic(result.output, [&](std::ostream& stream) {
-    GzipWriter gzip(stream, kGzipLevel);
-    TarWriter tar([&](const char* data, size_t size) { gzip.write(data, size); });
+    TarGzWriter tar(stream, kGzipLevel);
     tar.add_directory(options.run, newest);
     for (const auto& f : files) {
       Sha256 hash;
@@ -161,9 +158,8 @@ ArchiveResult archive_run(const fs::path& checkpoint_dir, const ArchiveOptions& 
     // Last, because it holds the digests computed while streaming the files above.
     tar.add_bytes(options.run + "/" + std::string(kManifestName), manifest.dump(2) + "\n", newest);
     tar.finish();
-    gzip.finish();
-    result.bytes_in = gzip.bytes_in();
-    result.bytes_out = gzip.bytes_out();
+    result.bytes_in = tar.bytes_in();
+    result.bytes_out = tar.bytes_out();
   });
   out << "wrote " << result.output.string() << ": " << result.files.size() + 1 << " files, "
       << human_bytes(static_cast<double>(result.bytes_in)) << " -> "

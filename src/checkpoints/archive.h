@@ -1,6 +1,6 @@
 // `checkpoints archive`: one run's checkpoints (best, last, optionally epoch_*), their sidecars,
 // the run's config.yaml/metrics.jsonl/metrics.csv and a MANIFEST.json (bytes, SHA-256, sidecar
-// metadata) in a gzip'd POSIX ustar archive `<run>/...`, written atomically.
+// metadata) in a gzip'd POSIX pax archive `<run>/...`, written atomically.
 #pragma once
 
 #include <cstdint>
@@ -40,7 +40,7 @@ struct ArchiveResult {
 };
 
 // Throws Error (nothing written) when the run has no checkpoint in <dir>/<run>/, a selected
-// checkpoint is torn or has an invalid sidecar, a file exceeds ustar's 8 GiB - 1 limit, or the
+// checkpoint is torn or has an invalid sidecar, a file cannot be read whole, or the
 // output exists without `overwrite`. A checkpoint without sidecar is archived with a warning.
 ArchiveResult archive_run(const fs::path& checkpoint_dir, const ArchiveOptions& options,
                           std::ostream& out);

@@ -1,10 +1,11 @@
-// SHA-256 (FIPS 180-4), streaming: the archive manifest records one digest per file so that a
-// restored checkpoint can be verified with `sha256sum -c`-style tools.
+// SHA-256, streaming, computed by OpenSSL's libcrypto: the archive manifest records one digest per
+// file so that a restored checkpoint can be verified with `sha256sum`.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,10 @@ namespace pixelrec::checkpoints {
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
   Sha256& update(const void* data, size_t size);
   Sha256& update(std::string_view bytes) { return update(bytes.data(), bytes.size()); }
   // The digest of everything passed to update; the object must not be updated afterwards.
@@ -21,12 +26,8 @@ class Sha256 {
   std::string hex_digest();
 
  private:
-  void compress(const uint8_t* block);
-
-  std::array<uint32_t, 8> state_;
-  std::array<uint8_t, 64> buffer_{};
-  size_t buffered_ = 0;
-  uint64_t total_bytes_ = 0;
+  struct Context;
+  std::unique_ptr<Context> context_;
   bool finished_ = false;
 };
 

@@ -46,7 +46,7 @@ TEST(CheckpointsArchive, SystemTarExtractsTheOriginalBytes) {
   const ArchiveResult result = archive_run(f.checkpoints, f.options("demo.tar.gz"), out);
   ASSERT_TRUE(fs::exists(result.output));
   EXPECT_EQ(result.bytes_out, fs::file_size(result.output));
-  EXPECT_EQ(result.bytes_in % 10240, 0u);
+  EXPECT_GT(result.bytes_in, result.bytes_out);  // the tar stream, before compression
 
   const auto listing = test::run_command("tar -tzvf " + q(result.output));
   ASSERT_EQ(listing.exit_code, 0) << listing.output;

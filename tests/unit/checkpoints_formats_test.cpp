@@ -1,15 +1,13 @@
 // The byte formats the archive is made of: SHA-256 against the FIPS 180-4 vectors and
-// sha256sum, ustar headers (fields, checksum, name split, the 8 GiB limit), and gzip streams that
-// the system's gzip decompresses to the original bytes.
+// sha256sum, and gzip'd pax archives that the system's tar lists and restores byte for byte.
 #include <gtest/gtest.h>
 
-#include <cstring>
+#include <functional>
 #include <sstream>
 #include <string>
 
-#include "checkpoints/gzip_writer.h"
 #include "checkpoints/sha256.h"
-#include "checkpoints/tar_writer.h"
+#include "checkpoints/tar_gz_writer.h"
 #include "checkpoints_test_fixture.h"
 #include "core/errors.h"
 #include "support/test_support.h"
@@ -17,6 +15,7 @@
 namespace pixelrec::checkpoints {
 namespace {
 
+namespace fs = std::filesystem;
 using test::ScratchDir;
 using testing::error_of;
 using testing::fake_bytes;
@@ -50,96 +49,96 @@ TEST(CheckpointsSha256, AgreesWithSha256sum) {
   EXPECT_EQ(result.output.substr(0, 64), sha256_hex(data));
 }
 
-uint64_t octal_field(const std::array<char, kTarBlock>& h, size_t at, size_t width) {
-  return std::stoull(std::string(h.data() + at, strnlen(h.data() + at, width)), nullptr, 8);
+struct TarListing {
+  int exit_code;
+  std::string output;
+};
+
+// Extracts `archive` with the system's tar into `into` and returns `tar -tzvf`'s listing.
+TarListing list_and_extract(const fs::path& archive, const fs::path& into) {
+  fs::create_directories(into);
+  const auto extract = test::run_command("tar -xzf " + test::shell_quote(archive.string()) +
+                                         " -C " + test::shell_quote(into.string()));
+  if (extract.exit_code != 0) return {extract.exit_code, extract.output};
+  const auto listing = test::run_command("TZ=UTC tar -tzvf " + test::shell_quote(archive.string()));
+  return {listing.exit_code, listing.output};
 }
 
-TEST(CheckpointsUstar, HeaderHoldsNameSizeModeAndAValidChecksum) {
-  const auto h = ustar_header({"demo/best.pt", 1234567, 1700000000, false});
-  EXPECT_STREQ(h.data(), "demo/best.pt");
-  EXPECT_EQ(octal_field(h, 100, 8), 0644u);
-  EXPECT_EQ(octal_field(h, 124, 12), 1234567u);
-  EXPECT_EQ(octal_field(h, 136, 12), 1700000000u);
-  EXPECT_EQ(h[156], '0');
-  EXPECT_EQ(std::string(h.data() + 257, 6), std::string("ustar\0", 6));
-  EXPECT_EQ(std::string(h.data() + 263, 2), "00");
-  uint32_t sum = 0;
-  for (size_t i = 0; i < h.size(); ++i)
-    sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(h[i]);
-  EXPECT_EQ(octal_field(h, 148, 8), sum);
-
-  const auto d = ustar_header({"demo", 0, 5, true});
-  EXPECT_STREQ(d.data(), "demo/");
-  EXPECT_EQ(d[156], '5');
-  EXPECT_EQ(octal_field(d, 100, 8), 0755u);
+std::string write_archive(const fs::path& path, const std::function<void(TarGzWriter&)>& fill,
+                          uint64_t* bytes_in = nullptr, uint64_t* bytes_out = nullptr) {
+  std::ostringstream out;
+  TarGzWriter tar(out, 6);
+  fill(tar);
+  tar.finish();
+  if (bytes_in != nullptr) *bytes_in = tar.bytes_in();
+  if (bytes_out != nullptr) *bytes_out = tar.bytes_out();
+  test::write_text(path, out.str());
+  return out.str();
 }
 
-TEST(CheckpointsUstar, LongNamesUseThePrefixFieldAndTooLongOnesAreRejected) {
-  const std::string run(120, 'r');
-  const auto h = ustar_header({run + "/last.pt", 1, 0, false});
-  EXPECT_STREQ(h.data(), "last.pt");
-  EXPECT_EQ(std::string(h.data() + 345), run);
-  const std::string huge(200, 'x');
-  EXPECT_NE(error_of([&] {
-              ustar_header({huge + "/last.pt", 1, 0, false});
-            }).find("too long"),
-            std::string::npos);
-}
-
-TEST(CheckpointsUstar, SizesBeyondEightGibAreAClearError) {
-  EXPECT_NO_THROW(ustar_header({"demo/last.pt", kUstarMaxFileBytes, 0, false}));
-  const std::string message = error_of([] {
-    ustar_header({"demo/last.pt", kUstarMaxFileBytes + 1, 0, false});
-  });
-  EXPECT_NE(message.find("demo/last.pt"), std::string::npos) << message;
-  EXPECT_NE(message.find("8 GiB - 1"), std::string::npos) << message;
-  EXPECT_EQ(kUstarMaxFileBytes, (uint64_t{1} << 33) - 1);
-}
-
-TEST(CheckpointsUstar, WriterPadsEntriesAndEndsOnAWholeRecord) {
-  std::string tar;
-  TarWriter writer([&](const char* p, size_t n) { tar.append(p, n); });
-  writer.add_directory("demo", 0);
-  writer.add_bytes("demo/a.txt", "hello", 0);
-  writer.finish();
-  EXPECT_EQ(tar.size(), 10240u);  // 3 blocks of content + 2 end blocks, padded to 20 blocks
-  EXPECT_EQ(tar.substr(1024, 5), "hello");
-  EXPECT_EQ(tar.substr(1029, 10240 - 1029), std::string(10240 - 1029, '\0'));
-}
-
-TEST(CheckpointsUstar, AddFileRejectsAFileWhoseSizeChanged) {
-  ScratchDir dir("ckpt_tar_size");
-  test::write_text(dir / "f", "12345");
-  std::string tar;
-  TarWriter writer([&](const char* p, size_t n) { tar.append(p, n); });
-  const auto ignore = [](const char*, size_t) {};
-  EXPECT_NE(error_of([&] { writer.add_file("x/f", dir / "f", 6, 0, ignore); }).find("shrank"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] { writer.add_file("x/f", dir / "f", 4, 0, ignore); }).find("grew"),
-            std::string::npos);
-}
-
-TEST(CheckpointsGzip, SystemGzipRestoresTheExactBytes) {
-  ScratchDir dir("ckpt_gzip");
-  const std::string data = fake_bytes(700000, 5) + std::string(300000, 'z');
-  std::ostringstream compressed;
-  GzipWriter gzip(compressed, 6);
-  gzip.write(data.substr(0, 12345));
-  gzip.write(data.substr(12345));
-  gzip.finish();
-  const std::string bytes = compressed.str();
+TEST(CheckpointsTarGz, SystemTarRestoresNamesModesTimesAndBytes) {
+  ScratchDir dir("ckpt_targz");
+  const std::string blob = fake_bytes(700000, 5) + std::string(300000, 'z');
+  test::write_text(dir / "blob", blob);
+  std::string streamed;
+  uint64_t in = 0, out = 0;
+  const std::string bytes = write_archive(
+      dir / "a.tar.gz",
+      [&](TarGzWriter& tar) {
+        tar.add_directory("demo", 1700000000);
+        tar.add_bytes("demo/a.txt", "hello", 1700000001);
+        tar.add_file("demo/best.pt", dir / "blob", blob.size(), 1700000002,
+                     [&](const char* p, size_t n) { streamed.append(p, n); });
+      },
+      &in, &out);
+  EXPECT_EQ(streamed, blob);  // the observer saw every byte, in order
   ASSERT_GE(bytes.size(), 18u);
   EXPECT_EQ(static_cast<unsigned char>(bytes[0]), 0x1f);  // gzip magic
   EXPECT_EQ(static_cast<unsigned char>(bytes[1]), 0x8b);
-  EXPECT_EQ(bytes[2], 8);  // deflate
-  EXPECT_EQ(gzip.bytes_in(), data.size());
-  EXPECT_EQ(gzip.bytes_out(), bytes.size());
-  EXPECT_LT(bytes.size(), data.size());  // the 300k run of 'z' compresses
-  test::write_text(dir / "x.gz", bytes);
-  const auto result = test::run_command("gzip -dc " + test::shell_quote((dir / "x.gz").string()) +
-                                        " > " + test::shell_quote((dir / "x").string()));
-  ASSERT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_EQ(test::read_text(dir / "x"), data);
+  EXPECT_EQ(out, bytes.size());
+  EXPECT_GE(in, blob.size() + 5 + 4 * 512);  // contents plus a header each and the end blocks
+  EXPECT_LT(out, in);                        // the 300k run of 'z' compresses
+
+  const auto listing = list_and_extract(dir / "a.tar.gz", dir / "x");
+  ASSERT_EQ(listing.exit_code, 0) << listing.output;
+  EXPECT_EQ(test::read_text(dir / "x/demo/a.txt"), "hello");
+  EXPECT_EQ(test::read_text(dir / "x/demo/best.pt"), blob);
+  EXPECT_NE(listing.output.find("drwxr-xr-x"), std::string::npos) << listing.output;
+  EXPECT_NE(listing.output.find("-rw-r--r--"), std::string::npos) << listing.output;
+  EXPECT_NE(listing.output.find(std::to_string(blob.size()) + " 2023-11-14 22:13 demo/best.pt"),
+            std::string::npos)
+      << listing.output;
+}
+
+TEST(CheckpointsTarGz, PathsLongerThanUstarHoldsRoundTrip) {
+  // ustar's name + prefix hold 255 bytes; pax extended headers carry the rest.
+  ScratchDir dir("ckpt_targz_long");
+  const std::string run(200, 'r');
+  const std::string name = run + "/" + std::string(120, 'c') + ".pt";
+  write_archive(dir / "long.tar.gz", [&](TarGzWriter& tar) {
+    tar.add_directory(run, 0);
+    tar.add_bytes(name, "weights", 0);
+  });
+  const auto listing = list_and_extract(dir / "long.tar.gz", dir / "x");
+  ASSERT_EQ(listing.exit_code, 0) << listing.output;
+  EXPECT_EQ(test::read_text(dir / "x" / name), "weights");
+}
+
+TEST(CheckpointsTarGz, AddFileRejectsAFileWhoseSizeChanged) {
+  ScratchDir dir("ckpt_tar_size");
+  test::write_text(dir / "f", "12345");
+  std::ostringstream out;
+  const auto ignore = [](const char*, size_t) {};
+  {
+    TarGzWriter writer(out, 6);
+    EXPECT_NE(error_of([&] { writer.add_file("x/f", dir / "f", 6, 0, ignore); }).find("shrank"),
+              std::string::npos);
+  }
+  {
+    TarGzWriter writer(out, 6);
+    EXPECT_NE(error_of([&] { writer.add_file("x/f", dir / "f", 4, 0, ignore); }).find("grew"),
+              std::string::npos);
+  }
 }
 
 }  // namespace
