@@ -145,6 +145,10 @@ struct PreprocessCounts {
 // The item catalogue between the steps. Column-major; `table.header` is item_id, title,
 // description, tag, the numeric columns, then the other raw columns (image_file comes last, on
 // writing).
+// The processed item file's copy of each title as written (`title` itself is cleaned for feature
+// extraction): what recommendations show to people.
+inline constexpr const char* kDisplayTitleColumn = "display_title";
+
 struct ItemTable {
   static constexpr size_t kIdColumn = 0, kTitleColumn = 1, kDescriptionColumn = 2, kTagColumn = 3;
   CsvTable table;

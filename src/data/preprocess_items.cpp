@@ -49,6 +49,7 @@ struct ItemColumns {
   std::optional<size_t> text[3];
   std::vector<size_t> numeric;
   std::vector<size_t> extra;
+  bool display_title = false;  // append the title as written (the raw file has no such column)
 };
 
 ItemColumns resolve_columns(const CsvReader& reader, const Config& config, ItemTable& items,
@@ -81,6 +82,8 @@ ItemColumns resolve_columns(const CsvReader& reader, const Config& config, ItemT
     cols.extra.push_back(c);
     header.push_back(name);
   }
+  cols.display_title = cols.text[0].has_value() && !reader.column(kDisplayTitleColumn);
+  if (cols.display_title) header.emplace_back(kDisplayTitleColumn);
   items.table.columns.resize(header.size());
   return cols;
 }
@@ -118,6 +121,10 @@ class ItemParser {
     for (size_t k = 0; k < cols.numeric.size(); ++k, ++out)
       columns[out].emplace_back(repair_numeric(row.fields[cols.numeric[k]], k, row.line, id));
     for (size_t c : cols.extra) columns[out++].push_back(row.fields[c]);
+    if (cols.display_title) {
+      display_text(row.fields[*cols.text[0]], cleaned_, scratch_);
+      columns[out++].push_back(cleaned_);
+    }
     items.lines.push_back(row.line);
     items.index.emplace(columns[ItemTable::kIdColumn].back(), index);
   }
@@ -157,6 +164,7 @@ class ItemParser {
   PreprocessCounts& counts_;
   TextCleaner cleaner_;
   std::string cleaned_;
+  std::string scratch_;
 };
 
 }  // namespace

@@ -286,6 +286,14 @@ void collapse_whitespace(std::string_view in, std::string& out) {
   }
 }
 
+void display_text(std::string_view raw, std::string& out, std::string& scratch) {
+  out.clear();
+  if (is_missing_text(raw)) return;
+  repair_utf8(raw, out);
+  strip_html(out, scratch);
+  collapse_whitespace(scratch, out);
+}
+
 TextCleanOutcome TextCleaner::clean(std::string_view raw, std::string& out) {
   TextCleanOutcome outcome;
   if (is_missing_text(raw)) {

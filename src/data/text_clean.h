@@ -33,6 +33,11 @@ class TextCleaner {
   std::vector<int32_t> codepoints_;
 };
 
+// `raw` as people read it, for titles in recommendations: valid UTF-8, markup removed, entities
+// decoded, whitespace collapsed; case and characters otherwise as written. Missing text gives "".
+// `scratch` is reused between calls.
+void display_text(std::string_view raw, std::string& out, std::string& scratch);
+
 // True for text that stands for "no value": empty, blank, nan, none, null (any case).
 bool is_missing_text(std::string_view text);
 

@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "core/strings.h"
 #include "data/csv.h"
+#include "data/preprocess.h"
 
 namespace pixelrec::infer {
 
@@ -84,7 +85,9 @@ std::vector<std::string> load_item_titles(const std::filesystem::path& item_info
                 "preprocess` or set data.processed_item_info_path");
   CsvReader reader = CsvReader::from_file(item_info_csv);
   const size_t id_column = reader.require_column("item_id");
-  const auto title_column = reader.column("title");
+  // Files from before display_title existed show the cleaned title.
+  auto title_column = reader.column(kDisplayTitleColumn);
+  if (!title_column) title_column = reader.column("title");
   std::vector<std::string> titles(items.size());
   if (!title_column) return titles;
   CsvRow row;

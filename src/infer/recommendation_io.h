@@ -14,7 +14,7 @@
 namespace pixelrec::infer {
 
 // One title per item index of `items`; "" for items the file does not list or when it has no
-// `title` column. Throws Error naming the file (and the line of a malformed row) and the fix
+// `display_title` (else `title`) column. Throws Error naming the file (and the line of a malformed row) and the fix
 // when it is missing or has no `item_id` column.
 std::vector<std::string> load_item_titles(const std::filesystem::path& item_info_csv,
                                           const IdMap& items);

@@ -300,6 +300,31 @@ class PreprocessCliErrors : public ::testing::Test {
   ScratchDir dir_{"preprocess_cli_errors"};
 };
 
+TEST_F(PreprocessCliErrors, KeepsTheTitleAsWrittenForDisplayBesideTheCleanedOne) {
+  write_text(raw("item_info.csv"),
+             "item_id,title,description,tag,view_number\n"
+             "1,\"Mission:   Impossible (1996)\",d,Action,5\n"
+             "2,\"<b>Saint, The</b> (1997) &amp; more\",d,Action,5\n"
+             "3,,d,Action,5\n");
+  write_text(raw("interactions.csv"), "item_id,user_id,timestamp\n1,u1,100\n2,u1,101\n");
+  write_text(dir_ / "extra.yaml",
+             "data:\n  numerical_features_cols: [view_number]\n  require_image: false\n");
+  const auto result =
+      run_pixelrec("preprocess --config " + shell_quote((dir_ / "config.yaml").string()) +
+                   " --config " + shell_quote((dir_ / "extra.yaml").string()));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const CsvTable items = read_csv_table(dir_ / "out" / "items.csv");
+  const auto column = [&](const std::string& name) {
+    const auto at = std::find(items.header.begin(), items.header.end(), name);
+    EXPECT_NE(at, items.header.end()) << name;
+    return items.columns.at(static_cast<size_t>(at - items.header.begin()));
+  };
+  EXPECT_EQ(column("title"), (std::vector<std::string>{"mission: impossible (1996)",
+                                                       "saint, the (1997) & more", ""}));
+  EXPECT_EQ(column("display_title"), (std::vector<std::string>{"Mission: Impossible (1996)",
+                                                               "Saint, The (1997) & more", ""}));
+}
+
 TEST_F(PreprocessCliErrors, MissingNumericColumnExitsOneNamingFileAndColumn) {
   const auto result = preprocess();
   EXPECT_EQ(result.exit_code, 1);

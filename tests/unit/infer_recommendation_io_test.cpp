@@ -43,6 +43,18 @@ TEST(RecommendationIo, TitlesFollowTheItemMapAndMissingOnesAreEmpty) {
   EXPECT_NE(missing.find("pixelrec preprocess"), std::string::npos) << missing;
 }
 
+TEST(RecommendationIo, TitlesShowTheDisplayTitleAsTheUserWroteIt) {
+  // `title` is cleaned for feature extraction (lowercased); people read `display_title`.
+  ScratchDir dir("display_titles");
+  write_text(dir / "items.csv",
+             "item_id,title,tag,display_title\n"
+             "1,\"mission: impossible (1996)\",film,\"Mission: Impossible (1996)\"\n"
+             "2,\"saint, the (1997)\",film,\"Saint, The (1997)\"\n");
+  const IdMap items = IdMap::from_ids({"1", "2"});
+  EXPECT_EQ(load_item_titles(dir / "items.csv", items),
+            (std::vector<std::string>{"Mission: Impossible (1996)", "Saint, The (1997)"}));
+}
+
 TEST(RecommendationIo, UserFileTakesOneIdPerLine) {
   ScratchDir dir("user_file_plain");
   write_text(dir / "users.txt",

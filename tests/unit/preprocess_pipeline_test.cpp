@@ -95,10 +95,10 @@ TEST_F(PreprocessPipeline, WritesCleanedItemsInInputOrderWithImageFiles) {
   EXPECT_FALSE(summary.up_to_date);
   EXPECT_EQ(summary.items, 3u);
   EXPECT_EQ(read_text(out("item_info.csv")),
-            "item_id,title,description,tag,view_number,category,image_file\n"
-            "i1,hello world,\"a, \"\"quoted\"\" multi-line\",music,10,x,i1.jpg\n"
-            "i2,title,,sport,0,y,i2.png\n"
-            "i3,t3,d3,music,0,z,i3.jpg\n");
+            "item_id,title,description,tag,view_number,category,display_title,image_file\n"
+            "i1,hello world,\"a, \"\"quoted\"\" multi-line\",music,10,x,Hello World,i1.jpg\n"
+            "i2,title,,sport,0,y,Ｔｉｔｌｅ,i2.png\n"
+            "i3,t3,d3,music,0,z,t3,i3.jpg\n");
   EXPECT_EQ(read_text(out("images/i1.jpg")), read_text(raw("images/i1.jpg")));
   EXPECT_EQ(read_text(out("images/i2.png")), read_text(raw("images/i2.png")));
   EXPECT_FALSE(fs::exists(out("images/i6.jpg")));
@@ -184,7 +184,7 @@ TEST_F(PreprocessPipeline, KeepsItemsWithoutImageWhenImagesAreOptional) {
   EXPECT_EQ(summary.items, 4u);
   EXPECT_EQ(summary.interactions, 5u);
   const std::string items = read_text(out("item_info.csv"));
-  EXPECT_NE(items.find("\ni4,t4,d4,game,5,q,\n"), std::string::npos) << items;
+  EXPECT_NE(items.find("\ni4,t4,d4,game,5,q,t4,\n"), std::string::npos) << items;
   EXPECT_NE(read_text(out("repairs.csv")).find("images/i4.jpg,,i4,image_file,image_missing\n"),
             std::string::npos);
   EXPECT_EQ(report()["steps"]["images"]["kept_without_image"],
@@ -198,7 +198,7 @@ TEST_F(PreprocessPipeline, ReencodesLargeImagesAsDownscaledJpeg) {
   config_.data.offline_image_compression.resize_if_pixels_larger_than = std::vector<int>{100, 100};
   config_.data.offline_image_compression.resize_target_longest_edge = 60;
   run();
-  EXPECT_NE(read_text(out("item_info.csv")).find("i2,title,,sport,0,y,i2.jpg\n"),
+  EXPECT_NE(read_text(out("item_info.csv")).find("i2,title,,sport,0,y,Ｔｉｔｌｅ,i2.jpg\n"),
             std::string::npos);
   const auto i1 = read_image_size(read_text(out("images/i1.jpg")));
   const auto i2 = read_image_size(read_text(out("images/i2.jpg")));
