@@ -13,9 +13,9 @@
 
 namespace pixelrec::infer {
 
-// One title per item index of `items`; "" for items the file does not list or when it has no
-// `display_title` (else `title`) column. Throws Error naming the file (and the line of a malformed row) and the fix
-// when it is missing or has no `item_id` column.
+// One title per item index of `items`, from the `display_title` column (else `title`); "" for
+// items the file does not list or when it has neither. Throws Error naming the file (and the line
+// of a malformed row) and the fix when it is missing or has no `item_id` column.
 std::vector<std::string> load_item_titles(const std::filesystem::path& item_info_csv,
                                           const IdMap& items);
 
