@@ -8,27 +8,21 @@
 
 namespace pixelrec::hpo {
 
-namespace {
-
-void require(bool ok, const std::string& problem) {
-  if (!ok) throw ConfigError("ASHA pruner: " + problem);
-}
-
-}  // namespace
-
 AshaPruner::AshaPruner(const AshaOptions& options, Direction direction)
     : options_(options), direction_(direction) {
-  require(options.min_resource >= 1,
-          "min_resource must be >= 1 epoch (got " + std::to_string(options.min_resource) + ")");
-  require(options.max_resource >= options.min_resource,
-          "max_resource (" + std::to_string(options.max_resource) + ") must be >= min_resource (" +
-              std::to_string(options.min_resource) + "); set it to the number of training epochs");
-  require(options.reduction_factor >= 2, "reduction_factor must be >= 2 (got " +
-                                             std::to_string(options.reduction_factor) +
-                                             "); 3 is the usual choice");
-  require(options.min_early_stopping_rate >= 0,
-          "min_early_stopping_rate must be >= 0 (got " +
-              std::to_string(options.min_early_stopping_rate) + ")");
+  require_pruner_option(
+      options.min_resource >= 1, "ASHA pruner",
+      "min_resource must be >= 1 epoch (got " + std::to_string(options.min_resource) + ")");
+  require_pruner_option(options.max_resource >= options.min_resource, "ASHA pruner",
+                        "max_resource (" + std::to_string(options.max_resource) +
+                            ") must be >= min_resource (" + std::to_string(options.min_resource) +
+                            "); set it to the number of training epochs");
+  require_pruner_option(options.reduction_factor >= 2, "ASHA pruner",
+                        "reduction_factor must be >= 2 (got " +
+                            std::to_string(options.reduction_factor) + "); 3 is the usual choice");
+  require_pruner_option(options.min_early_stopping_rate >= 0, "ASHA pruner",
+                        "min_early_stopping_rate must be >= 0 (got " +
+                            std::to_string(options.min_early_stopping_rate) + ")");
   // r_k = min_resource * eta^(k + s) while r_k < max_resource, without overflowing. As in the
   // ASHA paper, no rung sits at max_resource: a trial that got there has finished (COMPLETE).
   const int64_t eta = options.reduction_factor, max = options.max_resource;
@@ -43,11 +37,12 @@ AshaPruner::AshaPruner(const AshaOptions& options, Direction direction)
     if (resource > max / eta) break;
     resource *= eta;
   }
-  require(!rungs_.empty(),
-          "no rung fits: min_resource * reduction_factor^min_early_stopping_rate "
-          "is not below max_resource (" +
-              std::to_string(options.max_resource) +
-              "); lower min_early_stopping_rate or min_resource, or raise max_resource");
+  require_pruner_option(
+      !rungs_.empty(), "ASHA pruner",
+      "no rung fits: min_resource * reduction_factor^min_early_stopping_rate "
+      "is not below max_resource (" +
+          std::to_string(options.max_resource) +
+          "); lower min_early_stopping_rate or min_resource, or raise max_resource");
   rung_values_.resize(rungs_.size());
 }
 

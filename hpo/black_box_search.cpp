@@ -13,6 +13,7 @@
 #include "core/config_loader.h"
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/host.h"
 #include "core/logging.h"
 #include "core/parallel.h"
 #include "core/strings.h"
@@ -26,12 +27,6 @@
 namespace pixelrec::hpo {
 
 namespace {
-
-std::string host_name() {
-  char buf[HOST_NAME_MAX + 1] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
-}
 
 std::string this_worker() { return host_name() + ":" + std::to_string(::getpid()); }
 

@@ -15,6 +15,7 @@
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/host.h"
 #include "core/logging.h"
 #include "hpo/protocol.h"
 
@@ -71,11 +72,7 @@ CoordinatorEndpoint read_coordinator_endpoint(const std::filesystem::path& study
   return {j["host"].get<std::string>() + ":" + std::to_string(j["port"].get<int64_t>()), token};
 }
 
-std::string default_worker_name() {
-  char host[HOST_NAME_MAX + 1] = {};
-  if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
-  return std::string(host) + ":" + std::to_string(::getpid());
-}
+std::string default_worker_name() { return host_name() + ":" + std::to_string(::getpid()); }
 
 CoordinatorClient::CoordinatorClient(ClientOptions options) : options_(std::move(options)) {
   if (options_.worker.empty()) options_.worker = default_worker_name();

@@ -11,6 +11,7 @@
 #include "core/config_loader.h"
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/host.h"
 #include "core/logging.h"
 #include "hpo/asha.h"
 #include "hpo/best_config.h"
@@ -58,12 +59,6 @@ std::unique_ptr<Pruner> make_pruner(const Config& config, Direction direction) {
   }
   throw ConfigError("hyperparameter_search.pruner '" + h.pruner +
                     "' is not known; use asha, median or none");
-}
-
-std::string host_name() {
-  char buf[HOST_NAME_MAX + 1] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
 }
 
 // The token file: written to a 0600 temp file and renamed, so it is never readable by others,

@@ -11,10 +11,6 @@ namespace pixelrec::hpo {
 
 namespace {
 
-void require(bool ok, const std::string& problem) {
-  if (!ok) throw ConfigError("median pruner: " + problem);
-}
-
 // numpy.percentile(values, 50): the middle value, or the mean of the two middle values.
 double median(std::vector<double>& values) {
   std::sort(values.begin(), values.end());
@@ -26,14 +22,18 @@ double median(std::vector<double>& values) {
 
 MedianPruner::MedianPruner(const MedianOptions& options, Direction direction)
     : options_(options), direction_(direction) {
-  require(options.n_startup_trials >= 0,
-          "n_startup_trials must be >= 0 (got " + std::to_string(options.n_startup_trials) + ")");
-  require(options.n_warmup_steps >= 0,
-          "n_warmup_steps must be >= 0 (got " + std::to_string(options.n_warmup_steps) + ")");
-  require(options.interval_steps >= 1,
-          "interval_steps must be >= 1 (got " + std::to_string(options.interval_steps) + ")");
-  require(options.n_min_trials >= 1,
-          "n_min_trials must be >= 1 (got " + std::to_string(options.n_min_trials) + ")");
+  require_pruner_option(
+      options.n_startup_trials >= 0, "median pruner",
+      "n_startup_trials must be >= 0 (got " + std::to_string(options.n_startup_trials) + ")");
+  require_pruner_option(
+      options.n_warmup_steps >= 0, "median pruner",
+      "n_warmup_steps must be >= 0 (got " + std::to_string(options.n_warmup_steps) + ")");
+  require_pruner_option(
+      options.interval_steps >= 1, "median pruner",
+      "interval_steps must be >= 1 (got " + std::to_string(options.interval_steps) + ")");
+  require_pruner_option(
+      options.n_min_trials >= 1, "median pruner",
+      "n_min_trials must be >= 1 (got " + std::to_string(options.n_min_trials) + ")");
 }
 
 // Optuna's _is_first_in_interval_step: check only the first report at or after each interval

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "hpo/trial.h"
@@ -22,6 +23,9 @@ struct Report {
   int64_t step = 0;
   double value = 0.0;
 };
+
+// Throws ConfigError "<pruner>: <problem>" unless `ok`: how pruners reject their options.
+void require_pruner_option(bool ok, std::string_view pruner, const std::string& problem);
 
 class Pruner {
  public:

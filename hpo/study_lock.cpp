@@ -9,16 +9,11 @@
 #include <string>
 
 #include "core/errors.h"
+#include "core/host.h"
 #include "core/text_formats.h"
 
 namespace pixelrec::hpo {
 namespace {
-
-std::string this_host() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "?";
-  return name;
-}
 
 std::string read_holder(int fd) {
   char buffer[512] = {};
@@ -49,7 +44,7 @@ StudyLock::StudyLock(const std::filesystem::path& storage_path)
                 " (a study on NFS or Lustre may not support flock: keep study.db on a local "
                 "disk)");
   }
-  const std::string holder = "pid " + std::to_string(::getpid()) + " on " + this_host() +
+  const std::string holder = "pid " + std::to_string(::getpid()) + " on " + host_name() +
                              " since " + utc_now_iso8601() + "\n";
   if (::ftruncate(fd_, 0) == 0) {
     // Informational only: a short write leaves the lock itself intact.

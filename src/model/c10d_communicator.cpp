@@ -25,6 +25,7 @@
 #endif
 
 #include "core/errors.h"
+#include "core/host.h"
 #include "core/strings.h"
 #include "model/tensor_collectives.h"
 
@@ -364,19 +365,13 @@ void check_backend(const std::string& backend) {
 #endif
 }
 
-std::string this_host_name() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0) return "localhost";
-  return name;
-}
-
 // Under mpirun: rank 0 listens and sends its port over MPI. All ranks on one node rendezvous on
 // loopback; across nodes on MASTER_ADDR, else rank 0's host name.
 RendezvousStore bootstrap_over_mpi(dist::Communicator& mpi, const RendezvousPlan& plan,
                                    int world_size, milliseconds timeout) {
   constexpr size_t kNameBytes = 256;
   std::vector<char> mine(kNameBytes, '\0'), all(kNameBytes * size_t(mpi.size()));
-  const std::string name = this_host_name();
+  const std::string name = host_name();
   std::memcpy(mine.data(), name.data(), std::min(name.size(), kNameBytes - 1));
   mpi.allgather(mine.data(), kNameBytes, all.data());
   bool one_node = true;

@@ -10,6 +10,7 @@
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/host.h"
 #include "core/logging.h"
 #include "train/crc32c.h"
 
@@ -62,18 +63,12 @@ double now_seconds() {
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string hostname() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
-}
-
 // Opens a new event file, never reusing an existing name (two writers in one second and process).
 int create_event_file(const fs::path& dir, fs::path& path) {
   const long seconds = long(std::chrono::duration_cast<std::chrono::seconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count());
-  const std::string stem = "events.out.tfevents." + std::to_string(seconds) + "." + hostname() +
+  const std::string stem = "events.out.tfevents." + std::to_string(seconds) + "." + host_name() +
                            "." + std::to_string(getpid());
   for (int attempt = 0;; ++attempt) {
     path = dir / (stem + (attempt ? "." + std::to_string(attempt) : "") + ".pixelrec");
