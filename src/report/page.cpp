@@ -10,8 +10,9 @@ namespace pixelrec::report {
 
 namespace {
 
-nlohmann::json series_json(const ChartSeries& s) {
+nlohmann::json series_json(const ChartSeries& s, bool hidden) {
   return {{"label", s.label},
+          {"hidden", hidden},
           {"y", s.y},
           {"x", s.x},
           {"color", s.color},
@@ -45,6 +46,16 @@ std::string chart_numbers(const ChartSpec& chart) {
   return table + "</tbody></table>\n";
 }
 
+std::string hidden_note(const ChartSpec& chart) {
+  if (chart.series.size() <= kVisibleSeries) return "";
+  std::string names;
+  for (size_t i = kVisibleSeries; i < chart.series.size(); ++i)
+    names += (names.empty() ? "" : ", ") + chart.series[i].label;
+  return "<p class=\"note\">" + std::to_string(chart.series.size() - kVisibleSeries) +
+         " more series start hidden (" + html_escape(names) +
+         "): click a name in the legend to show it.</p>\n";
+}
+
 }  // namespace
 
 void Page::begin_section(const std::string& id, const std::string& title) {
@@ -57,7 +68,8 @@ void Page::end_section() { body_ += "</section>\n"; }
 void Page::chart(const ChartSpec& chart) {
   const std::string id = "chart-" + std::to_string(charts_.size());
   nlohmann::json series = nlohmann::json::array();
-  for (const ChartSeries& s : chart.series) series.push_back(series_json(s));
+  for (size_t i = 0; i < chart.series.size(); ++i)
+    series.push_back(series_json(chart.series[i], i >= kVisibleSeries));
   charts_.push_back({{"id", id},
                      {"type", chart.type},
                      {"title", chart.title},
@@ -67,8 +79,8 @@ void Page::chart(const ChartSpec& chart) {
                      {"horizontal", chart.horizontal},
                      {"series", std::move(series)}});
   body_ += "<figure class=\"chart\"><div class=\"canvas-box\"><canvas id=\"" + id +
-           "\" role=\"img\" aria-label=\"" + html_escape(chart.title) +
-           "\"></canvas></div>\n<details><summary>Numbers: " + html_escape(chart.title) +
+           "\" role=\"img\" aria-label=\"" + html_escape(chart.title) + "\"></canvas></div>\n" +
+           hidden_note(chart) + "<details><summary>Numbers: " + html_escape(chart.title) +
            "</summary>\n" + chart_numbers(chart) + "</details></figure>\n";
 }
 

@@ -19,6 +19,10 @@ struct ChartSeries {
   bool points_only = false;
 };
 
+// Series a chart shows at first; the rest start hidden (a legend click shows each), so a chart
+// with a dozen recommenders stays readable. Builders put the series that matter most first.
+inline constexpr size_t kVisibleSeries = 6;
+
 struct ChartSpec {
   std::string type;  // line | bar | scatter
   std::string title, x_title, y_title;
@@ -32,7 +36,8 @@ class Page {
   void begin_section(const std::string& id, const std::string& title);
   void end_section();
   void html(const std::string& text) { body_ += text; }
-  // A canvas for `chart` followed by a <details> table of its numbers.
+  // A canvas for `chart` followed by a <details> table of its numbers. Series after the first
+  // kVisibleSeries start hidden, and a note under the chart says so.
   void chart(const ChartSpec& chart);
   void omit(const std::string& section, const std::string& reason);
 
@@ -62,6 +67,8 @@ std::string number_table(const std::string& corner, const std::vector<std::strin
 struct RunFolder;
 struct StudyFolder;
 struct EvalResultFile;
+void add_summary(Page& page, const std::vector<const EvalResultFile*>& results,
+                 const std::vector<StudyFolder>& studies);
 void add_run_summary(Page& page, const RunFolder& run, const std::string& id);
 void add_learning_curves(Page& page, const RunFolder& run, const std::string& id);
 void add_metric_tables(Page& page, const std::vector<const EvalResultFile*>& results);

@@ -166,6 +166,7 @@ EvalResultFile read_eval_result(const fs::path& path) {
   r.split = optional_string(j, "split");
   r.config_fingerprint = optional_string(j, "config_fingerprint");
   r.model = optional_string(j, "model");
+  r.numeric_source = optional_string(j, "numeric_source");
   if (const auto it = j.find("users_evaluated"); it != j.end()) {
     r.users_evaluated = number_or_null(*it, path.string() + ": \"users_evaluated\"");
   }

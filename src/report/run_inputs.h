@@ -38,6 +38,7 @@ struct EvalResultFile {
   std::filesystem::path path;
   std::string run;  // the run folder it was found in
   std::string recommender, task, part, split, config_fingerprint, model;
+  std::string numeric_source;  // how numeric features were made; "" when the file predates it
   double users_evaluated = 0;
   std::vector<std::pair<std::string, double>> metrics;  // file order; NaN for null
   std::vector<std::string> notes;

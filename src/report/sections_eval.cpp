@@ -9,12 +9,11 @@
 #include "report/html.h"
 #include "report/page.h"
 #include "report/report.h"
+#include "report/verdict.h"
 
 namespace pixelrec::report {
 
 namespace {
-
-using Results = std::vector<const EvalResultFile*>;
 
 constexpr double kSignificance = 0.05;
 
@@ -33,21 +32,56 @@ bool is_accuracy(const std::string& metric) {
   return names.count(base_name(metric)) > 0;
 }
 
-std::string task_label(const EvalResultFile& r) {
-  return r.task + (r.part.empty() || r.part == "test" ? "" : " (" + r.part + ")");
+std::string metric_table(const Results& results, const std::vector<std::string>& labels,
+                         const std::vector<std::string>& columns) {
+  std::vector<std::pair<std::string, std::vector<double>>> rows;
+  for (size_t i = 0; i < results.size(); ++i) {
+    std::vector<double> values;
+    for (const std::string& c : columns) values.push_back(results[i]->metric(c).value_or(NAN));
+    rows.emplace_back(labels[i], std::move(values));
+  }
+  return number_table("recommender", columns, rows, true);
 }
 
-// (task, part) groups in first-seen order.
-std::vector<std::pair<std::string, Results>> by_task(const Results& results) {
-  std::vector<std::pair<std::string, Results>> groups;
-  for (const EvalResultFile* r : results) {
-    const std::string key = task_label(*r);
-    auto it =
-        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == key; });
-    if (it == groups.end()) it = groups.insert(groups.end(), {key, {}});
-    it->second.push_back(r);
+// A table of `columns` with the K = 10 metrics (and those without a K) shown and the other
+// cut-offs behind a toggle.
+std::string k10_first_tables(const Results& results, const std::vector<std::string>& labels,
+                             const std::vector<std::string>& columns) {
+  std::vector<std::string> first, rest;
+  std::set<int> other_ks;
+  for (const std::string& c : columns) {
+    const auto k = k_of(c);
+    if (!k || *k == 10) {
+      first.push_back(c);
+    } else {
+      rest.push_back(c);
+      other_ks.insert(*k);
+    }
   }
-  return groups;
+  if (first.empty()) first.swap(rest);  // no K = 10 at all: show what there is
+  std::string html = metric_table(results, labels, first);
+  if (rest.empty()) return html;
+  std::vector<std::string> ks;
+  for (int k : other_ks) ks.push_back(std::to_string(k));
+  return html + "<details><summary>Other cut-offs (K = " + join(ks, ", ") + ")</summary>\n" +
+         metric_table(results, labels, rest) + "</details>\n";
+}
+
+// The model first, then the others from best to worst on the task's headline metric, so the
+// series a chart shows first are those a reader compares.
+Results by_headline(Results group) {
+  const std::string metric = headline_metric(group);
+  const bool lower = lower_is_better(metric);
+  const auto key = [&](const EvalResultFile* r) {
+    const double v = r->metric(metric).value_or(NAN);
+    return std::isnan(v) ? -INFINITY : (lower ? -v : v);
+  };
+  std::stable_sort(group.begin(), group.end(), [&](const auto* a, const auto* b) {
+    const bool ma = a->recommender == kModelRecommender, mb = b->recommender == kModelRecommender;
+    if (ma != mb) return ma;
+    return key(a) > key(b);
+  });
+  return group;
 }
 
 // "popularity", or "popularity [run]" when the results come from several runs.
@@ -72,17 +106,6 @@ std::vector<std::string> metric_union(const Results& results, bool accuracy) {
     }
   }
   return names;
-}
-
-std::string metric_table(const Results& results, const std::vector<std::string>& labels,
-                         const std::vector<std::string>& columns) {
-  std::vector<std::pair<std::string, std::vector<double>>> rows;
-  for (size_t i = 0; i < results.size(); ++i) {
-    std::vector<double> values;
-    for (const std::string& c : columns) values.push_back(results[i]->metric(c).value_or(NAN));
-    rows.emplace_back(labels[i], std::move(values));
-  }
-  return number_table("recommender", columns, rows, true);
 }
 
 std::string p_cell(double p) { return number_cell(p, p < kSignificance ? "sig" : ""); }
@@ -168,15 +191,15 @@ void add_metric_tables(Page& page, const Results& results) {
       "<p>Each table compares every recommender evaluated on one task; the best value of each "
       "column is highlighted (the lowest for Gini, the highest otherwise). Hover a number for "
       "its exact value. Significance: p-values below 0.05 are marked.</p>\n");
-  for (const auto& [task, group] : by_task(results)) {
+  for (const auto& [task, group] : group_by_task(results)) {
     const std::vector<std::string> labels = row_labels(group);
     page.html("<h3>Task " + html_escape(task) + "</h3>\n");
     const auto accuracy = metric_union(group, true);
-    if (!accuracy.empty()) page.html("<h4>Accuracy</h4>\n" + metric_table(group, labels, accuracy));
+    if (!accuracy.empty())
+      page.html("<h4>Accuracy</h4>\n" + k10_first_tables(group, labels, accuracy));
     const auto beyond = metric_union(group, false);
-    if (!beyond.empty()) {
-      page.html("<h4>Beyond accuracy</h4>\n" + metric_table(group, labels, beyond));
-    }
+    if (!beyond.empty())
+      page.html("<h4>Beyond accuracy</h4>\n" + k10_first_tables(group, labels, beyond));
     if (std::any_of(group.begin(), group.end(), [](auto* r) { return !r->significance.empty(); })) {
       page.html("<h4>Paired significance (t-test and Wilcoxon, from the result files)</h4>\n");
       for (size_t i = 0; i < group.size(); ++i) {
@@ -191,7 +214,8 @@ void add_metric_tables(Page& page, const Results& results) {
 void add_metrics_by_k(Page& page, const Results& results) {
   static const std::vector<std::string> families = {"ndcg", "recall", "hit_rate"};
   bool any = false;
-  for (const auto& [task, group] : by_task(results)) {
+  for (const auto& [task, unordered] : group_by_task(results)) {
+    const Results group = by_headline(unordered);
     const std::vector<std::string> labels = row_labels(group);
     for (const std::string& family : families) {
       const std::vector<int> ks = ks_of(group, family);

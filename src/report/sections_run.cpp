@@ -1,5 +1,6 @@
 // Run sections: the summary (configuration, fingerprints, epochs, best epoch) and the learning
 // curves from metrics.jsonl.
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -36,10 +37,14 @@ ChartSpec epoch_chart(const MetricsHistory& h, const std::string& title, const s
   chart.x_title = "epoch";
   chart.y_title = y;
   for (int64_t e : h.epochs) chart.labels.push_back(std::to_string(e));
-  for (size_t i = 0; i < h.names.size(); ++i) {
-    if (!select(h.names[i])) continue;
+  std::vector<size_t> chosen;
+  for (size_t i = 0; i < h.names.size(); ++i)
+    if (select(h.names[i])) chosen.push_back(i);
+  // K = 10 first: with more than kVisibleSeries names, the others start hidden.
+  std::stable_partition(chosen.begin(), chosen.end(),
+                        [&](size_t i) { return ends_with(h.names[i], "@10"); });
+  for (size_t i : chosen)
     chart.series.push_back({h.names[i], h.columns[i], {}, palette(chart.series.size())});
-  }
   return chart;
 }
 

@@ -6,6 +6,9 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <tuple>
 
 #include "report/report.h"
 #include "report_fixtures.h"
@@ -31,16 +34,17 @@ std::string find_chromium() {
 // (empty when dump_dom is false).
 std::string run_browser(const std::string& chromium, const ScratchDir& dir,
                         const std::filesystem::path& page, const std::filesystem::path& png,
-                        bool dump_dom) {
+                        bool dump_dom, const std::string& window = "1200,2000") {
   const auto dom = dir / (png.stem().string() + ".dom.html");
   const auto log = dir / (png.stem().string() + ".chromium.log");
   const std::string command =
       "timeout 180 " + shell_quote(chromium) +
-      " --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=" +
-      shell_quote((dir / "profile").string()) +
-      " --window-size=1200,2000 --screenshot=" + shell_quote(png.string()) +
-      (dump_dom ? " --dump-dom" : "") + " " + shell_quote("file://" + page.string()) + " > " +
-      shell_quote(dom.string()) + " 2> " + shell_quote(log.string());
+      " --headless --no-sandbox --disable-gpu --hide-scrollbars --enable-logging=stderr --v=0"
+      " --user-data-dir=" +
+      shell_quote((dir / "profile").string()) + " --window-size=" + window +
+      " --screenshot=" + shell_quote(png.string()) + (dump_dom ? " --dump-dom" : "") + " " +
+      shell_quote("file://" + page.string()) + " > " + shell_quote(dom.string()) + " 2> " +
+      shell_quote(log.string());
   const test::CommandResult result = run_command(command);
   EXPECT_EQ(result.exit_code, 0) << command << "\n" << read_text(log);
   return dump_dom ? read_text(dom) : "";
@@ -96,6 +100,55 @@ TEST(ReportBrowser, ChromiumDrawsEveryChartAndTheScreenshotIsNotBlank) {
   // A blank page compresses to almost nothing; text, tables and charts do not.
   EXPECT_GT(report_png.size(), 5 * blank_png.size())
       << "report " << report_png.size() << " bytes, blank " << blank_png.size() << " bytes";
+}
+
+// The page's console messages (errors, warnings, logs) in chromium's log of `png`'s run.
+std::string console_lines(const ScratchDir& dir, const std::filesystem::path& png) {
+  std::string lines;
+  std::istringstream log(read_text(dir / (png.stem().string() + ".chromium.log")));
+  for (std::string line; std::getline(log, line);)
+    if (line.find(":CONSOLE") != std::string::npos) lines += line + "\n";
+  return lines;
+}
+
+// Desktop and phone first screens: the summary opens the page, every chart is drawn, the console
+// stays silent. The screenshots are kept in <build>/tests/test-output/report/ for a person to see.
+TEST(ReportBrowser, FirstScreenAtDesktopAndPhoneWidthsOpensWithTheSummary) {
+  const std::string chromium = find_chromium();
+  ASSERT_FALSE(chromium.empty())
+      << "chromium not found: install chromium (scripts/bootstrap.sh installs it)";
+  ScratchDir dir("report_browser_screens");
+  fixtures::write_run(dir / "run");
+  fixtures::write_study(dir / "study");
+  const ReportSummary summary =
+      write_report({{dir / "run", dir / "study"}, dir / "report.html", ""});
+  const std::filesystem::path kept = std::filesystem::current_path() / "test-output" / "report";
+  std::filesystem::create_directories(kept);
+  for (const auto& [name, width, height] :
+       {std::tuple<std::string, uint32_t, uint32_t>{"desktop", 1280, 800}, {"phone", 390, 844}}) {
+    const auto png = dir / (name + ".png");
+    const std::string dom = run_browser(chromium, dir, dir / "report.html", png, /*dump_dom=*/true,
+                                        std::to_string(width) + "," + std::to_string(height));
+    EXPECT_NE(dom.find("data-charts-rendered=\"" + std::to_string(summary.charts) + "\""),
+              std::string::npos)
+        << name;
+    EXPECT_EQ(count(dom, "data-rendered=\"true\""), size_t(summary.charts)) << name;
+    EXPECT_EQ(dom.find("class=\"chart-error\""), std::string::npos) << name;
+    EXPECT_EQ(console_lines(dir, png), "") << name;
+    // The first thing in <main> is the summary, and it names the winner.
+    const size_t main = dom.find("<main>");
+    ASSERT_NE(main, std::string::npos) << name;
+    EXPECT_EQ(dom.find("<section", main), dom.find("<section id=\"summary\">", main)) << name;
+    EXPECT_NE(dom.find("multimodal wins task full"), std::string::npos) << name;
+    const std::string bytes = read_text(png);
+    ASSERT_GT(bytes.size(), 24u) << name;
+    EXPECT_EQ(big_endian(bytes, 16), width) << name;
+    EXPECT_EQ(big_endian(bytes, 20), height) << name;
+    std::filesystem::copy_file(png, kept / png.filename(),
+                               std::filesystem::copy_options::overwrite_existing);
+    std::cout << "report first screen (" << name << ", " << width << "x" << height
+              << "): " << (kept / png.filename()).string() << "\n";
+  }
 }
 
 }  // namespace

@@ -88,9 +88,13 @@ TEST(ReportHtml, ChartsComeWithTheirNumbersAndTheExpectedCount) {
   EXPECT_EQ(count(r.html, "<canvas id=\"chart-"), 12u);
   EXPECT_EQ(count(r.html, "<details><summary>Numbers: "), 12u);
   EXPECT_NE(r.html.find("<body data-charts-expected=\"12\">"), std::string::npos);
-  EXPECT_EQ(r.sections, (std::vector<std::string>{"inputs", "run-0-summary", "run-0-curves",
-                                                  "metrics", "metrics-by-k", "cold-vs-warm",
-                                                  "study-0-history", "study-0-importance"}));
+  // The answer first, the files read last.
+  EXPECT_EQ(r.sections, (std::vector<std::string>{
+                            "summary", "run-0-summary", "run-0-curves", "metrics", "metrics-by-k",
+                            "cold-vs-warm", "study-0-history", "study-0-importance", "inputs"}));
+  EXPECT_LT(r.html.find("<section id=\"summary\">"), r.html.find("<section id=\"run-0-summary\">"));
+  EXPECT_GT(r.html.find("<section id=\"inputs\">"),
+            r.html.find("<section id=\"study-0-importance\">"));
   // Learning-curve numbers, in the chart's table (epoch 2's lr).
   EXPECT_NE(r.html.find("<td class=\"num\" title=\"0.0025\">0.0025</td>"), std::string::npos);
   // Cold vs warm: ndcg@10 warm then cold for multimodal; popularity has no cold result.
@@ -144,7 +148,7 @@ TEST(ReportHtml, SectionsWithoutInputsAreLeftOutAndSaySo) {
   const auto run = dir / "evaluated-only";
   fixtures::write_result(run, "popularity", "full", "\"ndcg@10\": 0.0623");
   const RenderedReport r = render({run});
-  EXPECT_EQ(r.sections, (std::vector<std::string>{"inputs", "metrics", "metrics-by-k"}));
+  EXPECT_EQ(r.sections, (std::vector<std::string>{"summary", "metrics", "metrics-by-k", "inputs"}));
   EXPECT_EQ(r.html.find("id=\"run-0-curves\""), std::string::npos);
   EXPECT_NE(r.html.find("<li>Run summary (evaluated-only): config.yaml and metrics.jsonl absent "
                         "or skipped</li>"),
@@ -192,7 +196,7 @@ TEST(ReportHtml, ThePageLoadsNothingFromOutside) {
        ++it, ++links) {
     EXPECT_EQ((*it)[1].str().substr(0, 1), "#") << (*it)[1].str();
   }
-  EXPECT_EQ(links, 8u);
+  EXPECT_EQ(links, 9u);
   // http(s):// appears only inside the library's /*! license */ comments (never fetched).
   for (const std::string scheme : {"http://", "https://", "//cdn"}) {
     for (size_t at = html.find(scheme); at != std::string::npos; at = html.find(scheme, at + 1)) {
