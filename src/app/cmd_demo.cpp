@@ -15,6 +15,7 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/strings.h"
+#include "report/verdict.h"
 
 namespace pixelrec::app {
 
@@ -176,6 +177,20 @@ void print_table(const std::string& title, const fs::path& eval_dir, const std::
   std::printf("(p: paired t-test of per-user ndcg@10 against popularity)\n");
 }
 
+// One sentence: which recommender won full-catalogue ranking, by how much over the runner-up
+// side (the model against the best baseline), with its paired test; the report's summary says
+// the same.
+std::string who_won(const fs::path& eval_dir, const std::vector<std::string>& recommenders) {
+  std::vector<report::EvalResultFile> files;
+  for (const auto& name : recommenders) {
+    const fs::path path = eval_dir / (name + "_full.json");
+    if (fs::exists(path)) files.push_back(report::read_eval_result(path));
+  }
+  report::Results group;
+  for (const auto& f : files) group.push_back(&f);
+  return report::verdict_sentence(report::verdict_for("full", group), files.size() - 1);
+}
+
 void run_demo(bool quick, const fs::path& out_arg, int ranks) {
   const auto start = Clock::now();
   const fs::path out = fs::absolute(out_arg).lexically_normal();
@@ -249,7 +264,8 @@ void run_demo(bool quick, const fs::path& out_arg, int ranks) {
   if (const auto best = read_json(out / "results/hpo/demo_search/best_params.json"))
     std::printf("\nBest search trial: %s\n", best->dump().c_str());
   const double minutes = std::chrono::duration<double>(Clock::now() - start).count() / 60;
-  std::printf("\nDemo done in %.1f min. Report: %s\n", minutes, report.c_str());
+  std::printf("\nDemo done in %.1f min.\n%s Report: %s\n", minutes,
+              who_won(out / "results/demo/eval", recommenders).c_str(), report.c_str());
 }
 
 }  // namespace

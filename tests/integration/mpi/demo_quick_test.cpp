@@ -40,6 +40,25 @@ TEST(DemoQuick, RunsEveryStepAndPrintsTheResultFilesNumbers) {
   const std::string report = read_text(out / "report.html");
   EXPECT_GT(report.size(), 100'000u);  // the chart library is inlined
   EXPECT_NE(r.output.find("Demo done in"), std::string::npos);
+  // The last line says who won full ranking, by how much, and where the report is.
+  std::string winner;
+  double best_ndcg = -1;
+  for (const char* name :
+       {"multimodal", "popularity", "random", "itemknn", "userknn", "contentknn", "ease", "ials"}) {
+    const auto result = nlohmann::json::parse(
+        read_text(out / "results/demo/eval" / (std::string(name) + "_full.json")));
+    const double ndcg = result["metrics"]["ndcg@10"].get<double>();
+    if (ndcg > best_ndcg) best_ndcg = ndcg, winner = name;
+  }
+  std::string last = r.output.substr(0, r.output.find_last_not_of('\n') + 1);
+  last = last.substr(last.rfind('\n') + 1);
+  EXPECT_EQ(last.rfind(winner + " wins task full: ndcg@10 = ", 0), 0u) << last;
+  EXPECT_NE(last.find("x "), std::string::npos) << last;  // the model / best-baseline ratio
+  EXPECT_NE(last.find("the best of 7 baselines"), std::string::npos) << last;
+  EXPECT_NE(last.find("paired t-test p = "), std::string::npos) << last;
+  EXPECT_EQ(last.substr(last.size() - (out / "report.html").string().size() - 8),
+            "Report: " + (out / "report.html").string())
+      << last;
   // A second demo into the same folder replaces it; a foreign folder is refused.
   write_text(dir.path() / "mine/notes.txt", "keep me");
   const CommandResult refused =
