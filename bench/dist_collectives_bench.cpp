@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/errors.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "model/c10d_communicator.h"
 
 namespace {

@@ -17,7 +17,7 @@
 #include "core/config.h"
 #include "core/errors.h"
 #include "data/negative_sampler.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "features/feature_store.h"
 #include "model/c10d_communicator.h"
 #include "model/gradient_sync.h"

@@ -17,7 +17,7 @@
 #include "core/errors.h"
 #include "core/rng.h"
 #include "data/split_data.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "eval/baselines.h"
 #include "eval/evaluator.h"
 #include "model/model_scorer.h"

@@ -1,7 +1,7 @@
 // `pixelrec cache`: item features into the HDF5 feature store; one process or under mpirun/srun.
 #include "app/cli_common.h"
 #include "core/logging.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "features/cache.h"
 
 namespace pixelrec::app {

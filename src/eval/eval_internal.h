@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/errors.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "eval/evaluator.h"
 #include "eval/metrics.h"
 #include "eval/tie_order.h"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "data/split_data.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "eval/content_vectors.h"
 #include "eval/scorer.h"
 

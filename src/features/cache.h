@@ -12,7 +12,7 @@
 #include <string>
 
 #include "core/config.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 
 namespace pixelrec::features {
 

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "core/config.h"
-#include "dist/communicator.h"
-#include "dist/launch_env.h"
+#include "distributed/communicator.h"
+#include "distributed/launch_env.h"
 
 namespace pixelrec::model {
 

@@ -13,7 +13,7 @@
 #include <memory>
 #include <vector>
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "model/optimizers.h"
 #include "model/tensor_collectives.h"
 

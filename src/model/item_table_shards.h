@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "model/recommender.h"
 
 namespace pixelrec::model {

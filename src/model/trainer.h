@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/config.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "train/metrics_log.h"
 
 namespace pixelrec::model {

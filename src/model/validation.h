@@ -13,7 +13,7 @@
 #include "core/config.h"
 #include "data/negative_sampler.h"
 #include "data/split_data.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "eval/evaluator.h"
 #include "model/recommender.h"
 

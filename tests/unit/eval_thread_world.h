@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "eval/evaluator.h"
 
 namespace pixelrec::eval {

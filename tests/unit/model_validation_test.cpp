@@ -7,7 +7,7 @@
 #include <numeric>
 
 #include "core/config.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "model/validation.h"
 #include "model_test_support.h"
 #include "unit/eval_interactions_fixture.h"

@@ -12,7 +12,7 @@
 #include "core/hash.h"
 #include "core/logging.h"
 #include "core/strings.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "eval/baselines.h"
 #include "eval/content_vectors.h"
 #include "eval/eval_result.h"

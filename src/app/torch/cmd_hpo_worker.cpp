@@ -22,7 +22,7 @@
 #include "core/logging.h"
 #include "core/strings.h"
 #include "data/split_data.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "eval/content_vectors.h"
 #include "eval/eval_result.h"
 #include "eval/evaluator.h"

@@ -5,7 +5,7 @@
 #include "app/cli_common.h"
 #include "app/torch/torch_commands.h"
 #include "core/logging.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "model/c10d_communicator.h"
 #include "model/trainer.h"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "dist/launch_env.h"
+#include "distributed/launch_env.h"
 #include "hpo/best_config.h"
 #include "hpo/coordinator_study.h"
 #include "model/trainer.h"

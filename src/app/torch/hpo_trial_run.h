@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/config.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "hpo/coordinator_client.h"
 #include "hpo/space.h"
 

@@ -11,8 +11,8 @@
 
 #include "core/errors.h"
 #include "core/logging.h"
-#include "dist/communicator.h"
-#include "dist/mpi_thread_level.h"
+#include "distributed/communicator.h"
+#include "distributed/mpi_thread_level.h"
 
 namespace pixelrec::dist {
 

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "dist/launch_env.h"
+#include "distributed/launch_env.h"
 
 namespace pixelrec::dist {
 

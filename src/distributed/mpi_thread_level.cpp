@@ -1,4 +1,4 @@
-#include "dist/mpi_thread_level.h"
+#include "distributed/mpi_thread_level.h"
 
 #include <mpi.h>
 

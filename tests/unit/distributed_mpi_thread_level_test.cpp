@@ -5,7 +5,7 @@
 #include <mpi.h>
 
 #include "core/errors.h"
-#include "dist/mpi_thread_level.h"
+#include "distributed/mpi_thread_level.h"
 
 namespace pixelrec::dist {
 namespace {

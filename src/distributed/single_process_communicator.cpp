@@ -1,7 +1,7 @@
 #include <cstring>
 
 #include "core/errors.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 
 namespace pixelrec::dist {
 

@@ -4,8 +4,8 @@
 #include <map>
 
 #include "core/errors.h"
-#include "dist/communicator.h"
-#include "dist/launch_env.h"
+#include "distributed/communicator.h"
+#include "distributed/launch_env.h"
 
 namespace pixelrec::dist {
 namespace {
@@ -27,8 +27,10 @@ TEST(LaunchEnv, SingleProcessByDefault) {
 }
 
 TEST(LaunchEnv, TorchrunVariables) {
-  const LaunchEnv e = detect_launch_env(env_of({{"RANK", "3"}, {"WORLD_SIZE", "8"},
-                                                {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "n1"},
+  const LaunchEnv e = detect_launch_env(env_of({{"RANK", "3"},
+                                                {"WORLD_SIZE", "8"},
+                                                {"LOCAL_RANK", "1"},
+                                                {"MASTER_ADDR", "n1"},
                                                 {"MASTER_PORT", "29500"}}));
   EXPECT_EQ(e.source, "torchrun");
   EXPECT_EQ(e.rank, 3);
@@ -39,7 +41,8 @@ TEST(LaunchEnv, TorchrunVariables) {
 }
 
 TEST(LaunchEnv, SlurmVariablesAndNodeList) {
-  const LaunchEnv e = detect_launch_env(env_of({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "6"},
+  const LaunchEnv e = detect_launch_env(env_of({{"SLURM_PROCID", "5"},
+                                                {"SLURM_NTASKS", "6"},
                                                 {"SLURM_LOCALID", "2"},
                                                 {"SLURM_JOB_NODELIST", "gpu[07-09,11],cpu1"},
                                                 {"OMPI_COMM_WORLD_RANK", "0"},
