@@ -19,11 +19,11 @@
 #include "bench_support.h"
 #include "core/config.h"
 #include "core/errors.h"
-#include "model/c10d_communicator.h"
+#include "distributed/torch/c10d_communicator.h"
+#include "distributed/torch/tensor_collectives.h"
 #include "model/device.h"
 #include "model/model_scorer.h"
 #include "model/recommender.h"
-#include "model/tensor_collectives.h"
 #include "model/trainer.h"
 
 namespace {
@@ -108,7 +108,7 @@ nlohmann::json nccl_one_rank(const torch::Device& device) {
   const auto timeout = std::chrono::milliseconds(60'000);
   const RendezvousStore store = RendezvousStore::listen("127.0.0.1", 0, 1, timeout);
   auto comm = make_c10d_communicator(store, 0, 1, "nccl", timeout, device.index());
-  const auto collectives = tensor_collectives(*comm);
+  const auto collectives = dist::tensor_collectives(*comm);
   const auto options = torch::TensorOptions(torch::kFloat).device(device);
   const torch::Tensor bucket = torch::full({int64_t(1) << 24}, 2.0f, options);  // 64 MiB
   collectives->allreduce_sum(bucket);  // warm-up: creates the NCCL communicator

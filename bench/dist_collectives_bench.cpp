@@ -11,7 +11,7 @@
 
 #include "core/errors.h"
 #include "distributed/communicator.h"
-#include "model/c10d_communicator.h"
+#include "distributed/torch/c10d_communicator.h"
 
 namespace {
 
@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     if (env.source != "openmpi" || env.world_size < 2)
       throw Error("run under mpirun with 2 or more ranks (both the mpi and gloo backends)");
     auto mpi = dist::make_mpi_communicator();
-    auto gloo = model::make_c10d_communicator(env, "gloo", std::chrono::minutes(10));
+    auto gloo = dist::make_c10d_communicator(env, "gloo", std::chrono::minutes(10));
     if (mpi->is_root())
       std::printf("%d ranks, %d repeats (median; each call timed on the slowest rank)\n",
                   mpi->size(), repeats);

@@ -18,8 +18,8 @@
 #include "core/errors.h"
 #include "data/negative_sampler.h"
 #include "distributed/communicator.h"
+#include "distributed/torch/c10d_communicator.h"
 #include "features/feature_store.h"
-#include "model/c10d_communicator.h"
 #include "model/gradient_sync.h"
 #include "model/optimizers.h"
 #include "model/recommender.h"
@@ -152,8 +152,8 @@ double run_steps(Trainer& t, dist::Communicator& comm, double seconds) {
   sync.broadcast_parameters(*t.model);
   // As the trainer: each rank keeps its shard's item-embedding rows.
   if (comm.size() > 1) t.model->shard_items(t.shard.range.begin, t.shard.range.end);
-  const std::shared_ptr<TensorCollectives> batch_ranks =
-      comm.size() > 1 ? tensor_collectives(comm) : nullptr;
+  const std::shared_ptr<dist::TensorCollectives> batch_ranks =
+      comm.size() > 1 ? dist::tensor_collectives(comm) : nullptr;
   t.model->network()->set_ranks(batch_ranks.get(), comm.rank());
   sync.register_dense(t.dense_params);
   const TrainingConfig& tc = t.config.training;

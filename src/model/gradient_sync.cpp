@@ -12,7 +12,7 @@ namespace pixelrec::model {
 
 GradientSync::GradientSync(dist::Communicator& comm, torch::Device device, size_t bucket_floats)
     : comm_(comm),
-      collectives_(tensor_collectives(comm)),
+      collectives_(dist::tensor_collectives(comm)),
       device_(device),
       bucket_floats_(std::max<size_t>(bucket_floats, 1)) {}
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "distributed/communicator.h"
+#include "distributed/torch/tensor_collectives.h"
 #include "model/optimizers.h"
-#include "model/tensor_collectives.h"
 
 namespace pixelrec::model {
 
@@ -75,7 +75,7 @@ class GradientSync {
     std::vector<size_t> params;  // indices into params_, in bucket order
     torch::Tensor flat;          // the bucket's gradients, on device_
     size_t waiting = 0;          // gradients not yet ready in the armed backward
-    std::unique_ptr<PendingCollective> pending;
+    std::unique_ptr<dist::PendingCollective> pending;
   };
   void on_gradient_ready(size_t param);
   void launch(size_t bucket);
@@ -86,7 +86,7 @@ class GradientSync {
   int agree_on_signal(int local_signal);
 
   dist::Communicator& comm_;
-  std::shared_ptr<TensorCollectives> collectives_;
+  std::shared_ptr<dist::TensorCollectives> collectives_;
   torch::Device device_;
   size_t bucket_floats_;
   std::vector<torch::Tensor> params_;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/errors.h"
-#include "model/tensor_collectives.h"
+#include "distributed/torch/tensor_collectives.h"
 
 namespace pixelrec::model {
 namespace {
@@ -14,7 +14,7 @@ namespace {
 // Every rank's `local` rows (a [n_r] or [n_r, D] tensor, n_r = counts[r]) concatenated in rank
 // order on every rank: a fixed-size allgather of the rows padded to the largest shard, on the
 // rows' device.
-torch::Tensor allgather_rows(TensorCollectives& collectives, const torch::Tensor& local,
+torch::Tensor allgather_rows(dist::TensorCollectives& collectives, const torch::Tensor& local,
                              const std::vector<int64_t>& counts) {
   const int64_t max_rows = *std::max_element(counts.begin(), counts.end());
   std::vector<int64_t> shape = local.sizes().vec();
@@ -50,7 +50,7 @@ void gather_item_table(Recommender& model, dist::Communicator& comm) {
   }
   PIXELREC_CHECK(expected_begin == model.shape().num_items, "item shards cover the catalogue");
   const int64_t own = model.item_rows_end() - model.item_rows_begin();
-  const auto collectives = tensor_collectives(comm);
+  const auto collectives = dist::tensor_collectives(comm);
   std::vector<torch::Tensor> full;
   for (auto& [name, tensor] : model.item_table().state_tensors()) {
     const torch::Tensor shard_rows = tensor->narrow(0, 0, own).contiguous();

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "core/config.h"
+#include "distributed/torch/tensor_collectives.h"
 #include "model/fast_dropout.h"
-#include "model/tensor_collectives.h"
 
 namespace pixelrec::model {
 
@@ -46,7 +46,7 @@ class NetworkImpl : public torch::nn::Module {
   // Data-parallel training: the ranks whose rows make up each global batch (null: one process).
   // BatchNorm then uses the global batch's statistics and the contrastive loss its items, and
   // every rank runs every training forward and backward, with or without rows.
-  void set_ranks(TensorCollectives* ranks, int rank) { ranks_ = ranks, rank_ = rank; }
+  void set_ranks(dist::TensorCollectives* ranks, int rank) { ranks_ = ranks, rank_ = rank; }
 
   // item_emb, tag_emb: [U, D]; features[k]: [U, content[k].dim]; presence[k]: float [U].
   // `item_keys` name the U items for content dropout.
@@ -111,7 +111,7 @@ class NetworkImpl : public torch::nn::Module {
   FastDropout dropout_{nullptr};
   torch::nn::Linear output_{nullptr};
   torch::Tensor log_temperature_;
-  TensorCollectives* ranks_ = nullptr;
+  dist::TensorCollectives* ranks_ = nullptr;
   int rank_ = 0;
 };
 TORCH_MODULE(Network);

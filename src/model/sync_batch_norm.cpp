@@ -15,11 +15,11 @@ class SumOverRanks : public torch::autograd::Function<SumOverRanks> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, int64_t ranks) {
     ctx->saved_data["ranks"] = ranks;
     torch::Tensor sum = x.contiguous().clone();
-    reinterpret_cast<TensorCollectives*>(ranks)->allreduce_sum(sum);
+    reinterpret_cast<dist::TensorCollectives*>(ranks)->allreduce_sum(sum);
     return sum;
   }
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
-    auto* ranks = reinterpret_cast<TensorCollectives*>(ctx->saved_data["ranks"].toInt());
+    auto* ranks = reinterpret_cast<dist::TensorCollectives*>(ctx->saved_data["ranks"].toInt());
     torch::Tensor sum = grads[0].contiguous().clone();
     ranks->allreduce_sum(sum);
     return {sum, torch::Tensor()};
@@ -28,13 +28,13 @@ class SumOverRanks : public torch::autograd::Function<SumOverRanks> {
 
 }  // namespace
 
-torch::Tensor sum_over_ranks(const torch::Tensor& x, TensorCollectives* ranks) {
+torch::Tensor sum_over_ranks(const torch::Tensor& x, dist::TensorCollectives* ranks) {
   if (!ranks) return x;
   return SumOverRanks::apply(x, reinterpret_cast<int64_t>(ranks));
 }
 
 torch::Tensor batch_norm_over_ranks(const torch::Tensor& x, torch::nn::BatchNorm1dImpl& bn,
-                                    TensorCollectives* ranks) {
+                                    dist::TensorCollectives* ranks) {
   const torch::Tensor rows = x.to(torch::kFloat);  // statistics in float32 under autocast too
   const int64_t width = rows.size(1);
   // One collective for the sums and the row count, a second for the centred squares (two passes,

@@ -273,8 +273,8 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
   GradientSync sync(comm, device);
   const bool several_ranks = comm.size() > 1;
   // The ranks BatchNorm and the contrastive loss reduce over inside forward and backward.
-  const std::shared_ptr<TensorCollectives> batch_ranks =
-      several_ranks ? tensor_collectives(comm) : nullptr;
+  const std::shared_ptr<dist::TensorCollectives> batch_ranks =
+      several_ranks ? dist::tensor_collectives(comm) : nullptr;
   model->network()->set_ranks(batch_ranks.get(), rank);
   if (resume_path.empty()) sync.broadcast_parameters(*model);
   sync.register_dense(dense_params);

@@ -2,11 +2,11 @@
 // collective results, a stalled peer turns into an Error naming rank, operation and sequence
 // number, the rendezvous plan of each launcher, and the backend choice.
 #include <arpa/inet.h>
-#include <torch/cuda.h>
-#include <torch/torch.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,11 +23,11 @@
 
 #include "core/config.h"
 #include "core/errors.h"
-#include "model/c10d_communicator.h"
-#include "model/tensor_collectives.h"
+#include "distributed/torch/c10d_communicator.h"
+#include "distributed/torch/tensor_collectives.h"
 #include "model_gloo_ranks.h"
 
-namespace pixelrec::model {
+namespace pixelrec::dist {
 namespace {
 
 using std::chrono::milliseconds;
@@ -37,52 +37,53 @@ TEST(C10dGloo, ThreeRanksGiveExactResultsForEveryOperation) {
   constexpr size_t kLarge = size_t(3) << 20;  // 3 Mi floats = 12 MiB
   std::vector<std::map<std::string, std::vector<double>>> seen(kWorld);
   std::vector<std::vector<char>> gathered(kWorld);
-  const auto errors = run_ranks(kWorld, std::chrono::seconds(60), [&](dist::Communicator& c) {
-    const int r = c.rank();
-    auto& out = seen[size_t(r)];
-    out["identity"] = {double(c.rank()), double(c.size()), c.backend() == "gloo" ? 1.0 : 0.0};
-    c.barrier();
+  const auto errors =
+      model::run_ranks(kWorld, std::chrono::seconds(60), [&](dist::Communicator& c) {
+        const int r = c.rank();
+        auto& out = seen[size_t(r)];
+        out["identity"] = {double(c.rank()), double(c.size()), c.backend() == "gloo" ? 1.0 : 0.0};
+        c.barrier();
 
-    // Broadcast from a non-zero root: everybody ends with rank 1's bytes.
-    std::vector<int32_t> message(1000);
-    for (size_t i = 0; i < message.size(); ++i) message[i] = r == 1 ? int32_t(i * 7 + 3) : -1;
-    c.broadcast(message.data(), message.size() * sizeof(int32_t), 1);
-    out["broadcast"] = {double(message[0]), double(message[999]),
-                        double(std::accumulate(message.begin(), message.end(), int64_t(0)))};
+        // Broadcast from a non-zero root: everybody ends with rank 1's bytes.
+        std::vector<int32_t> message(1000);
+        for (size_t i = 0; i < message.size(); ++i) message[i] = r == 1 ? int32_t(i * 7 + 3) : -1;
+        c.broadcast(message.data(), message.size() * sizeof(int32_t), 1);
+        out["broadcast"] = {double(message[0]), double(message[999]),
+                            double(std::accumulate(message.begin(), message.end(), int64_t(0)))};
 
-    std::vector<float> f = {float(r) + 0.5f, -2.0f * float(r), 1e6f};
-    c.allreduce_sum(f.data(), f.size());
-    out["float"] = {f[0], f[1], f[2]};
-    std::vector<double> d = {0.125 * (r + 1), -double(r) / 1024};
-    c.allreduce_sum(d.data(), d.size());
-    out["double"] = {d[0], d[1]};
-    // Large int64 values whose float/double sums would round: the sum must be exact.
-    std::vector<int64_t> n = {(int64_t(1) << 60) + r, -int64_t(r) * 1000000007LL};
-    c.allreduce_sum(n.data(), n.size());
-    out["int64_low"] = {double(n[0] - (int64_t(3) << 60)), double(n[1])};
+        std::vector<float> f = {float(r) + 0.5f, -2.0f * float(r), 1e6f};
+        c.allreduce_sum(f.data(), f.size());
+        out["float"] = {f[0], f[1], f[2]};
+        std::vector<double> d = {0.125 * (r + 1), -double(r) / 1024};
+        c.allreduce_sum(d.data(), d.size());
+        out["double"] = {d[0], d[1]};
+        // Large int64 values whose float/double sums would round: the sum must be exact.
+        std::vector<int64_t> n = {(int64_t(1) << 60) + r, -int64_t(r) * 1000000007LL};
+        c.allreduce_sum(n.data(), n.size());
+        out["int64_low"] = {double(n[0] - (int64_t(3) << 60)), double(n[1])};
 
-    // 12 MiB: element i of rank r is i % 1024 + r, so the sum is 3 * (i % 1024) + 3.
-    std::vector<float> big(kLarge);
-    for (size_t i = 0; i < kLarge; ++i) big[i] = float(i % 1024 + size_t(r));
-    c.allreduce_sum(big.data(), big.size());
-    size_t wrong = 0;
-    for (size_t i = 0; i < kLarge; ++i) wrong += big[i] != float(3 * (i % 1024) + 3);
-    out["big_wrong"] = {double(wrong)};
+        // 12 MiB: element i of rank r is i % 1024 + r, so the sum is 3 * (i % 1024) + 3.
+        std::vector<float> big(kLarge);
+        for (size_t i = 0; i < kLarge; ++i) big[i] = float(i % 1024 + size_t(r));
+        c.allreduce_sum(big.data(), big.size());
+        size_t wrong = 0;
+        for (size_t i = 0; i < kLarge; ++i) wrong += big[i] != float(3 * (i % 1024) + 3);
+        out["big_wrong"] = {double(wrong)};
 
-    // Allgather of equal-size buffers with rank-specific, uneven content: a length byte and
-    // that many copies of 'a' + rank, the rest zeros.
-    std::vector<char> send(64, 0);
-    send[0] = char(5 + 20 * r);
-    std::fill(send.begin() + 1, send.begin() + 1 + send[0], char('a' + r));
-    gathered[size_t(r)].assign(64 * kWorld, 'x');
-    c.allgather(send.data(), send.size(), gathered[size_t(r)].data());
+        // Allgather of equal-size buffers with rank-specific, uneven content: a length byte and
+        // that many copies of 'a' + rank, the rest zeros.
+        std::vector<char> send(64, 0);
+        send[0] = char(5 + 20 * r);
+        std::fill(send.begin() + 1, send.begin() + 1 + send[0], char('a' + r));
+        gathered[size_t(r)].assign(64 * kWorld, 'x');
+        c.allgather(send.data(), send.size(), gathered[size_t(r)].data());
 
-    // A new timeout rebuilds the group; collectives continue on it.
-    c.set_timeout(std::chrono::seconds(30));
-    int64_t after = r + 1;
-    c.allreduce_sum(&after, 1);
-    out["after_set_timeout"] = {double(after)};
-  });
+        // A new timeout rebuilds the group; collectives continue on it.
+        c.set_timeout(std::chrono::seconds(30));
+        int64_t after = r + 1;
+        c.allreduce_sum(&after, 1);
+        out["after_set_timeout"] = {double(after)};
+      });
   for (int r = 0; r < kWorld; ++r) {
     ASSERT_EQ(errors[size_t(r)], "") << "rank " << r;
     const auto& out = seen[size_t(r)];
@@ -110,7 +111,7 @@ TEST(C10dGloo, ThreeRanksGiveExactResultsForEveryOperation) {
 TEST(C10dGloo, StalledPeerBecomesAnErrorNamingRankOperationAndSequence) {
   std::atomic<bool> rank0_done{false};
   const auto start = std::chrono::steady_clock::now();
-  const auto errors = run_ranks(2, milliseconds(1500), [&](dist::Communicator& c) {
+  const auto errors = model::run_ranks(2, milliseconds(1500), [&](dist::Communicator& c) {
     c.barrier();  // collective #1 on both ranks
     if (c.rank() == 0) {
       float x = 1;
@@ -209,19 +210,20 @@ TEST(C10dNccl, RefusedWithoutGpu) {
 TEST(C10dGloo, TensorCollectivesAreAsynchronousAndExact) {
   std::vector<std::vector<float>> sums(3);
   std::vector<std::vector<int64_t>> gathered(3);
-  const auto errors = run_ranks(3, milliseconds(20000), [&](dist::Communicator& comm) {
-    const auto collectives = tensor_collectives(comm);
+  const auto errors = model::run_ranks(3, milliseconds(20000), [&](dist::Communicator& comm) {
+    const auto collectives = dist::tensor_collectives(comm);
     ASSERT_TRUE(collectives->asynchronous());
     const int r = comm.rank();
     std::vector<torch::Tensor> buckets;
-    std::vector<std::unique_ptr<PendingCollective>> pending;
+    std::vector<std::unique_ptr<dist::PendingCollective>> pending;
     for (int b = 0; b < 4; ++b) {
       buckets.push_back(torch::full({5}, float(r + 1) * float(b + 1)));
       pending.push_back(collectives->start_allreduce_sum(buckets.back()));
     }
     for (auto& p : pending) p->wait();
     for (auto& b : buckets) sums[size_t(r)].push_back(b[0].item<float>());
-    const torch::Tensor all = collectives->allgather(torch::full({2}, int64_t(10 * r), torch::kLong));
+    const torch::Tensor all =
+        collectives->allgather(torch::full({2}, int64_t(10 * r), torch::kLong));
     for (int64_t k = 0; k < all.numel(); ++k) gathered[size_t(r)].push_back(all[k].item<int64_t>());
     torch::Tensor root_value = torch::full({3}, float(r == 1 ? 7 : 0));
     collectives->broadcast(root_value, 1);
@@ -236,9 +238,9 @@ TEST(C10dGloo, TensorCollectivesAreAsynchronousAndExact) {
 
 // A tensor on another device than the communicator's is an internal error, not a silent copy.
 TEST(C10dGloo, TensorCollectivesRefuseNonContiguousTensors) {
-  const auto errors = run_ranks(1, milliseconds(5000), [](dist::Communicator& comm) {
+  const auto errors = model::run_ranks(1, milliseconds(5000), [](dist::Communicator& comm) {
     const torch::Tensor strided = torch::zeros({4, 4}).t();
-    tensor_collectives(comm)->start_allreduce_sum(strided);
+    dist::tensor_collectives(comm)->start_allreduce_sum(strided);
   });
   EXPECT_NE(errors[0].find("non-contiguous"), std::string::npos) << errors[0];
 }
@@ -338,4 +340,4 @@ TEST(C10dRendezvous, TrainingCommunicatorForOneProcess) {
 }
 
 }  // namespace
-}  // namespace pixelrec::model
+}  // namespace pixelrec::dist

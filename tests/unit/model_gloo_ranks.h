@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "distributed/communicator.h"
-#include "model/c10d_communicator.h"
+#include "distributed/torch/c10d_communicator.h"
 
 namespace pixelrec::model {
 
@@ -22,15 +22,17 @@ inline std::vector<std::string> run_ranks(int world, std::chrono::milliseconds t
   // one process crashed it (LibTorch 2.11: a segfault in recordWithResetEnabled in 4 of 8 runs
   // of unit_model). One rank per process, as in training, never shares it. Off here.
   setenv("TORCH_FR_BUFFER_SIZE", "0", /*overwrite=*/0);
-  const RendezvousStore server = RendezvousStore::listen("127.0.0.1", 0, world, timeout);
+  const dist::RendezvousStore server =
+      dist::RendezvousStore::listen("127.0.0.1", 0, world, timeout);
   std::vector<std::string> errors(static_cast<size_t>(world));
   std::vector<std::thread> threads;
   for (int rank = 0; rank < world; ++rank) {
     threads.emplace_back([&, rank] {
       try {
-        const RendezvousStore store =
-            rank == 0 ? server : RendezvousStore::connect("127.0.0.1", server.port(), timeout);
-        auto comm = make_c10d_communicator(store, rank, world, "gloo", timeout);
+        const dist::RendezvousStore store =
+            rank == 0 ? server
+                      : dist::RendezvousStore::connect("127.0.0.1", server.port(), timeout);
+        auto comm = dist::make_c10d_communicator(store, rank, world, "gloo", timeout);
         body(*comm);
       } catch (const std::exception& e) {
         errors[size_t(rank)] = e.what();

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "distributed/torch/tensor_collectives.h"
 #include "model/fast_dropout.h"
 #include "model/sync_batch_norm.h"
-#include "model/tensor_collectives.h"
 #include "model_gloo_ranks.h"
 
 namespace pixelrec::model {
@@ -23,7 +23,7 @@ struct Outcome {
 
 // bn on x with `upstream` as the gradient of y; the BatchNorm's weight and bias are non-trivial.
 Outcome run_batch_norm(const torch::Tensor& x, const torch::Tensor& upstream,
-                       TensorCollectives* ranks, bool native) {
+                       dist::TensorCollectives* ranks, bool native) {
   torch::nn::BatchNorm1d bn(x.size(1));
   {
     torch::NoGradGuard no_grad;
@@ -47,7 +47,7 @@ TEST(SyncBatchNorm, ThreeRanksEqualOneProcessOnTheWholeBatch) {
   std::mutex mutex;
   const auto errors = run_ranks(3, std::chrono::seconds(60), [&](dist::Communicator& comm) {
     const int r = comm.rank();
-    const auto ranks = tensor_collectives(comm);
+    const auto ranks = dist::tensor_collectives(comm);
     const int64_t n = end[r] - begin[r];
     Outcome o = run_batch_norm(x.narrow(0, begin[r], n), upstream.narrow(0, begin[r], n),
                                ranks.get(), /*native=*/false);

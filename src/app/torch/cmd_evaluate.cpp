@@ -13,13 +13,13 @@
 #include "core/logging.h"
 #include "core/strings.h"
 #include "distributed/communicator.h"
+#include "distributed/torch/c10d_communicator.h"
 #include "eval/baselines.h"
 #include "eval/content_vectors.h"
 #include "eval/eval_result.h"
 #include "eval/evaluator.h"
 #include "features/feature_store.h"
 #include "features/numeric_training.h"
-#include "model/c10d_communicator.h"
 #include "model/checkpoint_sidecar.h"
 #include "model/device.h"
 #include "model/trained_model.h"
@@ -82,7 +82,7 @@ void run_evaluate(const EvaluateFlags& f) {
   if (env.distributed()) init_logging("info", env.rank, env.world_size);
   const LoadedConfig loaded = load_config_from(f.common);
   const torch::Device device = model::compute_device(f.device, env.local_rank);
-  auto comm = model::make_training_communicator(loaded.config, env, "cpu");
+  auto comm = dist::make_training_communicator(loaded.config, env, "cpu");
   comm->set_timeout(std::chrono::seconds(loaded.config.distributed.timeout_seconds));
   const Config& config = loaded.config;
   if (comm->rank() != 0) spdlog::set_level(spdlog::level::warn);

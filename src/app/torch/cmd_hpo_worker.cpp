@@ -23,6 +23,7 @@
 #include "core/strings.h"
 #include "data/split_data.h"
 #include "distributed/communicator.h"
+#include "distributed/torch/c10d_communicator.h"
 #include "eval/content_vectors.h"
 #include "eval/eval_result.h"
 #include "eval/evaluator.h"
@@ -31,7 +32,6 @@
 #include "hpo/coordinator_client.h"
 #include "hpo/coordinator_study.h"
 #include "hpo/space.h"
-#include "model/c10d_communicator.h"
 #include "model/checkpoint_sidecar.h"
 #include "model/interrupt.h"
 #include "model/trained_model.h"
@@ -223,7 +223,7 @@ void run_worker(const WorkerFlags& flags) {
   const LoadedConfig loaded = load_config_from(flags.common);
   const Config& base = loaded.config;
   const auto& coordinator = base.hyperparameter_search.coordinator;
-  auto comm = model::make_training_communicator(base, env, flags.device);
+  auto comm = dist::make_training_communicator(base, env, flags.device);
   // A stalled or dead rank ends the group instead of hanging it (as in `pixelrec train`).
   comm->set_timeout(std::chrono::seconds(base.distributed.timeout_seconds));
   if (comm->size() > 1 && coordinator.connect_timeout_seconds >= base.distributed.timeout_seconds)

@@ -6,7 +6,7 @@
 #include "app/torch/torch_commands.h"
 #include "core/logging.h"
 #include "distributed/communicator.h"
-#include "model/c10d_communicator.h"
+#include "distributed/torch/c10d_communicator.h"
 #include "model/trainer.h"
 
 namespace pixelrec::app {
@@ -39,7 +39,7 @@ void register_train(CLI::App& app) {
     if (env.distributed()) init_logging("info", env.rank, env.world_size);
     const LoadedConfig loaded = load_config_from(options->common);
     // distributed.backend and the launch pick single / mpi / gloo / nccl (c10d_communicator.h).
-    auto comm = model::make_training_communicator(loaded.config, env, options->train.device);
+    auto comm = dist::make_training_communicator(loaded.config, env, options->train.device);
     comm->set_timeout(std::chrono::seconds(loaded.config.distributed.timeout_seconds));
     if (comm->rank() != 0) spdlog::set_level(spdlog::level::warn);
     if (comm->size() > 1) spdlog::info("{} ranks, communicator {}", comm->size(), comm->backend());

@@ -1,4 +1,4 @@
-#include "model/c10d_communicator.h"
+#include "distributed/torch/c10d_communicator.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
@@ -27,9 +27,9 @@
 #include "core/errors.h"
 #include "core/host.h"
 #include "core/strings.h"
-#include "model/tensor_collectives.h"
+#include "distributed/torch/tensor_collectives.h"
 
-namespace pixelrec::model {
+namespace pixelrec::dist {
 
 struct RendezvousStore::Impl {
   c10::intrusive_ptr<c10d::TCPStore> store;
@@ -549,4 +549,4 @@ std::unique_ptr<dist::Communicator> make_training_communicator(const Config& con
                                 std::chrono::seconds(config.distributed.timeout_seconds));
 }
 
-}  // namespace pixelrec::model
+}  // namespace pixelrec::dist

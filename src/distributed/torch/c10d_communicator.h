@@ -11,7 +11,7 @@
 #include "distributed/communicator.h"
 #include "distributed/launch_env.h"
 
-namespace pixelrec::model {
+namespace pixelrec::dist {
 
 // A c10d TCPStore handle: rank 0 listens, the other ranks connect. LibTorch types stay in the .cpp.
 class RendezvousStore {
@@ -76,4 +76,4 @@ std::unique_ptr<dist::Communicator> make_training_communicator(const Config& con
                                                                const dist::LaunchEnv& env,
                                                                const std::string& device);
 
-}  // namespace pixelrec::model
+}  // namespace pixelrec::dist

@@ -1,8 +1,8 @@
-#include "model/tensor_collectives.h"
+#include "distributed/torch/tensor_collectives.h"
 
 #include "core/errors.h"
 
-namespace pixelrec::model {
+namespace pixelrec::dist {
 namespace {
 
 // Host memory is what dist::Communicator takes: CPU tensors are passed as they are, device
@@ -63,4 +63,4 @@ std::shared_ptr<TensorCollectives> tensor_collectives(dist::Communicator& comm) 
   return std::make_shared<HostStagedCollectives>(comm);
 }
 
-}  // namespace pixelrec::model
+}  // namespace pixelrec::dist

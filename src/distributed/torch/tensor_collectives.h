@@ -10,7 +10,7 @@
 
 #include "distributed/communicator.h"
 
-namespace pixelrec::model {
+namespace pixelrec::dist {
 
 // A collective in flight. wait() returns once its result is in the tensor, or throws Error naming
 // the rank, the operation and its sequence number (a failure, or no completion within the
@@ -55,4 +55,4 @@ class HasTensorCollectives {
 // through host memory over its byte-level collectives.
 std::shared_ptr<TensorCollectives> tensor_collectives(dist::Communicator& comm);
 
-}  // namespace pixelrec::model
+}  // namespace pixelrec::dist
