@@ -17,6 +17,7 @@
 #include "core/logging.h"
 #include "core/parallel.h"
 #include "core/strings.h"
+#include "core/temp_files.h"
 #include "hpo/best_config.h"
 #include "hpo/random_sampler.h"
 #include "hpo/study.h"
@@ -216,6 +217,7 @@ BlackBoxSummary run_black_box_search(const BlackBoxOptions& o) {
       o.storage_url.empty() ? summary.output_dir / "study.db" : parse_storage_url(o.storage_url);
   ensure_parent_directory(summary.storage_path);
   const StudyLock lock(summary.storage_path);  // before anything is read or written
+  remove_stale_temp_files(summary.output_dir);
   StudyStorage storage(summary.storage_path);
   if (const auto existing = storage.find_study(summary.study_name); existing && !o.resume) {
     const size_t n = storage.trials(existing->id).size();

@@ -13,6 +13,7 @@
 #include "core/files.h"
 #include "core/host.h"
 #include "core/logging.h"
+#include "core/temp_files.h"
 #include "hpo/asha.h"
 #include "hpo/best_config.h"
 #include "hpo/median_pruner.h"
@@ -180,6 +181,7 @@ CoordinatorStudySummary run_coordinator_study(const CoordinatorStudyOptions& opt
       h.storage.empty() ? summary.study_dir / "study.db" : parse_storage_url(h.storage);
   ensure_directory(summary.study_dir);
   const StudyLock lock(summary.storage_path);  // before anything is read or written
+  remove_stale_temp_files(summary.study_dir);
   StudyStorage storage(summary.storage_path);
   if (const auto existing = storage.find_study(h.study_name); existing && !options.resume) {
     const size_t n = storage.trials(existing->id).size();

@@ -11,6 +11,7 @@
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/text_formats.h"
+#include "hpo/storage_filesystem.h"
 
 namespace pixelrec::hpo {
 
@@ -195,6 +196,7 @@ std::filesystem::path parse_storage_url(const std::string& url) {
 
 StudyStorage::StudyStorage(const std::filesystem::path& path) : path_(path) {
   ensure_parent_directory(path_);
+  warn_if_shared_filesystem(path_);
   const int rc =
       sqlite3_open_v2(path_.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);

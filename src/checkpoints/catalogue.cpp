@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "checkpoints/commit.h"
 #include "core/errors.h"
 #include "core/files.h"
 #include "core/parallel.h"
@@ -42,6 +43,9 @@ uint64_t file_size_or_zero(const fs::path& path) {
   return ec ? 0 : static_cast<uint64_t>(size);
 }
 
+void describe_with_sidecar(const std::string& name, const std::string& text,
+                           const std::string& sidecar_name, CatalogueEntry& entry);
+
 void describe_checkpoint(const fs::path& root, CatalogueEntry& entry) {
   const fs::path path = root / entry.relative;
   const std::string name = entry.relative.filename().string();
@@ -50,6 +54,14 @@ void describe_checkpoint(const fs::path& root, CatalogueEntry& entry) {
   entry.epoch = epoch;
   entry.bytes = file_size_or_zero(path);
   const fs::path sidecar = sidecar_path_for(path);
+  // A commit a crash interrupted after the checkpoint was written: its pending sidecar describes
+  // the file (the next `pixelrec train --resume` of the run renames it into place).
+  if (auto pending = committed_pending_sidecar(path)) {
+    entry.sidecar_bytes = pending->size();
+    describe_with_sidecar(name, *pending, pending_sidecar_path_for(path).filename().string(),
+                          entry);
+    return;
+  }
   std::error_code ec;
   if (!fs::exists(sidecar, ec)) {
     entry.status = EntryStatus::kMissingSidecar;
@@ -57,17 +69,31 @@ void describe_checkpoint(const fs::path& root, CatalogueEntry& entry) {
     return;
   }
   entry.sidecar_bytes = file_size_or_zero(sidecar);
-  SidecarMeta meta;
+  std::string text;
   try {
-    meta = parse_sidecar(read_file(sidecar, "checkpoint sidecar"));
+    text = read_file(sidecar, "checkpoint sidecar");
   } catch (const Error& e) {
     entry.status = EntryStatus::kInvalidSidecar;
     entry.detail = sidecar.filename().string() + ": " + e.what();
     return;
   }
+  describe_with_sidecar(name, text, sidecar.filename().string(), entry);
+}
+
+// The entry of checkpoint `name` described by the sidecar text `text` (read from `sidecar_name`).
+void describe_with_sidecar(const std::string& name, const std::string& text,
+                           const std::string& sidecar_name, CatalogueEntry& entry) {
+  SidecarMeta meta;
+  try {
+    meta = parse_sidecar(text);
+  } catch (const Error& e) {
+    entry.status = EntryStatus::kInvalidSidecar;
+    entry.detail = sidecar_name + ": " + e.what();
+    return;
+  }
   if (meta.file != name) {
     entry.status = EntryStatus::kInvalidSidecar;
-    entry.detail = sidecar.filename().string() + " describes '" + meta.file + "', not '" + name +
+    entry.detail = sidecar_name + " describes '" + meta.file + "', not '" + name +
                    "' (renamed or overwritten by hand?)";
     return;
   }

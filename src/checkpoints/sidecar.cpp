@@ -98,6 +98,7 @@ SidecarMeta parse_sidecar(std::string_view text) {
   SidecarMeta meta;
   meta.file = string_field(doc, "file");
   meta.bytes = static_cast<uint64_t>(integer_field(doc, "bytes"));
+  if (doc.contains("content_hash")) meta.content_hash = string_field(doc, "content_hash");
   meta.kind = string_field(doc, "kind");
   if (meta.kind != "last" && meta.kind != "best" && meta.kind != "epoch")
     throw Error("kind '" + meta.kind + "' is not one of last, best, epoch");

@@ -30,6 +30,8 @@ struct ModelSummary {
 struct SidecarMeta {
   std::string file;  // the checkpoint's file name, e.g. "last.pt"
   uint64_t bytes = 0;
+  std::string
+      content_hash;  // of the checkpoint's bytes (checkpoints/commit.h); empty: not recorded
   std::string kind;  // last | best | epoch
   std::string run_name;
   int64_t epoch = 0;  // epochs completed

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/temp_files.h"
 
 namespace pixelrec {
 
@@ -33,8 +34,9 @@ std::string read_file(const fs::path& path, std::string_view what) {
 
 fs::path temp_path_for(const fs::path& path) {
   static std::atomic<unsigned> counter{0};
-  return path.parent_path() / ("." + path.filename().string() + ".tmp." +
-                               std::to_string(::getpid()) + "." + std::to_string(counter++));
+  return path.parent_path() /
+         ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
+          std::to_string(counter++) + "." + temp_host_name());
 }
 
 void ensure_directory(const fs::path& dir) {
@@ -59,6 +61,8 @@ bool flush_to_disk(const fs::path& target, bool directory) {
   return flushed && closed;
 }
 
+}  // namespace
+
 // The finished temp file is flushed, renamed over `path`, then the directory entry is flushed:
 // after a power cut `path` holds either the old or the new contents, never a torn or lost file.
 void sync_and_rename(const fs::path& tmp, const fs::path& path, Durability durability) {
@@ -81,8 +85,6 @@ void sync_and_rename(const fs::path& tmp, const fs::path& path, Durability durab
     throw Error("'" + path.string() + "' was written, but its directory could not be flushed to " +
                 "disk: " + std::strerror(errno) + "; after a power cut it may be the old version");
 }
-
-}  // namespace
 
 void sync_filesystem(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);

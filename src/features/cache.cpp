@@ -15,6 +15,7 @@
 #include "core/logging.h"
 #include "core/parallel.h"
 #include "core/progress.h"
+#include "core/temp_files.h"
 #include "features/cache_internal.h"
 
 namespace pixelrec::features {
@@ -178,6 +179,8 @@ CacheSummary run_cache(const Config& config, dist::Communicator& comm,
   const fs::path parts_dir = store.string() + ".parts";
   const fs::path parts_stamp = parts_dir / "fingerprint";
   if (comm.is_root()) {
+    remove_stale_temp_files(store.parent_path());  // e.g. the store of a crashed run
+    remove_stale_temp_files(parts_dir);
     std::error_code ec;
     const bool same = fs::exists(parts_stamp, ec) && read_file(parts_stamp) == summary.fingerprint;
     if (!same || options.force_recompute) {

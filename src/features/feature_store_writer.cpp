@@ -4,6 +4,7 @@
 
 #include "core/errors.h"
 #include "core/files.h"
+#include "core/temp_files.h"
 #include "features/feature_store.h"
 #include "features/h5_handle.h"
 
@@ -151,11 +152,8 @@ void FeatureStoreWriter::commit() {
   s.modalities.clear();
   h5::check(H5Fflush(s.h5file, H5F_SCOPE_GLOBAL), "flushing the feature store", s.file);
   s.h5file.reset();
-  std::error_code ec;
-  std::filesystem::rename(s.temp_path, s.final_path, ec);
-  if (ec)
-    throw Error("cannot move the finished feature store into place at '" + s.file +
-                "': " + ec.message());
+  // Durable (file and directory entry) before the caller deletes the parts it was made from.
+  sync_and_rename(s.temp_path, s.final_path);
   s.committed = true;
 }
 

@@ -84,8 +84,8 @@ std::string hash_ids(const std::vector<std::string>& ids) {
   return h.hex();
 }
 
-void save_checkpoint(const fs::path& path, Recommender& model, torch::optim::Optimizer* optimizer,
-                     const CheckpointMeta& meta, const CheckpointState& state) {
+std::string serialize_checkpoint(Recommender& model, torch::optim::Optimizer* optimizer,
+                                 const CheckpointMeta& meta, const CheckpointState& state) {
   torch::serialize::OutputArchive archive;
   archive.write("format", c10::IValue(std::string(kFormat)));
   archive.write("format_version", c10::IValue(kFormatVersion));
@@ -120,8 +120,13 @@ void save_checkpoint(const fs::path& path, Recommender& model, torch::optim::Opt
   }
   std::ostringstream bytes;
   archive.save_to(bytes);
+  return bytes.str();
+}
+
+void save_checkpoint(const fs::path& path, Recommender& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointMeta& meta, const CheckpointState& state) {
   ensure_directory(path.parent_path());
-  write_file_atomic(path, bytes.str());
+  write_file_atomic(path, serialize_checkpoint(model, optimizer, meta, state));
 }
 
 LoadedCheckpoint load_checkpoint(const fs::path& path) {

@@ -37,6 +37,11 @@ struct CheckpointState {
   bool finished = false;          // training ended (epochs done or early stop)
 };
 
+// The checkpoint file's bytes (commit them with commit_checkpoint, model/checkpoint_sidecar.h).
+std::string serialize_checkpoint(Recommender& model, torch::optim::Optimizer* optimizer,
+                                 const CheckpointMeta& meta, const CheckpointState& state);
+
+// Writes the checkpoint alone (no sidecar), atomically.
 void save_checkpoint(const std::filesystem::path& path, Recommender& model,
                      torch::optim::Optimizer* optimizer, const CheckpointMeta& meta,
                      const CheckpointState& state);

@@ -4,9 +4,14 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "checkpoints/commit.h"
+#include "checkpoints/sidecar.h"
 #include "core/config_loader.h"
+#include "core/errors.h"
 #include "core/files.h"
 #include "core/hash.h"
+#include "core/strings.h"
+#include "core/temp_files.h"
 #include "core/text_formats.h"
 
 namespace pixelrec::model {
@@ -31,13 +36,17 @@ std::string config_fingerprint(const Config& config) {
   return Hasher().add(config_to_yaml(config)).hex();
 }
 
-void write_checkpoint_sidecar(const fs::path& checkpoint, const Config& config,
-                              const CheckpointSummary& s) {
+namespace {
+
+// The sidecar of `checkpoint` whose contents are `bytes` long with hash `hash`.
+std::string sidecar_text(const fs::path& checkpoint, uint64_t bytes, const std::string& hash,
+                         const Config& config, const CheckpointSummary& s) {
   nlohmann::ordered_json j;
   j["format"] = "pixelrec-checkpoint-meta";
   j["version"] = 1;
   j["file"] = checkpoint.filename().string();
-  j["bytes"] = static_cast<int64_t>(fs::file_size(checkpoint));
+  j["bytes"] = static_cast<int64_t>(bytes);
+  j["content_hash"] = hash;
   j["kind"] = s.kind;
   j["run_name"] = s.run_name;
   j["epoch"] = s.epochs_completed;
@@ -56,7 +65,53 @@ void write_checkpoint_sidecar(const fs::path& checkpoint, const Config& config,
   nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
   for (const auto& [name, value] : s.metrics) metrics[name] = number_or_null(value);
   j["metrics"] = metrics;
-  write_file_atomic(sidecar_path(checkpoint), j.dump(2) + "\n");
+  return j.dump(2) + "\n";
+}
+
+}  // namespace
+
+void write_checkpoint_sidecar(const fs::path& checkpoint, const Config& config,
+                              const CheckpointSummary& s) {
+  const std::string bytes = read_file(checkpoint, "checkpoint");
+  write_file_atomic(sidecar_path(checkpoint),
+                    sidecar_text(checkpoint, bytes.size(),
+                                 checkpoints::checkpoint_content_hash(bytes), config, s));
+}
+
+const char* checkpoint_kind(const fs::path& checkpoint) {
+  const std::string stem = checkpoint.stem().string();
+  if (stem == "best") return "best";
+  return starts_with(stem, "epoch_") ? "epoch" : "last";
+}
+
+std::string sidecar_mismatch(const fs::path& checkpoint, int epoch, int64_t global_step) {
+  const fs::path sidecar = sidecar_path(checkpoint);
+  std::error_code ec;
+  if (!fs::exists(sidecar, ec)) return "the sidecar is missing";
+  checkpoints::SidecarMeta meta;
+  try {
+    meta = checkpoints::parse_sidecar(read_file(sidecar, "checkpoint sidecar"));
+  } catch (const Error& e) {
+    return std::string("the sidecar is unreadable (") + e.what() + ")";
+  }
+  if (meta.epoch != epoch || meta.global_step != global_step)
+    return "the sidecar records epoch " + std::to_string(meta.epoch) + " step " +
+           std::to_string(meta.global_step) + ", the checkpoint holds epoch " +
+           std::to_string(epoch) + " step " + std::to_string(global_step);
+  if (!meta.content_hash.empty() &&
+      meta.content_hash != checkpoints::checkpoint_file_hash(checkpoint))
+    return "the sidecar describes other contents (its content_hash differs)";
+  return "";
+}
+
+void commit_checkpoint(const fs::path& checkpoint, const std::string& bytes, const Config& config,
+                       const CheckpointSummary& s) {
+  ensure_parent_directory(checkpoint);
+  const fs::path pending = checkpoints::pending_sidecar_path_for(checkpoint);
+  write_file_atomic(pending, sidecar_text(checkpoint, bytes.size(),
+                                          checkpoints::checkpoint_content_hash(bytes), config, s));
+  write_file_atomic(checkpoint, bytes);
+  sync_and_rename(pending, sidecar_path(checkpoint));
 }
 
 }  // namespace pixelrec::model

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <thread>
 
+#include "checkpoints/commit.h"
 #include "core/config_loader.h"
 #include "core/errors.h"
 #include "core/files.h"
@@ -18,6 +19,7 @@
 #include "core/progress.h"
 #include "core/rng.h"
 #include "core/strings.h"
+#include "core/temp_files.h"
 #include "data/split_data.h"
 #include "features/feature_store.h"
 #include "model/checkpoint.h"
@@ -223,6 +225,8 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
   fs::path resume_path;
   if (!options.resume.empty()) {
     resume_path = resolve_checkpoint(requested, run_name, options.resume);
+    // A commit of a checkpoint with its sidecar that a crash interrupted is completed or undone.
+    if (root) checkpoints::recover_interrupted_commits(resume_path.parent_path());
     if (!fs::exists(resume_path))
       throw Error("--resume: checkpoint " + resume_path.string() + " does not exist");
   }
@@ -310,6 +314,8 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
   if (root) {
     ensure_directory(result.run_dir);
     ensure_directory(result.checkpoint_dir);
+    remove_stale_temp_files(result.run_dir);
+    remove_stale_temp_files(result.checkpoint_dir);
     write_resolved_config(config, result.run_dir / "config.yaml");
     add_log_file(result.run_dir / "train.log");
     metrics_log = std::make_unique<train::MetricsLog>(result.run_dir / "metrics.jsonl",
@@ -345,9 +351,9 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
   int64_t parameter_count = 0;
   for (const auto& p : model->network()->parameters()) parameter_count += p.numel();
   for (auto* table : model->tables()) parameter_count += table->weight().numel();
-  // The sidecar of `path` (kind last, best or epoch) for the state just saved.
-  const auto write_sidecar = [&](const fs::path& path, const char* kind, const CheckpointState& s,
-                                 const std::vector<std::pair<std::string, double>>& metrics) {
+  // The sidecar of a checkpoint (kind last, best or epoch) of state `s`.
+  const auto summary_of = [&](const char* kind, const CheckpointState& s,
+                              const std::vector<std::pair<std::string, double>>& metrics) {
     CheckpointSummary summary;
     summary.kind = kind;
     summary.run_name = run_name;
@@ -360,8 +366,32 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
     summary.best_value = stopper.best();
     summary.best_epoch = stopper.best_epoch();
     summary.metrics = metrics;
-    write_checkpoint_sidecar(path, config, summary);
+    return summary;
   };
+  // Writes checkpoint `bytes` at `path` with its sidecar (crash-safe order, checkpoints/commit.h).
+  const auto commit = [&](const fs::path& path, const std::string& bytes, const char* kind,
+                          const CheckpointState& s,
+                          const std::vector<std::pair<std::string, double>>& metrics) {
+    commit_checkpoint(path, bytes, config, summary_of(kind, s, metrics));
+  };
+  // A crash between a checkpoint and its sidecar (or a copy by hand) left the resumed checkpoint
+  // of this run without a sidecar that describes it: rewrite the sidecar from the checkpoint.
+  if (root && !resume_path.empty() && resume_path.parent_path() == result.checkpoint_dir) {
+    const std::string why = sidecar_mismatch(resume_path, state.epoch, state.global_step);
+    if (!why.empty()) {
+      std::vector<std::pair<std::string, double>> recorded;  // of the checkpoint's last epoch
+      try {
+        for (auto& e : train::MetricsLog::read_jsonl(metrics_log->jsonl_path()))
+          if (e.epoch == state.epoch - 1) recorded = e.values;
+      } catch (const std::exception& e) {
+        spdlog::warn("cannot read the resumed run's metrics: {}", e.what());
+      }
+      write_checkpoint_sidecar(resume_path, config,
+                               summary_of(checkpoint_kind(resume_path), state, recorded));
+      spdlog::warn("{}: {}; rewrote it from the checkpoint (epoch {}, step {})",
+                   sidecar_path(resume_path).string(), why, state.epoch, state.global_step);
+    }
+  }
 
   // Each rank keeps the item-table rows of its shard (ARCHITECTURE.md): they are the only rows its
   // batches touch, so their gradients and optimizer state need no communication.
@@ -508,8 +538,8 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
         mid.early_stopping = stopper.state();
         with_full_item_table(*model, comm, [&] {
           if (!root) return;
-          save_checkpoint(last_path, *model, optimizer.get(), meta, mid);
-          write_sidecar(last_path, "last", mid, result.last_metrics);
+          commit(last_path, serialize_checkpoint(*model, optimizer.get(), meta, mid), "last", mid,
+                 result.last_metrics);
         });
         if (signal == kCheckpointRequest) {
           spdlog::warn("stopped at epoch {} step {} at the caller's request: saved {}", epoch + 1,
@@ -576,20 +606,17 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
         tensorboard->add_scalar(name, float(value), epoch + 1);
       tensorboard->flush();
     }
+    std::string checkpoint_bytes;
     with_full_item_table(*model, comm, [&] {
-      if (root) save_checkpoint(last_path, *model, optimizer.get(), meta, state);
+      if (root) checkpoint_bytes = serialize_checkpoint(*model, optimizer.get(), meta, state);
     });
     if (root) {
-      write_sidecar(last_path, "last", state, metrics);
-      if (improved) {
-        write_file_atomic(best_path, read_file(last_path));
-        write_sidecar(best_path, "best", state, metrics);
-      }
+      commit(last_path, checkpoint_bytes, "last", state, metrics);
+      if (improved) commit(best_path, checkpoint_bytes, "best", state, metrics);
       const int every = tc.checkpoint_every_epochs;
       if (every > 0 && (epoch + 1) % every == 0) {
         const fs::path snapshot = result.checkpoint_dir / fmt::format("epoch_{:04d}.pt", epoch + 1);
-        write_file_atomic(snapshot, read_file(last_path));
-        write_sidecar(snapshot, "epoch", state, metrics);
+        commit(snapshot, checkpoint_bytes, "epoch", state, metrics);
       }
     }
     spdlog::info("epoch {}/{}:{}{} ({:.1f} s, {:.0f} samples/s)", epoch + 1, tc.epochs,
