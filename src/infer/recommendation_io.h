@@ -9,7 +9,7 @@
 
 #include "data/id_map.h"
 #include "data/split_data.h"
-#include "infer/recommender.h"
+#include "infer/top_k_lists.h"
 
 namespace pixelrec::infer {
 

@@ -10,7 +10,7 @@
 #include "eval/content_vectors.h"
 #include "features/feature_store.h"
 #include "infer/recommendation_io.h"
-#include "infer/recommender.h"
+#include "infer/top_k_lists.h"
 #include "model/device.h"
 #include "model/trained_model.h"
 #include "model/trainer.h"

@@ -1,4 +1,4 @@
-#include "infer/recommender.h"
+#include "infer/top_k_lists.h"
 
 #include <algorithm>
 #include <cmath>

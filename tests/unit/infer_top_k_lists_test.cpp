@@ -6,7 +6,7 @@
 
 #include "core/errors.h"
 #include "eval/baselines.h"
-#include "infer/recommender.h"
+#include "infer/top_k_lists.h"
 
 namespace pixelrec::infer {
 namespace {
