@@ -9,15 +9,12 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "core/stopwatch.h"
 #include "model/recommender.h"
 
 namespace pixelrec::bench {
 
 using Clock = std::chrono::steady_clock;
-
-inline double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // The 1-minute load average: other processes on the 2 cores distort multi-thread figures.
 inline double load_average() {

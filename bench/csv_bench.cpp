@@ -7,11 +7,13 @@
 #include <string>
 
 #include "core/rng.h"
+#include "core/stopwatch.h"
 #include "data/csv.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using pixelrec::seconds_since;
 
 std::string make_interactions(size_t rows) {
   pixelrec::Rng rng(1);
@@ -34,10 +36,6 @@ std::string make_items(size_t rows) {
     s += ",tag" + std::to_string(rng.below(30)) + "," + std::to_string(rng.below(100000)) + "\n";
   }
   return s;
-}
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
 void measure(const char* name, const std::string& data) {

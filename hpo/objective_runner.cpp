@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/stopwatch.h"
 #include "core/strings.h"
 
 extern char** environ;
@@ -30,10 +31,6 @@ using Clock = std::chrono::steady_clock;
 constexpr int kPollMs = 20;                // how often the child's exit is checked
 constexpr double kGiveUpAfterKillS = 2.0;  // pipes still open this long after SIGKILL: stop reading
 constexpr std::string_view kEnvPrefix = "PIXELREC_PARAM_";
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 // Blocks SIGPIPE in this thread while the objective runs (writing its stdin after it exited must
 // not kill us) and discards a SIGPIPE that the writes raised before unblocking.

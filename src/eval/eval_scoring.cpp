@@ -6,6 +6,7 @@
 
 #include "core/errors.h"
 #include "core/parallel.h"
+#include "core/stopwatch.h"
 #include "eval/eval_internal.h"
 
 namespace pixelrec::eval::internal {
@@ -13,10 +14,6 @@ namespace pixelrec::eval::internal {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 void check_no_nan(const float* scores, const uint32_t* items, size_t n, uint32_t user,
                   const Scorer& scorer, const SplitData& split, EvalTask task) {
