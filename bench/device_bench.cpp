@@ -24,7 +24,6 @@
 #include "model/device.h"
 #include "model/model_scorer.h"
 #include "model/recommender.h"
-#include "model/trainer.h"
 
 namespace {
 

@@ -20,11 +20,12 @@
 #include "distributed/communicator.h"
 #include "distributed/torch/c10d_communicator.h"
 #include "features/feature_store.h"
+#include "model/device.h"
 #include "model/gradient_sync.h"
 #include "model/optimizers.h"
 #include "model/recommender.h"
-#include "model/trainer.h"
 #include "model/training_batches.h"
+#include "train/loop/trainer.h"
 
 namespace {
 

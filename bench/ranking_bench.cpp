@@ -20,9 +20,10 @@
 #include "distributed/communicator.h"
 #include "eval/baselines.h"
 #include "eval/evaluator.h"
+#include "model/device.h"
 #include "model/model_scorer.h"
 #include "model/recommender.h"
-#include "model/trainer.h"
+#include "train/loop/trainer.h"
 
 namespace {
 

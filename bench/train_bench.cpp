@@ -18,10 +18,11 @@
 #include "core/errors.h"
 #include "core/rng.h"
 #include "data/negative_sampler.h"
+#include "model/device.h"
 #include "model/optimizers.h"
 #include "model/recommender.h"
-#include "model/trainer.h"
 #include "model/training_batches.h"
+#include "train/loop/trainer.h"
 
 namespace {
 

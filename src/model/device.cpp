@@ -1,6 +1,11 @@
 #include "model/device.h"
 
+#include <dlfcn.h>
 #include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <thread>
 
 #include "core/errors.h"
 
@@ -21,6 +26,20 @@ torch::Device compute_device(const std::string& name, int local_rank) {
   const auto gpus = int(torch::cuda::device_count());
   return {torch::kCUDA, c10::DeviceIndex(local_rank % gpus)};
 #endif
+}
+
+int training_threads(const Config& config, int local_world_size) {
+  if (config.training.num_workers > 0) return config.training.num_workers;
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, local_world_size));
+}
+
+void set_compute_threads(int threads) {
+  at::set_num_threads(threads);
+  // A BLAS loaded beside LibTorch (OpenBLAS, for OpenCV) keeps its own thread pool.
+  using SetThreads = void (*)(int);
+  if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    fn(threads);
 }
 
 }  // namespace pixelrec::model

@@ -23,7 +23,6 @@
 #include "model/checkpoint_sidecar.h"
 #include "model/device.h"
 #include "model/trained_model.h"
-#include "model/trainer.h"
 
 namespace pixelrec::app {
 namespace fs = std::filesystem;

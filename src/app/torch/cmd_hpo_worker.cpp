@@ -33,9 +33,9 @@
 #include "hpo/coordinator_study.h"
 #include "hpo/space.h"
 #include "model/checkpoint_sidecar.h"
+#include "model/device.h"
 #include "model/interrupt.h"
 #include "model/trained_model.h"
-#include "model/trainer.h"
 
 namespace pixelrec::app {
 namespace fs = std::filesystem;

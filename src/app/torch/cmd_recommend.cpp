@@ -13,7 +13,7 @@
 #include "infer/top_k_lists.h"
 #include "model/device.h"
 #include "model/trained_model.h"
-#include "model/trainer.h"
+#include "train/loop/trainer.h"
 
 namespace pixelrec::app {
 namespace fs = std::filesystem;

@@ -7,14 +7,14 @@
 #include "core/logging.h"
 #include "distributed/communicator.h"
 #include "distributed/torch/c10d_communicator.h"
-#include "model/trainer.h"
+#include "train/loop/trainer.h"
 
 namespace pixelrec::app {
 
 void register_train(CLI::App& app) {
   struct Options {
     CommonOptions common;
-    model::TrainOptions train;
+    train::TrainOptions train;
     bool no_progress = false;
   };
   auto options = std::make_shared<Options>();
@@ -45,7 +45,7 @@ void register_train(CLI::App& app) {
     if (comm->size() > 1) spdlog::info("{} ranks, communicator {}", comm->size(), comm->backend());
     options->train.progress = !options->no_progress && isatty(STDERR_FILENO);
     options->train.local_rank = env.local_rank;
-    const model::TrainResult r = model::train(loaded.config, options->train, *comm);
+    const train::TrainResult r = train::train(loaded.config, options->train, *comm);
     if (r.interrupted_by) {
       set_exit_status(128 + r.interrupted_by);
       return;

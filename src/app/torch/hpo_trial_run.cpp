@@ -8,7 +8,7 @@
 #include "distributed/launch_env.h"
 #include "hpo/best_config.h"
 #include "hpo/coordinator_study.h"
-#include "model/trainer.h"
+#include "train/loop/trainer.h"
 
 namespace pixelrec::app {
 namespace fs = std::filesystem;
@@ -91,7 +91,7 @@ TrialRun run_trial(const Config& base, const hpo::SearchSpace& space, const nloh
   reporter.metric = h.optimize_metric;
   reporter.maximize = h.direction == "maximize";
 
-  model::TrainOptions options;
+  train::TrainOptions options;
   options.run_name = trial_run_name(number);
   options.device = device;
   options.local_rank = dist::detect_launch_env(dist::process_environment()).local_rank;
@@ -116,16 +116,16 @@ TrialRun run_trial(const Config& base, const hpo::SearchSpace& space, const nloh
   };
   options.stop_request = [&] {
     // A lost lease means another group may own the trial now: write nothing more.
-    if (client->cancelled() || client->stalled()) return model::StopRequest::kAbandon;
-    if (client->lost()) return model::StopRequest::kCheckpoint;
-    return model::StopRequest::kNone;
+    if (client->cancelled() || client->stalled()) return train::StopRequest::kAbandon;
+    if (client->lost()) return train::StopRequest::kCheckpoint;
+    return train::StopRequest::kNone;
   };
   options.on_progress = [&](int64_t step) { client->note_progress(step); };
 
   if (client) client->start_heartbeat(number, /*watch_progress=*/true);
   TrialRun run;
   try {
-    const model::TrainResult result = model::train(config, options, comm);
+    const train::TrainResult result = train::train(config, options, comm);
     if (result.interrupted_by) {
       run.end = TrialRun::End::kPreempted;
       run.signal = result.interrupted_by;

@@ -2,6 +2,7 @@
 // trains with per-epoch negatives, validates every epoch, schedules the learning rate, stops
 // early, writes the run folder (config.yaml, train.log, metrics.jsonl/csv, tb/) and the
 // checkpoints last/best, and resumes exactly from either. Rank-aware through dist::Communicator.
+// The steps are those of TrainingRun (train/loop/training_run.h).
 #pragma once
 
 #include <filesystem>
@@ -14,7 +15,7 @@
 #include "distributed/communicator.h"
 #include "train/metrics_log.h"
 
-namespace pixelrec::model {
+namespace pixelrec::train {
 
 // What the caller of a running training asks before an optimizer step (TrainOptions::stop_request).
 enum class StopRequest {
@@ -38,7 +39,7 @@ struct TrainOptions {
   // Called on rank 0 when a run resumes, before it trains on, with the epochs its checkpoint had
   // completed as metrics.jsonl recorded them (cut back to the checkpoint): a resumed search trial
   // reports them. Returning true stops training there on every rank (as on_epoch_end).
-  std::function<bool(const std::vector<train::EpochMetrics>& recorded)> on_resume;
+  std::function<bool(const std::vector<EpochMetrics>& recorded)> on_resume;
   // Polled on rank 0 before every optimizer step and before an epoch's outputs are written; the
   // ranks agree on the answer, so all stop at the same step (TrainResult::stopped_by_request,
   // abandoned).
@@ -65,13 +66,8 @@ struct TrainResult {
 
 TrainResult train(const Config& config, const TrainOptions& options, dist::Communicator& comm);
 
-// Threads for LibTorch and OpenBLAS: training.num_workers, or the cores shared among the ranks
-// of this node when it is 0.
-int training_threads(const Config& config, int local_world_size);
-void set_compute_threads(int threads);
-
 // <checkpoint_dir>/<run>/{last,best}.pt for --resume last|best, else the path itself.
 std::filesystem::path resolve_checkpoint(const Config& config, const std::string& run_name,
                                          const std::string& which);
 
-}  // namespace pixelrec::model
+}  // namespace pixelrec::train
