@@ -135,7 +135,8 @@ void register_hpo(CLI::App& app) {
       "hpo",
       "Hyperparameter search. Without a subcommand: a local study of the config's "
       "hyperparameter_search section (a coordinator plus --parallel worker groups training the "
-      "model). pixelrec hpo run: black-box search over any command; pixelrec hpo coordinator: "
+      "model, or fitting the baseline named by hyperparameter_search.target). pixelrec hpo run: "
+      "black-box search over any command; pixelrec hpo coordinator: "
       "serve a study to worker groups; pixelrec hpo worker: one worker group (under "
       "mpirun/srun for k ranks)");
   hpo->require_subcommand(0, 1);

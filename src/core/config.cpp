@@ -1,7 +1,9 @@
 #include "core/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -35,6 +37,43 @@ int Config::thread_count() const {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+const std::vector<std::string>& baseline_tuning_keys(const std::string& target) {
+  static const std::map<std::string, std::vector<std::string>> keys = {
+      {"ease", {"evaluation.ease_lambda"}},
+      {"ials",
+       {"evaluation.ials_factors", "evaluation.ials_iterations", "evaluation.ials_regularization",
+        "evaluation.ials_alpha"}},
+      {"itemknn", {"evaluation.knn_neighbors", "evaluation.knn_shrinkage"}},
+      {"userknn", {"evaluation.knn_neighbors", "evaluation.knn_shrinkage"}},
+  };
+  static const std::vector<std::string> none;
+  const auto it = keys.find(target);
+  return it == keys.end() ? none : it->second;
+}
+
+namespace {
+
+// A baseline study tunes only that baseline: any other parameter would be parsed and ignored.
+void validate_baseline_study(const HyperparameterSearchConfig& hpo) {
+  const std::vector<std::string>& allowed = baseline_tuning_keys(hpo.target);
+  std::string listed;
+  for (const auto& key : allowed) listed += (listed.empty() ? "" : ", ") + key;
+  if (hpo.search_space.IsMap())
+    for (const auto& entry : hpo.search_space) {
+      const std::string name = entry.first.as<std::string>();
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+        throw ConfigError("hyperparameter_search.search_space: parameter '" + name +
+                          "' does not change the '" + hpo.target +
+                          "' baseline (hyperparameter_search.target); tune " + listed +
+                          ", or set target: model to tune the model");
+    }
+  if (hpo.optimize_metric == "val_loss")
+    throw ConfigError("hyperparameter_search.optimize_metric 'val_loss' is a training loss; the '" +
+                      hpo.target + "' baseline reports ranking metrics only: use e.g. val_ndcg@10");
+}
+
+}  // namespace
+
 void validate_config(const Config& config) {
   const auto& s = config.data.splitting;
   const double sum = s.train_final_ratio + s.val_final_ratio + s.test_final_ratio;
@@ -61,6 +100,7 @@ void validate_config(const Config& config) {
                       std::to_string(hpo.coordinator.lease_seconds) +
                       "), else every trial expires between heartbeats");
   }
+  if (hpo.target != "model") validate_baseline_study(hpo);
   if (hpo.asha.max_resource != 0 && hpo.asha.max_resource < hpo.asha.min_resource) {
     throw ConfigError("hyperparameter_search.asha.max_resource (" +
                       std::to_string(hpo.asha.max_resource) + ") is below asha.min_resource (" +

@@ -223,8 +223,9 @@ struct HyperparameterSearchConfig {
   std::string pruner = "asha";
   std::string direction = "maximize";
   std::string optimize_metric = "val_ndcg@10";
-  int parallel = 1;         // local worker groups (pixelrec hpo)
-  int ranks_per_group = 1;  // processes (DDP ranks) per local worker group
+  std::string target = "model";  // model | ease | ials | itemknn | userknn: what a trial tunes
+  int parallel = 1;              // local worker groups (pixelrec hpo)
+  int ranks_per_group = 1;       // processes (DDP ranks) per local worker group
   AshaConfig asha;
   MedianStoppingConfig median;
   CoordinatorConfig coordinator;
@@ -288,7 +289,12 @@ struct Config {
   int thread_count() const;
 };
 
-// Cross-key checks (ratios sum to 1, ...). Throws ConfigError naming the keys.
+// The evaluation.* keys a baseline study (hyperparameter_search.target) may tune; empty for
+// "model" and for unknown names.
+const std::vector<std::string>& baseline_tuning_keys(const std::string& target);
+
+// Cross-key checks (ratios sum to 1, a baseline study's parameters, ...). Throws ConfigError
+// naming the keys.
 void validate_config(const Config& config);
 
 }  // namespace pixelrec

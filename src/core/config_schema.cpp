@@ -435,6 +435,10 @@ std::vector<FieldSpec> build_fields() {
         one_of({"minimize", "maximize"})),
       F(std::string, hyperparameter_search.optimize_metric, "Validation metric to optimise",
         non_empty_str),
+      F(std::string, hyperparameter_search.target,
+        "What a trial tunes: model (trains it) or a baseline (fits it and evaluates it on val; "
+        "the search space then names only that baseline's evaluation.* keys)",
+        one_of({"model", "ease", "ials", "itemknn", "userknn"})),
       F(int, hyperparameter_search.seed, "Sampler seed", nonneg_int),
       F(int, hyperparameter_search.parallel, "Local worker groups (pixelrec hpo)", pos_int),
       F(int, hyperparameter_search.ranks_per_group, "DDP ranks per local worker group",

@@ -22,6 +22,7 @@ constexpr int64_t kMinUsers = 10;
 constexpr int64_t kMinItems = 50;
 constexpr int64_t kMaxEntities = 50'000'000;
 constexpr int kMaxTopics = 64;
+constexpr double kMaxPopularityNoise = 5.0;
 
 std::string format_double(double v) {
   std::ostringstream s;
@@ -32,7 +33,7 @@ std::string format_double(double v) {
 }  // namespace
 
 const std::vector<std::string>& preset_names() {
-  static const std::vector<std::string> names = {"tiny", "small", "pixelrec50k"};
+  static const std::vector<std::string> names = {"tiny", "small", "pixelrec50k", "hard"};
   return names;
 }
 
@@ -45,6 +46,11 @@ SynthParams preset_params(const std::string& name) {
     p.users = 3'000, p.items = 2'500, p.interactions = 60'000, p.image_size = 96, p.topics = 10;
   } else if (name == "pixelrec50k") {
     p.users = 50'000, p.items = 82'865, p.interactions = 989'494, p.image_size = 96, p.topics = 24;
+  } else if (name == "hard") {
+    // `small`'s sizes with content that mostly hides the topic, sticky sessions and noisy,
+    // topic-blind popularity: closer to real logs, where sequence and popularity matter.
+    p.users = 3'000, p.items = 2'500, p.interactions = 60'000, p.image_size = 96, p.topics = 10;
+    p.content_signal = 0.3, p.stickiness = 0.7, p.popularity_noise = 1.0, p.popular_share = 0.25;
   } else {
     throw UsageError("--preset '" + name + "' is unknown; allowed: " + join(preset_names(), ", ") +
                      " (use --users/--items/--interactions to change sizes)");
@@ -77,10 +83,24 @@ void validate_params(const SynthParams& p) {
     throw UsageError("--interactions must be between 5 * users (" + std::to_string(low) +
                      ") and users * items / 2 (" + std::to_string(high) + "), got " +
                      std::to_string(p.interactions) + " (change --interactions or the sizes)");
+  const auto check_unit = [](double v, const char* flag, const char* example) {
+    if (!(v >= 0.0 && v <= 1.0))
+      throw UsageError(std::string(flag) + " must be in [0, 1], got " + format_double(v) + " (" +
+                       example + ")");
+  };
+  check_unit(p.content_signal, "--content-signal",
+             "1: images and text always show the item's topic, 0: they show a random topic");
+  check_unit(p.stickiness, "--stickiness",
+             "0: independent interactions, 0.7: 70% of interactions reuse a recent topic");
+  check_unit(p.popular_share, "--popular-share",
+             "0: every interaction follows the user's topics, 0.25: a quarter follow popularity");
+  if (!(p.popularity_noise >= 0.0 && p.popularity_noise <= kMaxPopularityNoise))
+    throw UsageError("--popularity-noise must be in [0, " + format_double(kMaxPopularityNoise) +
+                     "], got " + format_double(p.popularity_noise) +
+                     " (the sigma of log-normal noise on item popularity; 1 is strong)");
   if (p.threads < 1)
     throw UsageError("--threads must be at least 1, got " + std::to_string(p.threads));
 }
-
 
 SynthSummary generate_dataset(const SynthParams& params, const std::filesystem::path& out,
                               bool progress) {
@@ -94,12 +114,14 @@ SynthSummary generate_dataset(const SynthParams& params, const std::filesystem::
   spdlog::info(
       "synth: wrote preset '{}' (seed {}) to {}: {} users, {} items ({} late, {} PNG), {} "
       "interactions, {} topics, {}px images; {} faults injected ({} item-level, {} "
-      "interaction-level, corrupt_frac {}); {:.1f}s on {} threads",
+      "interaction-level, corrupt_frac {}); content_signal {}, stickiness {}, popularity_noise "
+      "{}, popular_share {}; {:.1f}s on {} threads",
       params.preset, params.seed, out.string(), summary.users, summary.items,
       std::count_if(world.items.begin(), world.items.end(),
                     [](const SynthItem& i) { return i.is_late; }),
       summary.png_images, summary.interactions, params.topics, params.image_size,
       summary.faults.size(), summary.item_faults, summary.interaction_faults, params.corrupt_frac,
+      params.content_signal, params.stickiness, params.popularity_noise, params.popular_share,
       seconds, params.threads);
   return summary;
 }

@@ -3,18 +3,17 @@
 // Everything is a pure function of the seed and the sizes: same inputs, byte-identical outputs.
 #pragma once
 
-#include "core/parallel.h"  // parallel_for, used across the generator
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <opencv2/core.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <opencv2/core.hpp>
+#include "core/parallel.h"  // parallel_for, used across the generator
 
 namespace pixelrec::synth {
 
@@ -30,7 +29,12 @@ struct SynthParams {
   int topics = 0;
   double corrupt_frac = 0.0;
   double late_item_fraction = 0.1;
-  int threads = 1;  // never changes the output, only the speed
+  // Realism knobs (docs/synth.md); the defaults reproduce the original generator byte for byte.
+  double content_signal = 1.0;    // share of items whose image/text/tag show their own topic
+  double stickiness = 0.0;        // probability the next interaction reuses a recent topic
+  double popularity_noise = 0.0;  // sigma of log-normal noise on each item's sampling weight
+  double popular_share = 0.0;     // share of interactions drawn by popularity, ignoring topic
+  int threads = 1;                // never changes the output, only the speed
 };
 
 // The preset names, in documentation order.
@@ -60,6 +64,9 @@ enum StreamPurpose : uint64_t {
   kStreamFaultItems,
   kStreamFaultRows,
   kStreamFaultBytes,
+  kStreamContentTopic,
+  kStreamPopularityNoise,
+  kStreamUserTimes,
 };
 
 constexpr int64_t kWindowStart = 1609459200;  // 2021-01-01T00:00:00Z
@@ -69,7 +76,9 @@ constexpr int kMinUserInteractions = 5;
 struct SynthItem {
   std::string id;
   int topic = 0;
-  uint32_t popularity_rank = 1;  // 1 = most popular, over all items
+  int content_topic = 0;         // the topic its image, text and tag show (== topic at signal 1)
+  uint32_t popularity_rank = 1;  // 1 = most popular, over all items; drives the counters
+  double weight = 1.0;           // sampling weight: rank^-0.9 times the popularity noise
   int64_t release_time = kWindowStart;
   bool is_late = false;
   bool png = false;  // image format (faulted images are always .jpg)

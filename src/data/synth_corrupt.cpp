@@ -179,7 +179,7 @@ std::string corrupt_item_text(const PlannedFault& fault, ItemText& text,
 
 std::vector<unsigned char> corrupt_image(const PlannedFault& fault, const SynthWorld& world) {
   const SynthParams& p = world.params;
-  const int topic = world.items[fault.index].topic;
+  const int topic = world.items[fault.index].content_topic;
   switch (fault.kind) {
     case FaultKind::kImageTruncated: {
       auto bytes = encode_image(

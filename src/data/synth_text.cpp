@@ -118,19 +118,19 @@ void make_item_text(const Vocabulary& vocab, const SynthWorld& world, size_t ind
   const SynthItem& item = world.items[index];
   Rng rng = Rng::stream(world.params.seed, {kStreamItemText, index});
   out.title.clear();
-  append_words(vocab, item.topic, kTitleTopicShare, 3 + rng.below(5), rng, out.title);
+  append_words(vocab, item.content_topic, kTitleTopicShare, 3 + rng.below(5), rng, out.title);
   if (!out.title.empty() && out.title[0] >= 'a' && out.title[0] <= 'z') out.title[0] -= 'a' - 'A';
 
   out.description.clear();
   const size_t words = 10 + rng.below(31);
   if (rng.bernoulli(kQuotedDescriptionFraction))
-    append_quoted_description(vocab, item.topic, words, rng, out.description);
+    append_quoted_description(vocab, item.content_topic, words, rng, out.description);
   else
-    append_words(vocab, item.topic, kDescriptionTopicShare, words, rng, out.description);
+    append_words(vocab, item.content_topic, kDescriptionTopicShare, words, rng, out.description);
   out.description += '.';
 
   const size_t topics = vocab.tags.size();
-  const size_t own = static_cast<size_t>(item.topic);
+  const size_t own = static_cast<size_t>(item.content_topic);
   const size_t tag =
       rng.bernoulli(kOwnTagProbability) ? own : (own + 1 + rng.below(topics - 1)) % topics;
   out.tag = vocab.tags[tag];

@@ -2,6 +2,7 @@
 // heavy-tailed per-user counts and the interactions drawn from them.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "core/errors.h"
@@ -24,6 +25,7 @@ constexpr double kCountTailAlpha = 1.5;  // Lomax (shifted Pareto) tail of the p
 constexpr uint64_t kCapTimesMean = 20;   // no user has more than 20x the mean count
 constexpr size_t kUsersPerTask = 256;
 constexpr int kRejectionTries = 16;
+constexpr size_t kRecentTopics = 3;  // stickiness reuses one of the last three topics
 
 // Items of one topic with cumulative Zipf weights (by global popularity rank).
 struct TopicPool {
@@ -41,11 +43,42 @@ std::vector<TopicPool> build_topic_pools(const std::vector<SynthItem>& items, in
     });
     double total = 0.0;
     for (uint32_t i : pool.items) {
-      total += std::pow(static_cast<double>(items[i].popularity_rank), -kZipfExponent);
+      total += items[i].weight;
       pool.cumulative.push_back(total);
     }
   }
   return pools;
+}
+
+// Every item, most popular first: where popularity-driven interactions are drawn from.
+TopicPool build_global_pool(const std::vector<SynthItem>& items) {
+  TopicPool pool;
+  pool.items.resize(items.size());
+  for (uint32_t i = 0; i < items.size(); ++i) pool.items[items[i].popularity_rank - 1] = i;
+  double total = 0.0;
+  for (uint32_t i : pool.items) pool.cumulative.push_back(total += items[i].weight);
+  return pool;
+}
+
+// Content topics and sampling weights. Each knob draws from its own stream only when it is away
+// from its default, so the default output stays what it always was.
+void plan_item_realism(const SynthParams& p, std::vector<SynthItem>& items) {
+  const uint64_t topics = static_cast<uint64_t>(p.topics);
+  for (size_t i = 0; i < items.size(); ++i) {
+    SynthItem& item = items[i];
+    item.content_topic = item.topic;
+    if (p.content_signal < 1.0) {
+      Rng rng = Rng::stream(p.seed, {kStreamContentTopic, i});
+      // A random topic (possibly its own by chance): at signal 0 content says nothing.
+      if (!rng.bernoulli(p.content_signal))
+        item.content_topic = static_cast<int>(rng.below(topics));
+    }
+    item.weight = std::pow(static_cast<double>(item.popularity_rank), -kZipfExponent);
+    if (p.popularity_noise > 0.0) {
+      Rng rng = Rng::stream(p.seed, {kStreamPopularityNoise, i});
+      item.weight *= std::exp(p.popularity_noise * rng.normal());
+    }
+  }
 }
 
 void plan_items(const SynthParams& p, std::vector<SynthItem>& items) {
@@ -82,6 +115,7 @@ void plan_items(const SynthParams& p, std::vector<SynthItem>& items) {
     item.release_time = kWindowStart + static_cast<int64_t>(offset);
     item.png = rng.bernoulli(kPngFraction);
   }
+  plan_item_realism(p, items);
 }
 
 void plan_users(const SynthParams& p, std::vector<SynthUser>& users) {
@@ -121,24 +155,66 @@ void plan_users(const SynthParams& p, std::vector<SynthUser>& users) {
 // on return).
 class UserSampler {
  public:
-  UserSampler(const SynthWorld& world, const std::vector<TopicPool>& pools)
-      : world_(world), pools_(pools), taken_(world.items.size(), 0), topic_taken_(pools.size()) {}
+  UserSampler(const SynthWorld& world, const std::vector<TopicPool>& pools, const TopicPool& global)
+      : world_(world),
+        pools_(pools),
+        global_(global),
+        taken_(world.items.size(), 0),
+        topic_taken_(pools.size()) {}
 
   void sample(uint64_t seed, uint32_t user_index, SynthInteraction* out, uint32_t count) {
     const SynthUser& user = world_.users[user_index];
     Rng rng = Rng::stream(seed, {kStreamUserInteractions, user_index});
     std::fill(topic_taken_.begin(), topic_taken_.end(), 0u);
-    for (uint32_t j = 0; j < count; ++j) {
-      const size_t topic = pick_topic(user, rng);
-      const uint32_t item = pick_item(pools_[topic], rng);
-      taken_[item] = 1;
-      ++topic_taken_[topic];
-      out[j] = {item, user_index, pick_time(user, world_.items[item], rng)};
-    }
+    if (world_.params.stickiness > 0.0)
+      sample_in_time_order(seed, user_index, rng, out, count);
+    else
+      for (uint32_t j = 0; j < count; ++j) {
+        const uint32_t item = pick(pick_topic(user, rng), kNoDeadline, rng);
+        out[j] = {item, user_index, pick_time(user, world_.items[item], rng)};
+      }
     for (uint32_t j = 0; j < count; ++j) taken_[out[j].item] = 0;
   }
 
  private:
+  static constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
+
+  // Sticky behaviour needs the order of the interactions to be their time order: the times are
+  // drawn first, and each interaction prefers items already released at its time.
+  void sample_in_time_order(uint64_t seed, uint32_t user_index, Rng& rng, SynthInteraction* out,
+                            uint32_t count) {
+    const SynthUser& user = world_.users[user_index];
+    times_.resize(count);
+    Rng time_rng = Rng::stream(seed, {kStreamUserTimes, user_index});
+    const uint64_t span = static_cast<uint64_t>(user.active_end - user.active_start + 1);
+    for (auto& t : times_) t = user.active_start + static_cast<int64_t>(time_rng.below(span));
+    std::sort(times_.begin(), times_.end());
+    for (uint32_t j = 0; j < count; ++j) {
+      size_t topic = 0;
+      if (j > 0 && rng.bernoulli(world_.params.stickiness)) {
+        const size_t recent = std::min<size_t>(j, kRecentTopics);
+        topic = static_cast<size_t>(world_.items[out[j - 1 - rng.below(recent)].item].topic);
+        if (topic_full(topic)) topic = pick_topic(user, rng);
+      } else {
+        topic = pick_topic(user, rng);
+      }
+      const uint32_t item = pick(topic, times_[j], rng);
+      const SynthItem& chosen = world_.items[item];
+      out[j] = {item, user_index,
+                chosen.release_time <= times_[j] ? times_[j] : pick_time(user, chosen, rng)};
+    }
+  }
+
+  // An item of `topic`, or with probability popular_share one drawn by popularity alone.
+  uint32_t pick(size_t topic, int64_t deadline, Rng& rng) {
+    const double share = world_.params.popular_share;
+    const bool popular = share > 0.0 && rng.bernoulli(share);
+    const uint32_t item = pick_item(popular ? global_ : pools_[topic], deadline, rng);
+    taken_[item] = 1;
+    ++topic_taken_[static_cast<size_t>(world_.items[item].topic)];
+    return item;
+  }
+
   bool topic_full(size_t t) const { return topic_taken_[t] >= pools_[t].items.size(); }
 
   size_t pick_topic(const SynthUser& user, Rng& rng) const {
@@ -158,28 +234,35 @@ class UserSampler {
     return 0;
   }
 
-  uint32_t pick_item(const TopicPool& pool, Rng& rng) const {
+  // Weighted by popularity among the items not taken yet, preferring those released by
+  // `deadline` (when none is, any untaken item).
+  uint32_t pick_item(const TopicPool& pool, int64_t deadline, Rng& rng) const {
     const double total = pool.cumulative.back();
     for (int attempt = 0; attempt < kRejectionTries; ++attempt) {
       const size_t k = static_cast<size_t>(
           std::upper_bound(pool.cumulative.begin(), pool.cumulative.end(), rng.uniform() * total) -
           pool.cumulative.begin());
       const uint32_t item = pool.items[std::min(k, pool.items.size() - 1)];
-      if (!taken_[item]) return item;
+      if (available(item, deadline)) return item;
     }
     // Mostly taken already: draw among the remaining items by their weights.
     double remaining = 0.0;
     for (size_t k = 0; k < pool.items.size(); ++k)
-      if (!taken_[pool.items[k]]) remaining += weight(pool, k);
+      if (available(pool.items[k], deadline)) remaining += weight(pool, k);
+    if (remaining <= 0.0 && deadline != kNoDeadline) return pick_item(pool, kNoDeadline, rng);
     double target = rng.uniform() * remaining;
     uint32_t last = pool.items.front();
     for (size_t k = 0; k < pool.items.size(); ++k) {
-      if (taken_[pool.items[k]]) continue;
+      if (!available(pool.items[k], deadline)) continue;
       last = pool.items[k];
       target -= weight(pool, k);
       if (target < 0) break;
     }
     return last;
+  }
+
+  bool available(uint32_t item, int64_t deadline) const {
+    return !taken_[item] && world_.items[item].release_time <= deadline;
   }
 
   static double weight(const TopicPool& pool, size_t k) {
@@ -197,8 +280,10 @@ class UserSampler {
 
   const SynthWorld& world_;
   const std::vector<TopicPool>& pools_;
+  const TopicPool& global_;
   std::vector<uint8_t> taken_;
   std::vector<size_t> topic_taken_;
+  std::vector<int64_t> times_;
 };
 
 void plan_interactions(SynthWorld& world) {
@@ -213,10 +298,11 @@ void plan_interactions(SynthWorld& world) {
   for (size_t u = 0; u < users; ++u) offsets[u + 1] = offsets[u] + counts[u];
 
   const std::vector<TopicPool> pools = build_topic_pools(world.items, p.topics);
+  const TopicPool global = build_global_pool(world.items);
   world.interactions.resize(offsets.back());
   const size_t tasks = (users + kUsersPerTask - 1) / kUsersPerTask;
   parallel_for(tasks, p.threads, [&](size_t task) {
-    UserSampler sampler(world, pools);
+    UserSampler sampler(world, pools, global);
     const size_t end = std::min(users, (task + 1) * kUsersPerTask);
     for (size_t u = task * kUsersPerTask; u < end; ++u)
       sampler.sample(p.seed, static_cast<uint32_t>(u), &world.interactions[offsets[u]], counts[u]);

@@ -99,9 +99,10 @@ void write_images(const SynthWorld& world, const std::vector<const PlannedFault*
     const SynthItem& item = world.items[i];
     const PlannedFault* fault = faults[i] && is_image_fault(faults[i]->kind) ? faults[i] : nullptr;
     const std::vector<unsigned char> bytes =
-        fault ? corrupt_image(*fault, world)
-              : encode_image(render_item_image(p.seed, p.topics, item.topic, i, p.image_size),
-                             item.png);
+        fault
+            ? corrupt_image(*fault, world)
+            : encode_image(render_item_image(p.seed, p.topics, item.content_topic, i, p.image_size),
+                           item.png);
     if (!fault || fault->kind != FaultKind::kImageMissing)
       write_file_atomic(dir / image_name(item, fault != nullptr),
                         std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
@@ -256,6 +257,10 @@ void write_manifest(const SynthWorld& world, const std::vector<FaultRecord>& fau
                    {"topics", p.topics},
                    {"late_item_fraction", p.late_item_fraction},
                    {"corrupt_frac", p.corrupt_frac},
+                   {"content_signal", p.content_signal},
+                   {"stickiness", p.stickiness},
+                   {"popularity_noise", p.popularity_noise},
+                   {"popular_share", p.popular_share},
                    {"files",
                     {{"interactions", "interactions.csv"},
                      {"item_info", "item_info.csv"},

@@ -1,10 +1,16 @@
 #include "support/pipeline.h"
+#include "support/synth_pipeline.h"
 
 #include <gtest/gtest.h>
 
 namespace pixelrec::test {
 
 Pipeline make_tiny_pipeline(const fs::path& root, const std::string& extra_yaml, int seed) {
+  return make_tiny_pipeline_with(root, extra_yaml, seed, "");
+}
+
+Pipeline make_tiny_pipeline_with(const fs::path& root, const std::string& extra_yaml, int seed,
+                                 const std::string& synth_args) {
   Pipeline p;
   p.root = root;
   p.config = root / "config.yaml";
@@ -23,7 +29,7 @@ Pipeline make_tiny_pipeline(const fs::path& root, const std::string& extra_yaml,
                        "checkpoint_dir: " + r + "/checkpoints\n"
                        "results_dir: " + r + "/results\n" + extra_yaml);
   const auto synth = run_pixelrec("synth --preset tiny --seed " + std::to_string(seed) + " --out " +
-                                  shell_quote(r + "/raw") + " --log-level warn");
+                                  shell_quote(r + "/raw") + " --log-level warn " + synth_args);
   EXPECT_EQ(synth.exit_code, 0) << synth.output;
   const auto pre = run_pixelrec("preprocess " + p.config_arg() + " --log-level warn");
   EXPECT_EQ(pre.exit_code, 0) << pre.output;

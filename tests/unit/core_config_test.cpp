@@ -148,6 +148,30 @@ TEST(Config, RatiosMustSumToOne) {
             std::string::npos);
 }
 
+TEST(Config, ABaselineStudyTunesOnlyThatBaselinesKeysAndARankingMetric) {
+  const auto study = [](const std::string& target, const std::string& param,
+                        const std::string& metric = "val_ndcg@10") {
+    return load_text("hyperparameter_search:\n  target: " + target +
+                     "\n  optimize_metric: " + metric + "\n  search_space:\n    " + param +
+                     ": {type: float, low: 1.0, high: 100.0}\n");
+  };
+  EXPECT_NO_THROW(validate_config(study("ease", "evaluation.ease_lambda")));
+  EXPECT_NO_THROW(validate_config(study("ials", "evaluation.ials_regularization")));
+  EXPECT_NO_THROW(validate_config(study("userknn", "evaluation.knn_shrinkage")));
+  EXPECT_NO_THROW(validate_config(study("model", "training.learning_rate")));
+  EXPECT_EQ(error_of([&] { validate_config(study("ease", "evaluation.knn_shrinkage")); }),
+            "hyperparameter_search.search_space: parameter 'evaluation.knn_shrinkage' does not "
+            "change the 'ease' baseline (hyperparameter_search.target); tune "
+            "evaluation.ease_lambda, or set target: model to tune the model");
+  EXPECT_EQ(error_of([&] { validate_config(study("ials", "evaluation.ials_alpha", "val_loss")); }),
+            "hyperparameter_search.optimize_metric 'val_loss' is a training loss; the 'ials' "
+            "baseline reports ranking metrics only: use e.g. val_ndcg@10");
+  EXPECT_NE(error_of([] {
+              load_text("hyperparameter_search:\n  target: bpr\n");
+            }).find("hyperparameter_search.target"),
+            std::string::npos);
+}
+
 TEST(Config, NullDisablesAModalityAndClearsOptionalValues) {
   Config c = load_text("model:\n  vision_model: null\n  projection_hidden_dim: 64\n");
   EXPECT_EQ(c.model.vision_model, "none");

@@ -51,7 +51,7 @@ TEST(SynthPresets, UnknownPresetIsAUsageErrorListingThePresets) {
     FAIL() << "expected a UsageError";
   } catch (const UsageError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "--preset 'huge' is unknown; allowed: tiny, small, pixelrec50k (use "
+              "--preset 'huge' is unknown; allowed: tiny, small, pixelrec50k, hard (use "
               "--users/--items/--interactions to change sizes)");
   }
 }

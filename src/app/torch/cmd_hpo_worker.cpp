@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "app/cli_common.h"
+#include "app/torch/hpo_baseline_trial.h"
 #include "app/torch/hpo_trial_run.h"
 #include "app/torch/torch_commands.h"
 #include "core/config_loader.h"
@@ -74,12 +75,19 @@ nlohmann::json lease_to_json(const hpo::LeaseReply& reply) {
   return {{"type", "done"}};
 }
 
-// The best trial's checkpoint on the test split, full-catalogue ranking; the result JSON is also
-// written to <study_dir>/best_trial_test.json.
+// The best trial's checkpoint (or, in a baseline study, the baseline with its values) on the test
+// split, full-catalogue ranking; the result JSON is also written to
+// <study_dir>/best_trial_test.json.
 nlohmann::json evaluate_best(const Config& base, const hpo::SearchSpace& space,
                              const nlohmann::json& request, dist::Communicator& comm) {
   const int64_t number = request.at("trial").get<int64_t>();
   const Config config = trial_config(base, space, request.at("params"));
+  if (config.hyperparameter_search.target != "model") {  // a baseline study: no checkpoint
+    const auto json = test_baseline(config, comm);
+    if (comm.is_root())
+      eval::write_result_json(hpo::study_directory(base) / "best_trial_test.json", json);
+    return nlohmann::json::parse(json.dump());
+  }
   const int threads = model::training_threads(config, comm.size());
   const SplitData split = load_split_data(config);
   const auto content = eval::load_content_vectors_if_any(config.feature_store_path(), threads);

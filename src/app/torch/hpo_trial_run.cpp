@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "app/torch/hpo_baseline_trial.h"
 #include "distributed/launch_env.h"
 #include "hpo/best_config.h"
 #include "hpo/coordinator_study.h"
@@ -75,6 +76,38 @@ struct Reporter {
   }
 };
 
+// A baseline trial: one fit and one validation, so nothing to prune or resume; the value goes to
+// the coordinator with finish.
+TrialRun run_baseline_trial(const Config& config, int64_t number, hpo::CoordinatorClient* client,
+                            dist::Communicator& comm) {
+  const auto& h = config.hyperparameter_search;
+  if (client) client->start_heartbeat(number);
+  TrialRun run;
+  try {
+    const auto metrics = validate_baseline(config, trial_run_name(number), comm);
+    const double value = metric_of(metrics, h.optimize_metric);
+    if (std::isnan(value)) {
+      std::string names;
+      for (const auto& [name, v] : metrics) names += (names.empty() ? "" : ", ") + name;
+      run.outcome = hpo::TrialOutcome::failed(
+          "hyperparameter_search.optimize_metric '" + h.optimize_metric + "' is not among the '" +
+          h.target + "' baseline's validation metrics (" + names + ")");
+    } else {
+      run.outcome = hpo::TrialOutcome::complete(value);
+    }
+  } catch (const std::exception& e) {
+    run.outcome = hpo::TrialOutcome::failed(e.what());
+  }
+  if (client) {
+    client->stop_heartbeat();
+    if (client->cancelled()) {
+      run.end = TrialRun::End::kCancelled;
+      run.why = "the coordinator cancelled its lease; it runs elsewhere";
+    }
+  }
+  return run;
+}
+
 }  // namespace
 
 TrialRun run_trial(const Config& base, const hpo::SearchSpace& space, const nlohmann::json& lease,
@@ -84,6 +117,7 @@ TrialRun run_trial(const Config& base, const hpo::SearchSpace& space, const nloh
   const int64_t attempt = lease.at("attempt").get<int64_t>();
   const Config config = trial_config(base, space, lease.at("params"));
   const auto& h = base.hyperparameter_search;
+  if (h.target != "model") return run_baseline_trial(config, number, client, comm);
   Reporter reporter;
   reporter.client = client;
   reporter.number = number;
