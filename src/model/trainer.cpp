@@ -20,6 +20,7 @@
 #include "core/strings.h"
 #include "data/split_data.h"
 #include "features/feature_store.h"
+#include "model/batch_loss.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_sidecar.h"
 #include "model/cold_rows.h"
@@ -247,6 +248,7 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
       throw Error("checkpoint " + resume_path.string() +
                   " was trained on another split (its id maps differ from " +
                   split.directory.string() + ")");
+    check_scorer(loaded, config);
     if (run_name.empty()) run_name = loaded.meta.run_name;
     state = loaded.state;
     model = std::move(loaded.model);
@@ -266,6 +268,7 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
   const NegativeSampler sampler(parse_negative_strategy(config.data.negative_sampling_strategy),
                                 data.candidates, split.train_item_counts(),
                                 UserItemIndex(split.num_users(), split.train));
+  const BatchLoss batch_loss(tc.loss, split.train_item_counts(), sampler);
   EpochBatches batches(data.positive_users, data.positive_items, sampler,
                        config.data.negative_sampling_ratio, uint64_t(tc.seed), data.shard.range,
                        threads);
@@ -340,6 +343,8 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
   meta.use_tags = spec.use_tags;
   meta.content = data.inputs;
   meta.shape = shape;
+  meta.scorer = config.model.scorer;
+  meta.loss = tc.loss;
   const fs::path last_path = result.checkpoint_dir / "last.pt";
   const fs::path best_path = result.checkpoint_dir / "best.pt";
   int64_t parameter_count = 0;
@@ -447,13 +452,10 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
         ItemSide side;
         BatchDraws draws{batch_seed(seed, epoch, mb), batch.positions,
                          *config.model.item_id_dropout, *config.model.user_id_dropout};
-        const torch::Tensor logits = model->forward(batch.users.to(device), batch.items.to(device),
-                                                    data.features, &side, draws);
-        loss = tc.bce_weight *
-               torch::binary_cross_entropy_with_logits(
-                   logits.to(torch::kFloat), batch.labels.to(device), {}, {}, at::Reduction::Sum) /
-               global;
-        reported_loss = loss.item<double>();
+        const BatchLossValue ranking =
+            batch_loss(*model, batch, data.features, &side, draws, batch_ranks.get(), rank);
+        loss = tc.bce_weight * ranking.loss;
+        reported_loss = tc.bce_weight * ranking.reported;
         if (config.model.use_contrastive && tc.contrastive_weight > 0) {
           // InfoNCE over the global batch's distinct items: the same value on every rank, each
           // rank's gradient covering its own items.
@@ -535,7 +537,7 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
     loss_sum = sums[0], loss_count = sums[1], contrastive_sum = sums[2];
     const double examples = sums[3];
 
-    // train_loss = bce_weight * BCE + contrastive_weight * InfoNCE, per example.
+    // train_loss = bce_weight * ranking loss + contrastive_weight * InfoNCE, per example.
     std::vector<std::pair<std::string, double>> metrics{{"train_loss", loss_sum / loss_count}};
     if (config.model.use_contrastive && tc.contrastive_weight > 0)
       metrics.emplace_back("train_contrastive", contrastive_sum / loss_count);
