@@ -217,7 +217,8 @@ TEST_F(EvaluateCli, RecommendRetrievesByDotAndReranksByTheMlp) {
   const std::string user = train.columns[train.require_column("user_id", "train")][0];
   const auto items_of = [](const fs::path& file) {
     std::vector<std::pair<std::string, double>> out;
-    for (const auto& item : nlohmann::json::parse(read_text(file)).at("users")[0].at("items"))
+    const auto j = nlohmann::json::parse(read_text(file));  // outlives the loop below
+    for (const auto& item : j.at("users")[0].at("items"))
       out.emplace_back(item.at("item_id").get<std::string>(), item.at("score").get<double>());
     return out;
   };
@@ -235,7 +236,7 @@ TEST_F(EvaluateCli, RecommendRetrievesByDotAndReranksByTheMlp) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::set<std::string> retrieved;
   for (const auto& [item, score] : items_of(path("dot20.json"))) retrieved.insert(item);
-  ASSERT_EQ(retrieved.size(), 20u);
+  ASSERT_EQ(retrieved.size(), 20u) << read_text(path("dot20.json"));
   std::vector<std::pair<std::string, double>> expected;
   for (const auto& entry : items_of(path("mlp_all.json")))
     if (retrieved.count(entry.first) && expected.size() < 5) expected.push_back(entry);
