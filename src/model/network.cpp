@@ -131,6 +131,10 @@ void NetworkImpl::build_head(int64_t fused_dim) {
   output_ = register_module("head_out", make_linear(dims.back(), 1, c.init_method));
 }
 
+void NetworkImpl::freeze_output_bias() {
+  if (output_) output_->bias.set_requires_grad(false);
+}
+
 torch::Tensor NetworkImpl::activate(const torch::Tensor& x) const {
   const std::string& a = spec_.config.fusion_activation;
   if (a == "relu") return torch::relu(x);

@@ -69,6 +69,11 @@ class NetworkImpl : public torch::nn::Module {
   // Row-paired logits [B] = <users[b], items[b]> / temperature.
   torch::Tensor dot_logits(const torch::Tensor& users, const torch::Tensor& items) const;
 
+  // Losses that compare logits (training.loss bpr, softmax) do not change when every logit moves
+  // by the same amount, so the MLP head's output bias gets a zero gradient; trained, Adam would
+  // turn its rounding noise into steps of the full learning rate. Keeps it at its value (0).
+  void freeze_output_bias();
+
   // Concat fusion with the MLP head only: the first head layer is linear, so it splits into a user
   // part and an item part that scoring computes once per user and once per item ([*, H1], no bias).
   bool factorized() const { return !dot() && spec_.config.fusion_type == "concat"; }

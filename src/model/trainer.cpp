@@ -249,6 +249,11 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
                   " was trained on another split (its id maps differ from " +
                   split.directory.string() + ")");
     check_scorer(loaded, config);
+    if (loaded.meta.loss != tc.loss)
+      throw Error("checkpoint " + resume_path.string() + " was trained with training.loss " +
+                  loaded.meta.loss + " but the config asks for " + tc.loss +
+                  "; resume with --set training.loss=" + loaded.meta.loss +
+                  " (or start a new run)");
     if (run_name.empty()) run_name = loaded.meta.run_name;
     state = loaded.state;
     model = std::move(loaded.model);
@@ -257,6 +262,7 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
     model = std::make_unique<Recommender>(spec, shape);
   }
   if (run_name.empty()) run_name = default_run_name();
+  if (tc.loss != "bce") model->network()->freeze_output_bias();
   model->to(device);  // before the optimizer takes the parameters
   data.features = to_device(data.features, device);
 
