@@ -71,12 +71,11 @@ BatchLossValue BatchLoss::operator()(Recommender& model, const Batch& batch,
         rows_at_global_places(ranks, rank, v.items.to(torch::kFloat), places, batch.global_pairs);
     const torch::Tensor temperature =
         gradient_on_root(model.network()->dot_temperature(), ranks, rank);
-    const torch::Tensor scores = torch::matmul(user_rows, item_rows.t()) / temperature;
     const torch::Tensor log_q = torch::cat(
         {log_q_in_batch_.to(device).index_select(0, global_items.narrow(0, 0, positives)),
          log_q_negative_.to(device).index_select(
              0, global_items.narrow(0, positives, batch.global_pairs - positives))});
-    out.loss = in_batch_softmax_loss(scores, global_items, log_q);
+    out.loss = in_batch_softmax_loss(user_rows, item_rows, temperature, global_items, log_q);
   } else {
     const torch::Tensor logits = rows_at_global_places(
         ranks, rank, model.forward(users, items, features, side, draws).to(torch::kFloat), places,

@@ -28,17 +28,20 @@ torch::Tensor grouped_softmax_loss(const torch::Tensor& logits, int64_t positive
   return (log_sum_exp - corrected.narrow(0, 0, positives)).mean();
 }
 
-torch::Tensor in_batch_softmax_loss(const torch::Tensor& scores, const torch::Tensor& items,
+torch::Tensor in_batch_softmax_loss(const torch::Tensor& users, const torch::Tensor& items,
+                                    const torch::Tensor& temperature, const torch::Tensor& item_ids,
                                     const torch::Tensor& log_q) {
-  const int64_t p = scores.size(0);
-  if (p == 0) return scores.sum() * 0.0;
-  const auto index = torch::TensorOptions(torch::kLong).device(scores.device());
+  const int64_t p = users.size(0);
+  if (p == 0) return (users.sum() + items.sum()) * 0.0;
+  const auto index = torch::TensorOptions(torch::kLong).device(users.device());
   const torch::Tensor rows = torch::arange(p, index);
-  const torch::Tensor same_item = items.narrow(0, 0, p).unsqueeze(1).eq(items.unsqueeze(0));
+  const torch::Tensor same_item = item_ids.narrow(0, 0, p).unsqueeze(1).eq(item_ids.unsqueeze(0));
   const torch::Tensor hit =
       same_item.index_put({rows, rows}, torch::zeros({}, same_item.options()));
-  const torch::Tensor logits =
-      (scores - log_q.unsqueeze(0)).masked_fill(hit, -std::numeric_limits<float>::infinity());
+  // The temperature scales the [P, D] rows and log q enters as addmm's bias: the [P, G] matrix
+  // is touched only by the product, the mask and the cross-entropy.
+  const torch::Tensor logits = torch::addmm(-log_q.unsqueeze(0), users / temperature, items.t())
+                                   .masked_fill(hit, -std::numeric_limits<float>::infinity());
   return torch::nn::functional::cross_entropy(logits, rows);
 }
 

@@ -19,10 +19,12 @@ torch::Tensor bpr_loss(const torch::Tensor& logits, int64_t positives, const tor
 torch::Tensor grouped_softmax_loss(const torch::Tensor& logits, int64_t positives,
                                    const torch::Tensor& owner, const torch::Tensor& log_q);
 
-// Sampled softmax over the batch's items: row i (a positive) scores every pair's item,
-// scores [P, G]; logits = scores - log_q (log_q [G]); columns holding row i's own item other than
-// column i (accidental hits) are masked out; the target is column i. Mean over rows.
-torch::Tensor in_batch_softmax_loss(const torch::Tensor& scores, const torch::Tensor& items,
+// Sampled softmax over the batch's items: row i (a positive's user vector, users [P, D]) scores
+// every pair's item vector (items [G, D]); logits = users · itemsᵀ / temperature − log_q (log_q
+// [G]), computed as one addmm; columns holding row i's own item other than column i (accidental
+// hits, by item_ids [G]) are masked out; the target is column i. Mean over rows.
+torch::Tensor in_batch_softmax_loss(const torch::Tensor& users, const torch::Tensor& items,
+                                    const torch::Tensor& temperature, const torch::Tensor& item_ids,
                                     const torch::Tensor& log_q);
 
 }  // namespace pixelrec::model

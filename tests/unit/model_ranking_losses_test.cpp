@@ -66,7 +66,19 @@ TEST(RankingLosses, InBatchSoftmaxMasksOtherColumnsOfTheRowsOwnItem) {
   const double r1 = std::log(std::exp(0.5 + 1.0) + std::exp(2.0 + 2.0) + std::exp(1.0 + 1.5) +
                              std::exp(-1.0 + 0.5)) -
                     (2.0 + 2.0);
-  EXPECT_NEAR(in_batch_softmax_loss(scores, items, log_q).item<double>(), (r0 + r1) / 2, 1e-5);
+  // Unit user rows make users · itemsᵀ = scores; at temperature 0.5 every score doubles.
+  const torch::Tensor users = torch::eye(2);
+  EXPECT_NEAR(
+      in_batch_softmax_loss(users, scores.t(), torch::ones({}), items, log_q).item<double>(),
+      (r0 + r1) / 2, 1e-5);
+  const torch::Tensor half = torch::full({}, 0.5);
+  const double h0 =
+      std::log(std::exp(6.0 + 1.0) + std::exp(2.0 + 2.0) + std::exp(0.0 + 0.5)) - (6.0 + 1.0);
+  const double h1 = std::log(std::exp(1.0 + 1.0) + std::exp(4.0 + 2.0) + std::exp(2.0 + 1.5) +
+                             std::exp(-2.0 + 0.5)) -
+                    (4.0 + 2.0);
+  EXPECT_NEAR(in_batch_softmax_loss(users, scores.t(), half, items, log_q).item<double>(),
+              (h0 + h1) / 2, 1e-5);
 }
 
 // Items 0..3 with training counts {3, 1, 0, 4}; negatives from the training items.
