@@ -19,6 +19,7 @@ data:
   processed_interactions_path: $OUT/processed/interactions.csv
   processed_image_destination_folder: $OUT/processed/images
   split_data_path: $OUT/split
+  scaler_path: $OUT/processed/numerical_scaler.json
   cache_config:
     cache_directory: $OUT/cache
 training:
