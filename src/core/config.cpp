@@ -92,6 +92,12 @@ void validate_config(const Config& config) {
                       std::to_string(config.model.num_attention_heads) +
                       ") for attention fusion (change either key)");
   }
+  const std::string& loss = config.training.loss;
+  if (config.data.negative_sampling_ratio <= 0 &&
+      (loss == "bpr" || (loss == "softmax" && config.model.scorer == "mlp")))
+    throw ConfigError("training.loss: " + loss + " with model.scorer: " + config.model.scorer +
+                      " compares each positive with its sampled negatives, but "
+                      "data.negative_sampling_ratio is 0; set it to 1 or more");
   const auto& hpo = config.hyperparameter_search;
   if (hpo.coordinator.heartbeat_seconds >= hpo.coordinator.lease_seconds) {
     throw ConfigError("hyperparameter_search.coordinator.heartbeat_seconds (" +

@@ -14,8 +14,8 @@ namespace pixelrec {
 
 struct ModelConfig {
   std::string model_class = "pretrained";
-  std::string vision_model =
-      "builtin";  // builtin | efficientnet-lite0 | resnet | clip | dino | convnext | import:PATH | none
+  std::string vision_model = "builtin";  // builtin | efficientnet-lite0 | resnet | clip | dino |
+                                         // convnext | import:PATH | none
   std::string language_model =
       "builtin";  // builtin | sentence-bert | mpnet | bert | roberta | import:PATH | none
   std::string backbone_dir = "models/backbones";
@@ -36,6 +36,11 @@ struct ModelConfig {
   double cross_modal_attention_weight = 0.5;  // reference "enhanced" model only: deprecated
   std::string final_activation = "sigmoid";
   std::string init_method = "xavier_uniform";
+  // How a (user, item) pair is scored: the MLP head over the fused tokens, or the dot product of
+  // a user tower and an item tower (model/network_dot.cpp).
+  std::string scorer = "mlp";             // mlp | dot
+  std::string dot_similarity = "cosine";  // dot | cosine (scorer dot)
+  double dot_temperature = 0.1;           // initial, learnable: logits = similarity / temperature
   // Chance that training replaces an id by the unknown row cold ids are scored with; unset: the
   // trainer picks (model/cold_rows.h).
   std::optional<double> item_id_dropout;
@@ -51,7 +56,8 @@ struct TrainingConfig {
   double gradient_clip = 1.0;  // <= 0 disables clipping
   int num_workers = 0;         // worker threads for data work (images, features); 0 = every core
   double contrastive_weight = 0.1;
-  double bce_weight = 1.0;
+  double bce_weight = 1.0;   // weight of the ranking loss, whichever training.loss is
+  std::string loss = "bce";  // bce | bpr | softmax (model/ranking_losses.h)
   bool use_lr_scheduler = true;
   std::string lr_scheduler_type = "reduce_on_plateau";
   int lr_scheduler_patience = 2;
@@ -259,7 +265,8 @@ struct FeaturesConfig {
   int builtin_image_size = 64;    // builtin image features are computed on this square resize
   int text_dim = 256;             // builtin text: dense dimension after random projection
   int text_hash_bits = 18;        // builtin text: 2^bits hashed word/bigram buckets
-  int text_max_length = 512;      // backbone text: at most this many WordPiece tokens per item ([CLS]/[SEP] included; the sidecar's max_length caps it)
+  int text_max_length = 512;      // backbone text: at most this many WordPiece tokens per item
+                                  // ([CLS]/[SEP] included; the sidecar's max_length caps it)
 };
 
 struct RuntimeConfig {

@@ -230,6 +230,19 @@ std::vector<FieldSpec> build_fields() {
         one_of({"sigmoid", "tanh", "none"})),
       any_case(F(std::string, model.init_method, "Initialisation of embeddings and linear layers",
                  one_of({"xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"}))),
+      F(std::string, model.scorer,
+        "How a (user, item) pair is scored: mlp (the MLP head over the fused user and item "
+        "tokens) or dot (a user tower, the user ID embedding, against an item tower, the fused "
+        "item tokens projected to D; full ranking is then one matrix product). "
+        "fusion_hidden_dims, use_batch_norm and fusion_activation shape the MLP head only",
+        one_of({"mlp", "dot"})),
+      F(std::string, model.dot_similarity,
+        "Scorer dot: similarity of the two towers, dot (inner product) or cosine",
+        one_of({"dot", "cosine"})),
+      F(double, model.dot_temperature,
+        "Scorer dot: initial temperature t of logits = similarity / t (learned, kept in "
+        "[0.01, 100])",
+        in_range(0.01, 100.0)),
       OPT(double, model.item_id_dropout,
           "Probability of replacing an item id by the unknown-item embedding (used by cold "
           "items) in training; null: 0.1 when the split has items training never saw, else 0",
@@ -252,7 +265,14 @@ std::vector<FieldSpec> build_fields() {
       F(double, training.gradient_clip, "Max gradient norm (<= 0 disables)", Check<double>{}),
       F(int, training.num_workers, "Worker threads for data work (0: every core)", nonneg_int),
       F(double, training.contrastive_weight, "Weight of the contrastive loss", at_least(0.0)),
-      F(double, training.bce_weight, "Weight of the BCE loss", at_least(0.0)),
+      F(double, training.bce_weight,
+        "Weight of the ranking loss (training.loss; the name is the reference's)", at_least(0.0)),
+      F(std::string, training.loss,
+        "Ranking loss: bce (pointwise, each pair), bpr (-log sigmoid(s_pos - s_neg) over each "
+        "positive's sampled negatives) or softmax (sampled softmax with the logQ correction: "
+        "scorer dot over the batch's positive items and all its sampled negatives, scorer mlp "
+        "over each positive's own negatives)",
+        one_of({"bce", "bpr", "softmax"})),
       F(bool, training.use_lr_scheduler, "Use a learning-rate scheduler", any_bool),
       F(std::string, training.lr_scheduler_type, "Scheduler",
         one_of({"reduce_on_plateau", "cosine", "step"})),
@@ -499,7 +519,8 @@ std::vector<FieldSpec> build_fields() {
         in_range(8, 1 << 14)),
       F(int, features.text_hash_bits, "Builtin text: log2 of hashed word/bigram buckets",
         in_range(10, 24)),
-      F(int, features.text_max_length, "Backbone text: most WordPiece tokens per item (the backbone sidecar's max_length caps it)",
+      F(int, features.text_max_length,
+        "Backbone text: most WordPiece tokens per item (the backbone sidecar's max_length caps it)",
         in_range(4, 4096)),
 
       // ---- evaluation ----

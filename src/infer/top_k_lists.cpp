@@ -123,8 +123,13 @@ std::vector<UserRecommendations> recommend(eval::Scorer& model, eval::Scorer& fa
                                            const eval::ContentVectors* content,
                                            const std::vector<std::string>& titles,
                                            const std::vector<std::string>& user_ids,
-                                           const RecommendOptions& options) {
+                                           const RecommendOptions& options,
+                                           eval::Scorer* reranker) {
   validate(options, split, content);
+  if (reranker && options.retrieve < options.top_k)
+    throw UsageError("--retrieve " + std::to_string(options.retrieve) +
+                     " is below the list length " + std::to_string(options.top_k) +
+                     "; the re-ranker orders the retrieved items: retrieve at least --top-k");
   const uint32_t num_items = split.num_items();
   PIXELREC_CHECK(titles.empty() || titles.size() == num_items,
                  "titles must be empty or hold one entry per item");
@@ -138,16 +143,19 @@ std::vector<UserRecommendations> recommend(eval::Scorer& model, eval::Scorer& fa
 
   std::vector<UserRecommendations> out(targets.size());
   std::vector<float> scores(kUsersPerBatch * size_t(num_items));
-  std::vector<std::vector<uint32_t>> scratch(size_t(std::max(options.threads, 1)));
+  // Per batch row: the candidates (best first) and, re-ranked, the re-ranker's scores of them.
+  std::vector<std::vector<uint32_t>> candidates_of(kUsersPerBatch);
+  std::vector<std::vector<float>> reranked_of(kUsersPerBatch);
   // The users of one scorer in one batch: their positions in `targets` and their indices.
   std::vector<size_t> positions;
   std::vector<uint32_t> indices;
+  bool reranking = false;
 
-  auto rank_user = [&](size_t row, size_t worker) {
-    const size_t position = positions[row];
+  // The row's unseen items, the best `keep` of them, best first.
+  auto retrieve_user = [&](size_t row, size_t) {
     const uint32_t user = indices[row];
     const float* s = scores.data() + row * num_items;
-    std::vector<uint32_t>& candidates = scratch[worker];
+    std::vector<uint32_t>& candidates = candidates_of[row];
     candidates.clear();
     const bool filter = options.filter_seen && user < seen.num_users();
     const uint32_t* known = filter ? seen.begin(user) : nullptr;
@@ -158,14 +166,56 @@ std::vector<UserRecommendations> recommend(eval::Scorer& model, eval::Scorer& fa
       candidates.push_back(i);
     }
     const auto better = [s](uint32_t a, uint32_t b) { return s[a] != s[b] ? s[a] > s[b] : a < b; };
-    const size_t n = std::min(keep, candidates.size());
+    const size_t n = std::min(reranking ? size_t(options.retrieve) : keep, candidates.size());
     std::partial_sort(candidates.begin(), candidates.begin() + n, candidates.end(), better);
     candidates.resize(n);
+  };
 
+  // Orders each row's retrieved items by the re-ranker (one score_pairs call for the batch).
+  auto rerank_batch = [&] {
+    std::vector<uint32_t> pair_users, pair_items;
+    for (size_t row = 0; row < positions.size(); ++row)
+      for (uint32_t item : candidates_of[row]) {
+        pair_users.push_back(indices[row]);
+        pair_items.push_back(item);
+      }
+    std::vector<float> pair_scores(pair_items.size());
+    reranker->score_pairs(pair_users.data(), pair_items.data(), pair_items.size(),
+                          pair_scores.data());
+    size_t at = 0;
+    for (size_t row = 0; row < positions.size(); ++row) {
+      std::vector<uint32_t>& candidates = candidates_of[row];
+      const size_t n = candidates.size();
+      std::vector<size_t> order(n);
+      for (size_t c = 0; c < n; ++c) order[c] = c;
+      const float* r = pair_scores.data() + at;
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return r[a] != r[b] ? r[a] > r[b] : candidates[a] < candidates[b];
+      });
+      std::vector<uint32_t> sorted(n);
+      std::vector<float>& reranked = reranked_of[row];
+      reranked.resize(n);
+      for (size_t c = 0; c < n; ++c) sorted[c] = candidates[order[c]], reranked[c] = r[order[c]];
+      candidates = std::move(sorted);
+      at += n;
+    }
+  };
+
+  auto rank_user = [&](size_t row, size_t) {
+    const size_t position = positions[row];
+    const float* s = scores.data() + row * num_items;
+    std::vector<uint32_t>& candidates = candidates_of[row];
+    // The scores the list reports: the re-ranker's when it ordered the candidates.
+    std::vector<float> candidate_scores(candidates.size());
+    for (size_t c = 0; c < candidates.size(); ++c)
+      candidate_scores[c] = reranking ? reranked_of[row][c] : s[candidates[c]];
+    if (reranking && !options.use_diversity && candidates.size() > size_t(options.top_k)) {
+      candidates.resize(size_t(options.top_k));
+      candidate_scores.resize(candidates.size());
+    }
+    const size_t n = candidates.size();
     std::vector<size_t> picks;
     if (options.use_diversity) {
-      std::vector<float> candidate_scores(n);
-      for (size_t c = 0; c < n; ++c) candidate_scores[c] = s[candidates[c]];
       picks = mmr_rerank(candidates, candidate_scores, self_information, *content,
                          size_t(options.top_k), options.diversity_weight, options.novelty_weight);
     } else {
@@ -178,7 +228,8 @@ std::vector<UserRecommendations> recommend(eval::Scorer& model, eval::Scorer& fa
     for (size_t r = 0; r < picks.size(); ++r) {
       const uint32_t item = candidates[picks[r]];
       result.items.push_back({int(r + 1), item, split.item_map.id(item),
-                              titles.empty() ? std::string() : titles[item], double(s[item])});
+                              titles.empty() ? std::string() : titles[item],
+                              double(candidate_scores[picks[r]])});
     }
   };
 
@@ -196,6 +247,9 @@ std::vector<UserRecommendations> recommend(eval::Scorer& model, eval::Scorer& fa
       eval::Scorer& scorer = use_model ? model : fallback;
       scorer.score_block(indices.data(), indices.size(), all_items.data(), num_items,
                          scores.data());
+      reranking = use_model && reranker != nullptr;
+      parallel_for(positions.size(), options.threads, retrieve_user);
+      if (reranking) rerank_batch();
       parallel_for(positions.size(), options.threads, rank_user);
     }
   }

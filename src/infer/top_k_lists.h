@@ -20,6 +20,9 @@ struct RecommendOptions {
   double diversity_weight = 0.3;  // λ_d in [0, 1]
   double novelty_weight = 0.2;    // λ_n in [0, 1]; only the MMR objective uses it
   int max_candidates = 1000;      // MMR re-ranks this many top-scored items (>= top_k)
+  // With a re-ranker: the model retrieves this many top-scored items (>= top_k), the re-ranker
+  // scores them and its order (and scores) make the list.
+  int retrieve = 100;
   int threads = 1;
 };
 
@@ -42,12 +45,16 @@ struct UserRecommendations {
 // `seen` = known items per user index. Ties in score go to the lower item index. `titles` is
 // empty or has one entry per item. Throws UsageError for top_k < 1, weights outside [0, 1] or
 // max_candidates < top_k with MMR, and Error when MMR is asked for without content vectors.
+// `reranker` (optional): the model's top options.retrieve items of each model-scored user are
+// re-scored by it (score_pairs) and ordered by its scores, ties to the lower item index; MMR then
+// picks from them. UsageError when retrieve < top_k.
 std::vector<UserRecommendations> recommend(eval::Scorer& model, eval::Scorer& fallback,
                                            const SplitData& split, const UserItemIndex& seen,
                                            const eval::ContentVectors* content,
                                            const std::vector<std::string>& titles,
                                            const std::vector<std::string>& user_ids,
-                                           const RecommendOptions& options);
+                                           const RecommendOptions& options,
+                                           eval::Scorer* reranker = nullptr);
 
 // MMR over candidates sorted by descending score: returns the positions (into `candidates`) of
 // up to k picks, in pick order. rel = min-max normalised score; nov = min-max normalised

@@ -99,6 +99,8 @@ std::string serialize_checkpoint(Recommender& model, torch::optim::Optimizer* op
   archive.write("meta.num_users", c10::IValue(meta.shape.num_users));
   archive.write("meta.num_items", c10::IValue(meta.shape.num_items));
   archive.write("meta.num_tags", c10::IValue(meta.shape.num_tags));
+  archive.write("meta.scorer", c10::IValue(meta.scorer));
+  archive.write("meta.loss", c10::IValue(meta.loss));
   archive.write("state.epoch", c10::IValue(int64_t(state.epoch)));
   archive.write("state.step_in_epoch", c10::IValue(state.step_in_epoch));
   archive.write("state.global_step", c10::IValue(state.global_step));
@@ -160,6 +162,9 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
   m.shape.num_users = read_value<int64_t>(archive, "meta.num_users");
   m.shape.num_items = read_value<int64_t>(archive, "meta.num_items");
   m.shape.num_tags = read_value<int64_t>(archive, "meta.num_tags");
+  c10::IValue recorded;  // absent from checkpoints written before scorers and losses existed
+  if (archive.try_read("meta.scorer", recorded)) m.scorer = recorded.toStringRef();
+  if (archive.try_read("meta.loss", recorded)) m.loss = recorded.toStringRef();
   CheckpointState& s = out.state;
   s.epoch = read_value<int>(archive, "state.epoch");
   s.step_in_epoch = read_value<int64_t>(archive, "state.step_in_epoch");
@@ -198,6 +203,16 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
   out.model->network()->load(network);
   read_tables(archive, *out.model);
   return out;
+}
+
+void check_scorer(const LoadedCheckpoint& checkpoint, const Config& config) {
+  const std::string& trained = checkpoint.meta.scorer;
+  if (trained == config.model.scorer) return;
+  throw Error("checkpoint " + checkpoint.path.string() + " holds a model.scorer '" + trained +
+              "' model (trained with training.loss " + checkpoint.meta.loss +
+              ") but the config asks for model.scorer '" + config.model.scorer +
+              "'; use the run's config (or --set model.scorer=" + trained +
+              "), or a checkpoint of a '" + config.model.scorer + "' run");
 }
 
 void load_optimizer_state(const fs::path& path, torch::optim::Optimizer& optimizer,

@@ -24,6 +24,9 @@ struct CheckpointMeta {
   bool use_tags = true;
   std::vector<ContentInput> content;
   RecommenderShape shape;
+  // model.scorer and training.loss of the run (also in config_yaml; recorded on their own so that
+  // tools read them without parsing it). Checkpoints from before they existed: mlp, bce.
+  std::string scorer = "mlp", loss = "bce";
 };
 
 struct CheckpointState {
@@ -57,6 +60,10 @@ struct LoadedCheckpoint {
 // Rebuilds the model from the stored config and loads every tensor. Throws Error naming the file
 // when it is missing, truncated or not a PixelRec-MM checkpoint.
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
+
+// Error unless `config` asks for the scorer the checkpoint was trained with (a dot checkpoint's
+// tensors do not fit the MLP head, nor the reverse): names the file, both scorers and the fix.
+void check_scorer(const LoadedCheckpoint& checkpoint, const Config& config);
 
 // Restores the dense optimizer's state saved with the checkpoint.
 // The optimizer's state tensors are placed on `device` (the model's).

@@ -47,6 +47,7 @@ const torch::Tensor& ModelScorer::item_parts() {
 
 void ModelScorer::score_block(const uint32_t* users, size_t num_users, const uint32_t* items,
                               size_t num_items, float* out) {
+  if (model_.network()->dot()) return score_block_dot(users, num_users, items, num_items, out);
   torch::NoGradGuard no_grad;
   model_.train(false);
   const torch::Tensor user_index = index_tensor(users, num_users).to(model_.device());
@@ -82,6 +83,7 @@ void ModelScorer::score_block(const uint32_t* users, size_t num_users, const uin
 
 void ModelScorer::score_pairs(const uint32_t* users, const uint32_t* items, size_t count,
                               float* out) {
+  if (model_.network()->dot()) return score_pairs_dot(users, items, count, out);
   torch::NoGradGuard no_grad;
   model_.train(false);
   const torch::Tensor all_users = index_tensor(users, count).to(model_.device());

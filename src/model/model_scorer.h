@@ -1,6 +1,8 @@
 // The trained model as an eval::Scorer. With concat fusion the first head layer is split: its
 // item-side part is computed once per item (cached for the whole catalogue) and its user-side part
-// once per user, so a user × item block costs only the rest of the head per pair.
+// once per user, so a user × item block costs only the rest of the head per pair. With
+// model.scorer dot the item tower runs once per item (cached) and the user tower once per user,
+// and a block is one matrix product (model_scorer_dot.cpp).
 #pragma once
 
 #include <torch/torch.h>
@@ -27,12 +29,18 @@ class ModelScorer : public eval::Scorer {
   // [features.count, H1] with the first BatchNorm folded in, computed (and folded_ set) on first
   // use: the model must not change during this scorer's life.
   const torch::Tensor& item_parts();
+  // Scorer dot: the item tower's vectors of every item of the features, [count, D], on first use.
+  const torch::Tensor& item_vectors();
+  void score_block_dot(const uint32_t* users, size_t num_users, const uint32_t* items,
+                       size_t num_items, float* out);
+  void score_pairs_dot(const uint32_t* users, const uint32_t* items, size_t count, float* out);
+  torch::Tensor activated_(torch::Tensor scores) const;  // scores_of, in place
 
   Recommender& model_;
   const ItemFeatures& features_;
   bool final_activation_;
   int64_t pair_batch_;
-  torch::Tensor item_parts_;
+  torch::Tensor item_parts_, item_vectors_;
   NetworkImpl::FoldedHead folded_;
 };
 

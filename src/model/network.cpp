@@ -57,7 +57,9 @@ void init_weight(torch::Tensor& weight, const std::string& method) {
 NetworkImpl::NetworkImpl(NetworkSpec spec) : spec_(std::move(spec)) {
   const ModelConfig& c = spec_.config;
   dim_ = c.embedding_dim;
-  if (c.fusion_hidden_dims.empty())
+  if (c.scorer != "mlp" && c.scorer != "dot")
+    throw ConfigError("model.scorer: unknown scorer '" + c.scorer + "'; use mlp or dot");
+  if (!dot() && c.fusion_hidden_dims.empty())
     throw ConfigError(
         "model.fusion_hidden_dims is empty; give at least one layer, e.g. [256, 128]");
   if (c.fusion_type == "attention" && dim_ % c.num_attention_heads != 0)
@@ -77,7 +79,8 @@ NetworkImpl::NetworkImpl(NetworkSpec spec) : spec_(std::move(spec)) {
     }
     projections_.push_back(register_module("project_" + input.name, seq));
   }
-  const int64_t tokens = spec_.token_count();
+  // The MLP head fuses the user token with the item tokens; the dot item tower the item tokens.
+  const int64_t tokens = dot() ? spec_.item_token_count() : spec_.token_count();
   int64_t fused_dim = dim_;
   if (c.fusion_type == "concat") {
     fused_dim = tokens * dim_;
@@ -94,6 +97,20 @@ NetworkImpl::NetworkImpl(NetworkSpec spec) : spec_(std::move(spec)) {
     throw ConfigError("model.fusion_type: unknown fusion '" + c.fusion_type +
                       "'; use concat, gated or attention");
   }
+  if (dot()) {
+    item_out_ = register_module("item_tower_out", make_linear(fused_dim, dim_, c.init_method));
+    dot_log_temperature_ =
+        register_parameter("dot_log_temperature", torch::full({}, std::log(c.dot_temperature)));
+  } else {
+    build_head(fused_dim);
+  }
+  log_temperature_ =
+      register_parameter("log_temperature", torch::full({}, std::log(c.contrastive_temperature)),
+                         /*requires_grad=*/c.use_contrastive);
+}
+
+void NetworkImpl::build_head(int64_t fused_dim) {
+  const ModelConfig& c = spec_.config;
   const auto& dims = c.fusion_hidden_dims;
   first_ = register_module("head_0", make_linear(fused_dim, dims[0], c.init_method));
   for (size_t i = 0; i < dims.size(); ++i) {
@@ -112,9 +129,10 @@ NetworkImpl::NetworkImpl(NetworkSpec spec) : spec_(std::move(spec)) {
   }
   dropout_ = register_module("head_dropout", FastDropout(c.dropout_rate));
   output_ = register_module("head_out", make_linear(dims.back(), 1, c.init_method));
-  log_temperature_ =
-      register_parameter("log_temperature", torch::full({}, std::log(c.contrastive_temperature)),
-                         /*requires_grad=*/c.use_contrastive);
+}
+
+void NetworkImpl::freeze_output_bias() {
+  if (output_) output_->bias.set_requires_grad(false);
 }
 
 torch::Tensor NetworkImpl::activate(const torch::Tensor& x) const {
@@ -234,7 +252,6 @@ torch::Tensor NetworkImpl::folded_head_rest(const FoldedHead& head, torch::Tenso
 
 torch::Tensor NetworkImpl::fuse(const torch::Tensor& user_tokens, const ItemSide& side,
                                 const torch::Tensor& inverse) {
-  const int64_t m = spec_.token_count();
   std::vector<torch::Tensor> tokens{user_tokens};
   std::vector<torch::Tensor> present;  // per token [B] (1 = present)
   const auto ones = torch::ones({user_tokens.size(0)}, user_tokens.options());
@@ -243,8 +260,11 @@ torch::Tensor NetworkImpl::fuse(const torch::Tensor& user_tokens, const ItemSide
     tokens.push_back(masked(side, k).index_select(0, inverse));
     present.push_back(side.masks[k].defined() ? side.masks[k].index_select(0, inverse) : ones);
   }
-  const torch::Tensor stacked = torch::stack(tokens, 1);  // [B, M, D]
-  const torch::Tensor mask = torch::stack(present, 1);    // [B, M]
+  return fuse_stacked(torch::stack(tokens, 1), torch::stack(present, 1));
+}
+
+torch::Tensor NetworkImpl::fuse_stacked(const torch::Tensor& stacked, const torch::Tensor& mask) {
+  const int64_t m = stacked.size(1);
   if (spec_.config.fusion_type == "gated") {
     torch::Tensor gate_logits = gate_->forward(stacked.reshape({-1, m * dim_}));
     gate_logits = gate_logits.masked_fill(mask.eq(0), -std::numeric_limits<float>::infinity());
@@ -262,6 +282,8 @@ torch::Tensor NetworkImpl::fuse(const torch::Tensor& user_tokens, const ItemSide
 
 torch::Tensor NetworkImpl::logits(const torch::Tensor& user_tokens, const ItemSide& side,
                                   const torch::Tensor& inverse, const DropoutKeys& pair_keys) {
+  if (dot())
+    return dot_logits(user_vectors(user_tokens), item_vectors(side).index_select(0, inverse));
   if (factorized())
     return head_from_first(user_part(user_tokens) + item_part(side).index_select(0, inverse),
                            pair_keys);

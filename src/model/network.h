@@ -1,6 +1,7 @@
 // The dense part of the multimodal recommender (SPEC §6): projections of image/text/numeric
-// features to D, fusion of the modality tokens (concat, gated, attention), the MLP head and the
-// contrastive temperature. ID embedding tables live outside (model/embedding_table.h) because
+// features to D, fusion of the modality tokens (concat, gated, attention), the scorer (the MLP
+// head, or with model.scorer dot the item tower and the dot temperature) and the contrastive
+// temperature. ID embedding tables live outside (model/embedding_table.h) because
 // they are updated sparsely. Item-side work is done once per distinct item of a batch.
 #pragma once
 
@@ -55,13 +56,27 @@ class NetworkImpl : public torch::nn::Module {
                      const std::vector<torch::Tensor>& presence, const DropoutKeys& item_keys = {});
 
   // Logits [B] for users' tokens [B, D] paired with items side[inverse[b]]; `pair_keys` name the
-  // B pairs for head dropout.
+  // B pairs for head dropout (MLP head). Scorer dot: dot_logits of the two towers.
   torch::Tensor logits(const torch::Tensor& user_tokens, const ItemSide& side,
                        const torch::Tensor& inverse, const DropoutKeys& pair_keys = {});
 
-  // Concat fusion only: the first head layer is linear, so it splits into a user part and an
-  // item part that scoring computes once per user and once per item ([*, H1], no bias).
-  bool factorized() const { return spec_.config.fusion_type == "concat"; }
+  // model.scorer dot (network_dot.cpp): the user tower is the user token (the ID embedding), the
+  // item tower the fused item tokens projected to D; both unit length with cosine similarity.
+  bool dot() const { return spec_.config.scorer == "dot"; }
+  torch::Tensor user_vectors(const torch::Tensor& user_tokens) const;  // [B, D]
+  torch::Tensor item_vectors(const ItemSide& side);                    // [U, D]
+  torch::Tensor dot_temperature() const;  // exp(clamped log-temperature)
+  // Row-paired logits [B] = <users[b], items[b]> / temperature.
+  torch::Tensor dot_logits(const torch::Tensor& users, const torch::Tensor& items) const;
+
+  // Losses that compare logits (training.loss bpr, softmax) do not change when every logit moves
+  // by the same amount, so the MLP head's output bias gets a zero gradient; trained, Adam would
+  // turn its rounding noise into steps of the full learning rate. Keeps it at its value (0).
+  void freeze_output_bias();
+
+  // Concat fusion with the MLP head only: the first head layer is linear, so it splits into a user
+  // part and an item part that scoring computes once per user and once per item ([*, H1], no bias).
+  bool factorized() const { return !dot() && spec_.config.fusion_type == "concat"; }
   torch::Tensor user_part(const torch::Tensor& user_tokens);
   torch::Tensor item_part(const ItemSide& side);
   // The rest of the head from the first layer's pre-activation without bias: [P, H1] → [P].
@@ -92,8 +107,11 @@ class NetworkImpl : public torch::nn::Module {
 
  private:
   torch::Tensor activate(const torch::Tensor& x) const;
+  void build_head(int64_t fused_dim);  // the MLP head's layers (scorer mlp)
   torch::Tensor fuse(const torch::Tensor& user_tokens, const ItemSide& side,
                      const torch::Tensor& inverse);
+  // Gated or attention fusion of stacked tokens [B, M, D] with presence mask [B, M] → [B, D].
+  torch::Tensor fuse_stacked(const torch::Tensor& stacked, const torch::Tensor& mask);
   torch::Tensor masked(const ItemSide& side, size_t k) const;
   torch::Tensor project(size_t k, torch::Tensor x, const DropoutKeys& keys);
   // Every rank's rows of x [n, C] in rank order; this rank's keep their gradient.
@@ -111,6 +129,8 @@ class NetworkImpl : public torch::nn::Module {
   FastDropout dropout_{nullptr};
   torch::nn::Linear output_{nullptr};
   torch::Tensor log_temperature_;
+  torch::nn::Linear item_out_{nullptr};  // scorer dot: fused item tokens → D
+  torch::Tensor dot_log_temperature_;    // scorer dot
   dist::TensorCollectives* ranks_ = nullptr;
   int rank_ = 0;
 };

@@ -182,4 +182,17 @@ torch::Tensor Recommender::forward(const torch::Tensor& users, const torch::Tens
   return logits;
 }
 
+Recommender::PairVectors Recommender::pair_vectors(const torch::Tensor& users,
+                                                   const torch::Tensor& items,
+                                                   const ItemFeatures& features, ItemSide* side_out,
+                                                   const BatchDraws& draws) {
+  PIXELREC_CHECK(network_->dot(), "pair vectors need model.scorer dot");
+  const auto [distinct, inverse] = torch::_unique(items, /*sorted=*/true, /*return_inverse=*/true);
+  ItemSide side = item_side(distinct, features, draws);
+  PairVectors out{network_->user_vectors(user_tokens(users, draws)),
+                  network_->item_vectors(side).index_select(0, inverse)};
+  if (side_out) *side_out = std::move(side);
+  return out;
+}
+
 }  // namespace pixelrec::model

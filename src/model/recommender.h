@@ -65,6 +65,14 @@ class Recommender {
                         const ItemFeatures& features, ItemSide* side_out = nullptr,
                         const BatchDraws& draws = {});
 
+  // Scorer dot: the towers' vectors of each pair ([B, D] each; logits = network()->dot_logits).
+  struct PairVectors {
+    torch::Tensor users, items;
+  };
+  PairVectors pair_vectors(const torch::Tensor& users, const torch::Tensor& items,
+                           const ItemFeatures& features, ItemSide* side_out = nullptr,
+                           const BatchDraws& draws = {});
+
   // Item side of distinct catalogue items (int64 [U], inside `features`), e.g. for scoring.
   ItemSide item_side(const torch::Tensor& items, const ItemFeatures& features,
                      const BatchDraws& draws = {});

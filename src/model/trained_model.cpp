@@ -28,6 +28,7 @@ std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const Spl
   auto out = std::make_unique<TrainedModel>();
   out->checkpoint = load_checkpoint(checkpoint);
   const CheckpointMeta& meta = out->checkpoint.meta;
+  check_scorer(out->checkpoint, config);
   if (meta.user_map_hash != hash_ids(split.user_map.ids()) ||
       meta.item_map_hash != hash_ids(split.item_map.ids()))
     throw Error("checkpoint " + checkpoint.string() +

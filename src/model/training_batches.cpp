@@ -50,6 +50,11 @@ Batch EpochBatches::batch(int64_t index, int64_t batch_size) const {
   const size_t global = (end - begin) + (neg_end - neg_begin);
   Batch b;
   b.global_pairs = int64_t(global);
+  b.global_positives = int64_t(end - begin);
+  b.global_items = torch::empty({int64_t(global)}, torch::kLong);
+  b.global_owner = torch::empty({int64_t(global)}, torch::kLong);
+  int64_t* global_item = b.global_items.data_ptr<int64_t>();
+  int64_t* owner = b.global_owner.data_ptr<int64_t>();
   b.users = torch::empty({int64_t(global)}, torch::kLong);
   b.items = torch::empty({int64_t(global)}, torch::kLong);
   b.labels = torch::empty({int64_t(global)}, torch::kFloat);
@@ -59,14 +64,17 @@ Batch EpochBatches::batch(int64_t index, int64_t batch_size) const {
   int64_t* it = b.items.data_ptr<int64_t>();
   float* label = b.labels.data_ptr<float>();
   int64_t k = 0, place = 0;
-  const auto keep = [&](uint32_t user, uint32_t item, float y) {
+  const auto keep = [&](uint32_t user, uint32_t item, float y, int64_t positive) {
     const int64_t at = place++;
+    global_item[at] = item, owner[at] = positive;
     if (!shard_.contains(item)) return;
     u[k] = user, it[k] = item, label[k] = y, position[k] = at;
     ++k;
   };
-  for (size_t p = begin; p < end; ++p) keep(order_users_[p], items_[order_[p]], 1.0f);
-  for (size_t q = neg_begin; q < neg_end; ++q) keep(draw_.user[q], draw_.item[q], 0.0f);
+  for (size_t p = begin; p < end; ++p)
+    keep(order_users_[p], items_[order_[p]], 1.0f, int64_t(p - begin));
+  for (size_t q = neg_begin; q < neg_end; ++q)
+    keep(draw_.user[q], draw_.item[q], 0.0f, int64_t(draw_.positive[q] - begin));
   b.users = b.users.narrow(0, 0, k);
   b.items = b.items.narrow(0, 0, k);
   b.labels = b.labels.narrow(0, 0, k);

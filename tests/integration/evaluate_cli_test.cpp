@@ -207,6 +207,52 @@ TEST_F(EvaluateCli, RecommendWritesFilteredListsWithFallback) {
   EXPECT_NE(none.output.find("exactly one of"), std::string::npos) << none.output;
 }
 
+// Retrieval by a dot checkpoint (one matrix product over the catalogue), re-ranking by the MLP:
+// the list is the MLP's order (and scores) of the dot product's top --retrieve items.
+TEST_F(EvaluateCli, RecommendRetrievesByDotAndReranksByTheMlp) {
+  const auto trained =
+      run("train --no-progress --run-name d --set model.scorer=dot --set training.loss=softmax");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const CsvTable train = read_csv_table(dir_->path() / "splits" / "loo" / "train.csv");
+  const std::string user = train.columns[train.require_column("user_id", "train")][0];
+  const auto items_of = [](const fs::path& file) {
+    std::vector<std::pair<std::string, double>> out;
+    const auto j = nlohmann::json::parse(read_text(file));  // outlives the loop below
+    for (const auto& item : j.at("users")[0].at("items"))
+      out.emplace_back(item.at("item_id").get<std::string>(), item.at("score").get<double>());
+    return out;
+  };
+  const std::string dot = " --run-name d --set model.scorer=dot --users " + user;
+  ASSERT_EQ(
+      run("recommend" + dot + " --top-k 20 --output " + path("dot20.json").string()).exit_code, 0);
+  ASSERT_EQ(run("recommend --run-name m --top-k 100000 --users " + user + " --output " +
+                path("mlp_all.json").string())
+                .exit_code,
+            0);
+  const fs::path mlp_dir = dir_->path() / "checkpoints" / "m";
+  const fs::path mlp = fs::exists(mlp_dir / "best.pt") ? mlp_dir / "best.pt" : mlp_dir / "last.pt";
+  const auto r = run("recommend" + dot + " --top-k 5 --retrieve 20 --rerank-checkpoint " +
+                     mlp.string() + " --output " + path("reranked.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::set<std::string> retrieved;
+  for (const auto& [item, score] : items_of(path("dot20.json"))) retrieved.insert(item);
+  ASSERT_EQ(retrieved.size(), 20u) << read_text(path("dot20.json"));
+  std::vector<std::pair<std::string, double>> expected;
+  for (const auto& entry : items_of(path("mlp_all.json")))
+    if (retrieved.count(entry.first) && expected.size() < 5) expected.push_back(entry);
+  const auto reranked = items_of(path("reranked.json"));
+  ASSERT_EQ(reranked.size(), 5u);
+  for (size_t k = 0; k < 5; ++k) {
+    EXPECT_EQ(reranked[k].first, expected[k].first) << k;
+    EXPECT_NEAR(reranked[k].second, expected[k].second, 1e-5) << k;
+  }
+  // A dot checkpoint is no MLP re-ranker.
+  const auto wrong = run("recommend" + dot + " --rerank-checkpoint " +
+                         (dir_->path() / "checkpoints" / "d" / "last.pt").string());
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.output.find("asks for model.scorer 'mlp'"), std::string::npos) << wrong.output;
+}
+
 }  // namespace
 }  // namespace pixelrec::test
 

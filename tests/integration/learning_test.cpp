@@ -65,6 +65,16 @@ TEST_F(Learning, ModelBeatsPopularityAndRandomOnSampledAndFullRanking) {
   EXPECT_GT(model_full, ndcg10("warm", "random_full.json") + 0.04);
 }
 
+// The dot-product towers trained with the in-batch sampled softmax (logQ-corrected) rank the
+// full catalogue better than popularity.
+TEST_F(Learning, DotScorerWithSampledSoftmaxBeatsPopularityOnFullRanking) {
+  ok("cache");
+  ok("train --no-progress --run-name dot --set model.scorer=dot --set training.loss=softmax");
+  ok("evaluate --run-name dot --set model.scorer=dot --recommender multimodal,popularity "
+     "--task full");
+  EXPECT_GT(ndcg10("dot", "multimodal_full.json"), ndcg10("dot", "popularity_full.json") + 0.02);
+}
+
 TEST_F(Learning, ContentBeatsIdOnlyAndPopularityOnColdItems) {
   const std::string item_split =
       " --set data.splitting.strategy=item --set data.split_data_path=" +

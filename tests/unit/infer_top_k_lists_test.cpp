@@ -127,6 +127,36 @@ TEST(Recommender, ColdAndUnknownUsersGetThePopularityFallback) {
   EXPECT_EQ(model.scored, (std::vector<uint32_t>{0}));  // only the training user
 }
 
+// Retrieval by one scorer, re-ranking by another: the list is the re-ranker's order of the
+// retrieved (unseen) items only, with the re-ranker's scores; fallback users are not re-ranked.
+TEST(Recommender, ARerankerOrdersTheRetrievedItemsOnly) {
+  Fixture f;
+  // User 1 (index 1) has seen 0, 1, 4; the retriever's top 2 of {2, 3, 5} are 5 and 2.
+  TableScorer retriever({{0, 0, 0, 0, 0, 0}, {9, 9, 0.5f, 0.1f, 9, 0.9f}});
+  // The re-ranker prefers 3 (not retrieved), then 2 over 5.
+  TableScorer reranker({{0, 0, 0, 0, 0, 0}, {0, 0, 0.6f, 0.99f, 0, 0.2f}});
+  eval::PopularityScorer popularity(f.split);
+  RecommendOptions options;
+  options.top_k = 2;
+  options.retrieve = 2;
+  const auto lists = recommend(retriever, popularity, f.split, f.seen, nullptr, {}, {"2", "99"},
+                               options, &reranker);
+  EXPECT_EQ(ids_of(lists[0]), (std::vector<std::string>{"12", "15"}));
+  EXPECT_FLOAT_EQ(float(lists[0].items[0].score), 0.6f);
+  EXPECT_FLOAT_EQ(float(lists[0].items[1].score), 0.2f);
+  EXPECT_EQ(lists[1].source, "popularity_fallback");
+  EXPECT_EQ(ids_of(lists[1]), (std::vector<std::string>{"10", "11"}));
+  // Retrieving 3 brings item 3 in, and the re-ranker puts it first; top_k still cuts the list.
+  options.retrieve = 3;
+  const auto wider =
+      recommend(retriever, popularity, f.split, f.seen, nullptr, {}, {"2"}, options, &reranker);
+  EXPECT_EQ(ids_of(wider[0]), (std::vector<std::string>{"13", "12"}));
+  options.retrieve = 1;
+  EXPECT_THROW(
+      recommend(retriever, popularity, f.split, f.seen, nullptr, {}, {"2"}, options, &reranker),
+      UsageError);
+}
+
 // Items 0 and 1 point the same way, item 2 is orthogonal to both; 3-5 have no content.
 eval::ContentVectors mmr_content() {
   eval::ContentVectors c;

@@ -124,6 +124,9 @@ void run_evaluate(const EvaluateFlags& f) {
     eval::Scorer& s = scorer ? *scorer : static_cast<eval::Scorer&>(*trained->scorer);
     eval::EvalOptions o = options;
     o.predictions_path = predictions;
+    // A dot model scores a block as one matrix product: larger user blocks amortise the pass
+    // over the item vectors (results do not depend on the block size).
+    if (!scorer && trained->checkpoint.model->network()->dot()) o.user_batch = 1024;
     return eval::evaluate(s, context, o, *comm, f.part);
   };
 

@@ -23,6 +23,8 @@ struct RecommendFlags {
   CommonOptions common;
   std::vector<std::string> users;
   std::string user_file, output, run_name, checkpoint, recommender = "multimodal";
+  std::string rerank_checkpoint;
+  int retrieve = 100;
   int sample_users = 0;
   int top_k = 0;
   bool use_diversity = false;
@@ -68,7 +70,19 @@ void run_recommend(const RecommendFlags& f) {
     scorer = baseline.get();
   }
 
+  // Retrieval by the model (a dot checkpoint: one matrix product), re-ranking by an MLP head.
+  std::unique_ptr<model::TrainedModel> reranker;
+  if (!f.rerank_checkpoint.empty()) {
+    Config mlp = config;
+    mlp.model.scorer = "mlp";
+    reranker = model::load_trained_model(mlp, split, f.rerank_checkpoint,
+                                         /*final_activation=*/true, 0, 1,
+                                         model::compute_device(f.device, 0));
+    spdlog::info("re-ranking the top {} by {}", f.retrieve, f.rerank_checkpoint);
+  }
+
   infer::RecommendOptions options;
+  options.retrieve = f.retrieve;
   const RecommendationConfig& rc = config.recommendation;
   options.top_k = f.top_k > 0 ? f.top_k : rc.top_k;
   options.filter_seen = rc.filter_seen && !f.include_seen;
@@ -79,7 +93,8 @@ void run_recommend(const RecommendFlags& f) {
   options.threads = threads;
   const auto titles = infer::load_item_titles(config.data.processed_item_info_path, split.item_map);
   const auto recs =
-      infer::recommend(*scorer, *fallback, split, seen, content.get(), titles, user_ids, options);
+      infer::recommend(*scorer, *fallback, split, seen, content.get(), titles, user_ids, options,
+                       reranker ? reranker->scorer.get() : nullptr);
   fs::path output = f.output;
   if (output.empty())
     output = fs::path(config.results_dir) / (f.run_name.empty() ? "recommendations" : f.run_name) /
@@ -118,6 +133,13 @@ void register_recommend(CLI::App& app) {
                 "Keep items the user already interacted with");
   cmd->add_option(flag_names("--run-name"), f->run_name, "Trained run (best.pt, else last.pt)");
   cmd->add_option("--checkpoint", f->checkpoint, "A checkpoint file instead of --run-name");
+  cmd->add_option(flag_names("--rerank-checkpoint"), f->rerank_checkpoint,
+                  "An MLP-head (model.scorer mlp) checkpoint that re-orders the model's top "
+                  "--retrieve items (retrieve with a dot checkpoint, re-rank with an MLP)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--retrieve", f->retrieve,
+                  "With --rerank-checkpoint: items retrieved per user for re-ranking (>= top-k)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--device", f->device, "cpu | cuda: where the model scores")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--recommender", f->recommender,

@@ -58,13 +58,10 @@ EpochEnd TrainingRun::train_epoch(int epoch, EpochTotals& totals) {
       model::ItemSide side;
       model::BatchDraws draws{batch_seed(seed, epoch, mb), batch.positions,
                               *config_.model.item_id_dropout, *config_.model.user_id_dropout};
-      const torch::Tensor logits = model_->forward(batch.users.to(device_), batch.items.to(device_),
-                                                   data_.features, &side, draws);
-      loss = tc.bce_weight *
-             torch::binary_cross_entropy_with_logits(
-                 logits.to(torch::kFloat), batch.labels.to(device_), {}, {}, at::Reduction::Sum) /
-             global;
-      reported_loss = loss.item<double>();
+      const model::BatchLossValue ranking =
+          (*batch_loss_)(*model_, batch, data_.features, &side, draws, batch_ranks_.get(), rank_);
+      loss = tc.bce_weight * ranking.loss;
+      reported_loss = tc.bce_weight * ranking.reported;
       if (config_.model.use_contrastive && tc.contrastive_weight > 0) {
         // InfoNCE over the global batch's distinct items: the same value on every rank, each
         // rank's gradient covering its own items.

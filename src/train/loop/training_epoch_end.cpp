@@ -33,7 +33,7 @@ std::string format_metrics(const Metrics& metrics, const std::string& monitored)
 
 EpochMetricsResult TrainingRun::validate(int epoch, const EpochTotals& totals) {
   const TrainingConfig& tc = config_.training;
-  // train_loss = bce_weight * BCE + contrastive_weight * InfoNCE, per example.
+  // train_loss = bce_weight * ranking loss + contrastive_weight * InfoNCE, per example.
   EpochMetricsResult m;
   m.metrics.emplace_back("train_loss", totals.loss_sum / totals.loss_count);
   if (config_.model.use_contrastive && tc.contrastive_weight > 0)

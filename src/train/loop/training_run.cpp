@@ -74,6 +74,13 @@ TrainingRun::TrainingRun(const Config& requested, const TrainOptions& options,
       throw Error("checkpoint " + resume_path_.string() +
                   " was trained on another split (its id maps differ from " +
                   split.directory.string() + ")");
+    model::check_scorer(loaded, config_);
+    const std::string& loss = config_.training.loss;
+    if (loaded.meta.loss != loss)
+      throw Error("checkpoint " + resume_path_.string() + " was trained with training.loss " +
+                  loaded.meta.loss + " but the config asks for " + loss +
+                  "; resume with --set training.loss=" + loaded.meta.loss +
+                  " (or start a new run)");
     if (run_name_.empty()) run_name_ = loaded.meta.run_name;
     state_ = loaded.state;
     model_ = std::move(loaded.model);
@@ -82,6 +89,8 @@ TrainingRun::TrainingRun(const Config& requested, const TrainOptions& options,
     model_ = std::make_unique<model::Recommender>(spec_, shape_);
   }
   if (run_name_.empty()) run_name_ = default_run_name();
+  // bpr and softmax compare scores: the MLP head's output bias gets no gradient (see batch_loss.h).
+  if (config_.training.loss != "bce") model_->network()->freeze_output_bias();
   model_->to(device_);  // before the optimizer takes the parameters
   data_.features = model::to_device(data_.features, device_);
   build_training_parts();
@@ -108,6 +117,7 @@ void TrainingRun::build_training_parts() {
   sampler_ = std::make_unique<NegativeSampler>(
       parse_negative_strategy(config_.data.negative_sampling_strategy), data_.candidates,
       split.train_item_counts(), UserItemIndex(split.num_users(), split.train));
+  batch_loss_ = std::make_unique<model::BatchLoss>(tc.loss, split.train_item_counts(), *sampler_);
   batches_ = std::make_unique<model::EpochBatches>(data_.positive_users, data_.positive_items,
                                                    *sampler_, config_.data.negative_sampling_ratio,
                                                    uint64_t(tc.seed), data_.shard.range, threads_);
@@ -175,6 +185,8 @@ void TrainingRun::prepare_outputs() {
   meta_.use_tags = spec_.use_tags;
   meta_.content = data_.inputs;
   meta_.shape = shape_;
+  meta_.scorer = config_.model.scorer;
+  meta_.loss = config_.training.loss;
   if (root_ && !resume_path_.empty() && resume_path_.parent_path() == result_.checkpoint_dir)
     repair_resumed_sidecar();
 }

@@ -15,6 +15,7 @@
 #include "data/negative_sampler.h"
 #include "distributed/communicator.h"
 #include "distributed/torch/tensor_collectives.h"
+#include "model/batch_loss.h"
 #include "model/checkpoint.h"
 #include "model/checkpoint_sidecar.h"
 #include "model/gradient_sync.h"
@@ -114,6 +115,7 @@ class TrainingRun {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   model::RowOptimizerOptions row_options_;
   std::unique_ptr<NegativeSampler> sampler_;
+  std::unique_ptr<model::BatchLoss> batch_loss_;  // training.loss over a batch's pairs
   std::unique_ptr<model::EpochBatches> batches_;
   std::unique_ptr<model::Validator> validator_;
   std::unique_ptr<model::GradientSync> sync_;
