@@ -483,7 +483,12 @@ TrainResult train(const Config& requested, const TrainOptions& options, dist::Co
       optimizer_step(*model, *optimizer, dense_params, row_options, lr, tc.gradient_clip, &sync);
       ++state.global_step;
       if (root && options.on_progress) options.on_progress(state.global_step);
-      if (state.global_step == stall_step) std::this_thread::sleep_for(test_stall_duration());
+      if (state.global_step == stall_step) {
+        // Logged so a test can act while this rank (and, waiting for it, every other) pauses.
+        spdlog::info("test hook: rank {} pauses {} s after step {}", rank,
+                     test_stall_duration().count(), stall_step);
+        std::this_thread::sleep_for(test_stall_duration());
+      }
       if (tensorboard && state.global_step % 50 == 0)
         tensorboard->add_scalar("train/loss_step", float(reported_loss), state.global_step);
 
