@@ -119,5 +119,33 @@ TEST_F(SlurmTrain, PreemptedJobRequeuesAndEndsWithTheUninterruptedParameters) {
   EXPECT_LT(max_difference(compare.output), 1e-6) << compare.output;
 }
 
+// MpiDefault=none and no --mpi: srun's tasks have no PMI, so training takes Gloo's TCP store
+// instead of MPI_Init (which would abort) and makes the one-process steps; a step that needs
+// MPI says how to launch it.
+TEST_F(SlurmTrain, SrunWithoutPmiTrainsOverGlooAndMpiStepsSayWhatToPass) {
+  const std::string config = pipeline_->config_arg();
+  const auto one =
+      run_pixelrec("train --no-progress --run-name one --set training.epochs=1 " + config);
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto two =
+      cluster_->run("srun --nodes=1 --ntasks=2 --cpus-per-task=1 " + shell_quote(PIXELREC_BIN) +
+                    " train --no-progress --run-name plain --set training.epochs=1 " + config);
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("[rank 0/2] 2 ranks, communicator gloo"), std::string::npos)
+      << two.output;
+  const auto compare =
+      run_pixelrec("checkpoints inspect " + last("plain") + " --compare " + last("one"));
+  EXPECT_EQ(compare.exit_code, 0) << compare.output;
+  EXPECT_LT(max_difference(compare.output), 1e-5) << compare.output;
+
+  const auto cache = cluster_->run("srun --nodes=1 --ntasks=2 --cpus-per-task=1 " +
+                                   shell_quote(PIXELREC_BIN) + " cache " + config);
+  EXPECT_NE(cache.exit_code, 0) << cache.output;
+  EXPECT_NE(cache.output.find("tasks without PMI (the cluster's MpiDefault is none)"),
+            std::string::npos)
+      << cache.output;
+  EXPECT_NE(cache.output.find("run srun --mpi=pmix"), std::string::npos) << cache.output;
+}
+
 }  // namespace
 }  // namespace pixelrec::test

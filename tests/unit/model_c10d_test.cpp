@@ -2,11 +2,11 @@
 // collective results, a stalled peer turns into an Error naming rank, operation and sequence
 // number, the rendezvous plan of each launcher, and the backend choice.
 #include <arpa/inet.h>
-#include <torch/cuda.h>
-#include <torch/torch.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -221,7 +221,8 @@ TEST(C10dGloo, TensorCollectivesAreAsynchronousAndExact) {
     }
     for (auto& p : pending) p->wait();
     for (auto& b : buckets) sums[size_t(r)].push_back(b[0].item<float>());
-    const torch::Tensor all = collectives->allgather(torch::full({2}, int64_t(10 * r), torch::kLong));
+    const torch::Tensor all =
+        collectives->allgather(torch::full({2}, int64_t(10 * r), torch::kLong));
     for (int64_t k = 0; k < all.numel(); ++k) gathered[size_t(r)].push_back(all[k].item<int64_t>());
     torch::Tensor root_value = torch::full({3}, float(r == 1 ? 7 : 0));
     collectives->broadcast(root_value, 1);
@@ -294,8 +295,9 @@ TEST(C10dRendezvous, PlanPerLauncher) {
 
 TEST(C10dRendezvous, BackendChoice) {
   dist::LaunchEnv single;
-  dist::LaunchEnv mpirun{0, 2, 0, "openmpi", "", 0};
-  dist::LaunchEnv slurm{0, 2, 0, "slurm", "n1", 0};
+  dist::LaunchEnv mpirun{0, 2, 0, "openmpi", "", 0, true};
+  dist::LaunchEnv slurm{0, 2, 0, "slurm", "n1", 0, true};  // srun --mpi=pmix
+  dist::LaunchEnv slurm_without_pmi{0, 2, 0, "slurm", "n1", 0, false};
   dist::LaunchEnv torchrun{0, 2, 0, "torchrun", "127.0.0.1", 29500};
   EXPECT_EQ(choose_backend("auto", single, "cpu"), "single");
   // A c10d backend named in the config is used even for one process (one-GPU NCCL runs).
@@ -313,6 +315,15 @@ TEST(C10dRendezvous, BackendChoice) {
   EXPECT_THROW(choose_backend("nccl", torchrun, "cpu"), ConfigError);
   EXPECT_THROW(choose_backend("nccl", single, "cpu"), ConfigError);
   EXPECT_EQ(choose_backend("mpi", slurm, "cpu"), "mpi");
+  // srun without PMI (MpiDefault none, no --mpi): MPI_Init cannot work; Gloo's TCP store can.
+  EXPECT_EQ(choose_backend("auto", slurm_without_pmi, "cpu"), "gloo");
+  EXPECT_EQ(choose_backend("gloo", slurm_without_pmi, "cpu"), "gloo");
+  try {
+    choose_backend("mpi", slurm_without_pmi, "cpu");
+    FAIL() << "mpi accepted under srun without PMI";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("srun --mpi=pmix"), std::string::npos) << e.what();
+  }
   try {
     choose_backend("mpi", torchrun, "cpu");
     FAIL() << "mpi accepted under torchrun";
