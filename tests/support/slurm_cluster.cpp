@@ -97,8 +97,7 @@ bool SlurmCluster::start() {
     return false;
   }
   const fs::path r = root();
-  for (const char* sub : {"munge", "state", "spool", "log", "jobs"})
-    fs::create_directories(r / sub);
+  for (const char* sub : {"munge", "state", "spool", "log", "tmp"}) fs::create_directories(r / sub);
   const std::string socket = (r / "munge" / "munge.socket").string();
   const auto munge = run_command("PATH=\"$PATH:/usr/sbin\"; mungekey -c -k " +
                                  shell_quote((r / "munge/munge.key").string()) +
@@ -124,6 +123,10 @@ bool SlurmCluster::start() {
        << "AuthType=auth/munge\nCredType=cred/munge\nAuthInfo=socket=" << socket << "\n"
        << "StateSaveLocation=" << (r / "state").string() << "\n"
        << "SlurmdSpoolDir=" << (r / "spool").string() << "\n"
+       << "TmpFS=" << (r / "tmp").string()
+       << "\n"  // PMIx's server files too
+       // Job ids (and the Gloo port derived from them) unlike a concurrent cluster's.
+       << "FirstJobId=" << ports[0] << "\n"
        << "SlurmctldPidFile=" << (r / "slurmctld.pid").string() << "\n"
        << "SlurmdPidFile=" << (r / "slurmd.pid").string() << "\n"
        << "SlurmctldLogFile=" << (r / "log/slurmctld.log").string() << "\n"
