@@ -189,7 +189,7 @@ TEST_F(SlurmHpo, CancelledAndPreemptedGroupsAndARequeuedCoordinatorLoseNoTrial) 
 
   // The coordinator job requeued mid-study: its next run continues the study with --resume.
   ASSERT_EQ(cluster_->run("scontrol requeue " + coordinator).exit_code, 0) << logs();
-  cluster_->start_requeued_now(coordinator, 1);
+  ASSERT_TRUE(cluster_->wait_for_requeue(coordinator, 1)) << logs();
   const auto done = wait_for_study(coordinator, array, 3);
   const std::string all = logs();
   ASSERT_EQ(done.state, "COMPLETED") << all << cluster_->daemon_logs();

@@ -99,7 +99,7 @@ TEST_F(SlurmTrain, PreemptedJobRequeuesAndEndsWithTheUninterruptedParameters) {
   const auto signal = cluster_->run("scancel --signal=USR1 --batch " + job);
   ASSERT_EQ(signal.exit_code, 0) << signal.output;
   ASSERT_TRUE(wait_for_log(job, "requeueing " + job, std::chrono::seconds(120))) << job_log(job);
-  cluster_->start_requeued_now(job, 1);
+  ASSERT_TRUE(cluster_->wait_for_requeue(job, 1)) << job_log(job);
   const auto resumed = cluster_->wait_for(job, "COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL");
   const std::string log = job_log(job);
   ASSERT_EQ(resumed.state, "COMPLETED") << log << cluster_->daemon_logs();

@@ -120,7 +120,10 @@ bool SlurmCluster::start() {
        << "SlurmctldHost=" << node << "(127.0.0.1)\n"
        << "SlurmUser=root\nSlurmdUser=root\n"
        << "SlurmctldPort=" << ports[0] << "\nSlurmdPort=" << ports[1] << "\n"
-       << "AuthType=auth/munge\nCredType=cred/munge\nAuthInfo=socket=" << socket << "\n"
+       << "AuthType=auth/munge\nCredType=cred/munge\nAuthInfo=socket="
+       << socket
+       // A requeued job waits out the credential lifetime (120 s by default) before it runs again.
+       << ",cred_expire=10\n"
        << "StateSaveLocation=" << (r / "state").string() << "\n"
        << "SlurmdSpoolDir=" << (r / "spool").string() << "\n"
        << "TmpFS=" << (r / "tmp").string()
@@ -202,18 +205,14 @@ SlurmJob SlurmCluster::wait_for(const std::string& id, const std::string& states
   }
 }
 
-void SlurmCluster::start_requeued_now(const std::string& id, int restarts,
-                                      std::chrono::seconds limit) const {
+bool SlurmCluster::wait_for_requeue(const std::string& id, int restarts,
+                                    std::chrono::seconds limit) const {
   const auto deadline = Clock::now() + limit;
   while (Clock::now() < deadline) {
-    const auto j = job(id);
-    if (j.restarts >= restarts && j.state == "PENDING") {
-      run("scontrol update JobId=" + id + " StartTime=now");
-      return;
-    }
-    if (j.restarts >= restarts && j.state != "COMPLETING" && j.state != "REQUEUED") return;
+    if (job(id).restarts >= restarts) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
+  return false;
 }
 
 std::string SlurmCluster::daemon_logs() const {

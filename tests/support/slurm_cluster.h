@@ -51,10 +51,10 @@ class SlurmCluster {
   // returns the last state seen.
   SlurmJob wait_for(const std::string& id, const std::string& states,
                     std::chrono::seconds limit = std::chrono::seconds(300)) const;
-  // A requeued job waits out SLURM's 2-minute requeue delay (its BeginTime); this makes it
-  // eligible now, so the tests stay short. Waits for the requeue first.
-  void start_requeued_now(const std::string& id, int restarts,
-                          std::chrono::seconds limit = std::chrono::seconds(120)) const;
+  // Waits until the job has been requeued `restarts` times (it then runs again after SLURM's
+  // requeue delay, the credential lifetime: 10 s here). False when `limit` passed first.
+  bool wait_for_requeue(const std::string& id, int restarts,
+                        std::chrono::seconds limit = std::chrono::seconds(120)) const;
   const fs::path& root() const { return dir_.path(); }
   // The daemons' logs, for failure messages.
   std::string daemon_logs() const;
