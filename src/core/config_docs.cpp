@@ -37,7 +37,9 @@ std::string config_reference_markdown() {
      << "Load order: every `--config FILE` in order (later files override earlier ones), then\n"
      << "every `--set key.path=value` (values are parsed as YAML). Unknown keys warn with the\n"
      << "closest known key; `--strict` makes them errors. Keys marked *compat* come from the\n"
-     << "reference framework: they load, and a warning says why they have no effect.\n";
+     << "reference framework: they load, and a warning says why they have no effect. Resolved\n"
+     << "configs (`config show`, the config.yaml beside outputs) write every key except compat\n"
+     << "keys left at their default, so they load back without warnings.\n";
   std::string current_section;
   for (const auto& field : config_fields()) {
     if (field.compat_only) continue;  // listed under "Reference spellings" below

@@ -133,8 +133,14 @@ LoadedConfig load_config(const ConfigSources& sources) {
 
 std::string config_to_yaml(const Config& config) {
   YAML::Node root(YAML::NodeType::Map);
+  const Config defaults;
   for (const auto& field : config_fields()) {
     if (field.compat_only) continue;  // a reference spelling: its project key is written
+    // A compat key (accepted, no effect, warns) only when given a value of its own, so that the
+    // resolved config loads back without warnings the user never asked for.
+    if (!field.deprecation.empty() &&
+        YAML::Dump(field.dump(config)) == YAML::Dump(field.dump(defaults)))
+      continue;
     const auto parts = split(field.path, '.');
     YAML::Node cursor = root;
     for (size_t i = 0; i + 1 < parts.size(); ++i) cursor.reset(cursor[parts[i]]);

@@ -76,6 +76,8 @@ LaunchEnv detect_launch_env(const EnvLookup& env, const LaunchOverrides& overrid
     out.master_addr = env("MASTER_ADDR").value_or("");
     out.master_port = int_var(env, "MASTER_PORT").value_or(0);
   }
+  out.pmi = out.source == "openmpi" || env("OMPI_COMM_WORLD_RANK") || env("PMIX_RANK") ||
+            env("PMI_RANK") || env("PMI_FD");
   const bool any_override = overrides.rank || overrides.world_size || overrides.local_rank ||
                             overrides.master_addr || overrides.master_port;
   if (overrides.rank) out.rank = *overrides.rank;

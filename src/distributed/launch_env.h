@@ -16,6 +16,9 @@ struct LaunchEnv {
   std::string source = "single";  // flags | torchrun | slurm | openmpi | single
   std::string master_addr;        // rendezvous host for TCP-store backends (may be empty)
   int master_port = 0;
+  // MPI_Init can wire the ranks: mpirun's variables, or srun's PMIx/PMI2 ones (srun --mpi=pmix,
+  // or a cluster MpiDefault naming a PMI); srun without them (MpiDefault=none) leaves MPI alone.
+  bool pmi = false;
   bool distributed() const { return world_size > 1; }
 };
 

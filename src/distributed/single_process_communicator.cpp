@@ -31,6 +31,10 @@ std::unique_ptr<Communicator> make_single_process_communicator() {
 
 std::unique_ptr<Communicator> make_communicator(const LaunchEnv& env) {
   if (!env.distributed()) return make_single_process_communicator();
+  if (env.source == "slurm" && !env.pmi)
+    throw Error("srun started " + std::to_string(env.world_size) +
+                " tasks without PMI (the cluster's MpiDefault is none), and this step needs MPI: "
+                "run srun --mpi=pmix (see docs/distributed.md, \"Running on SLURM\")");
   if (env.source == "openmpi" || env.source == "slurm") return make_mpi_communicator();
   throw Error("launched by " + env.source + " with " + std::to_string(env.world_size) +
               " processes, but only MPI launches (mpirun, srun with PMI) are supported by this "

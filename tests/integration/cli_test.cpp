@@ -63,6 +63,23 @@ TEST(Cli, InvalidValueIsOneLineWithKeyValueAndAllowed) {
             "concat, gated, attention (reference spelling: concatenate = concat) (in --set)\n");
 }
 
+// A resolved config loads back without a single warning: compat keys (accepted, no effect, a
+// warning each) are written only when the user gave them (a job log used to show 16 per rank).
+TEST(Cli, ResolvedConfigLoadsBackWithoutWarnings) {
+  ScratchDir dir("cli_resolved");
+  const fs::path resolved = dir / "resolved.yaml";
+  const auto shown =
+      run_command("(" + shell_quote(PIXELREC_BIN) + " config show -c " +
+                  shell_quote(std::string(PIXELREC_SOURCE_DIR) + "/configs/simple.yaml") + " > " +
+                  shell_quote(resolved.string()) + ")");
+  ASSERT_EQ(shown.exit_code, 0) << shown.output;
+  const auto reloaded = run_pixelrec("config show --strict -c " + shell_quote(resolved.string()));
+  EXPECT_EQ(reloaded.exit_code, 0) << reloaded.output;
+  EXPECT_EQ(reloaded.output.find("warn"), std::string::npos) << reloaded.output;
+  EXPECT_EQ(reloaded.output.find("config key"), std::string::npos) << reloaded.output;
+  EXPECT_EQ(reloaded.output, read_text(resolved));  // nothing but the same resolved config
+}
+
 // The reference framework's example configs and its config.py defaults load under --strict:
 // no unknown key, warnings only for the documented compat keys, and `config show` prints what
 // the reference values mean in the project's keys.

@@ -51,8 +51,24 @@ TEST(LaunchEnv, SlurmVariablesAndNodeList) {
   EXPECT_EQ(e.rank, 5);
   EXPECT_EQ(e.local_rank, 2);
   EXPECT_EQ(e.master_addr, "gpu07");
+  EXPECT_TRUE(e.pmi);  // Open MPI's variables: mpirun wired the ranks
   EXPECT_EQ(first_slurm_host("node3,node4"), "node3");
   EXPECT_EQ(first_slurm_host("a[1-2]"), "a1");
+}
+
+// srun sets PMIx's (or PMI2's) variables only with --mpi=pmix (pmi2) or a matching MpiDefault;
+// without them MPI_Init cannot wire the tasks (docs/distributed.md, "Running on SLURM").
+TEST(LaunchEnv, SlurmWithoutPmiIsSeen) {
+  const std::map<std::string, std::string> srun = {
+      {"SLURM_PROCID", "1"}, {"SLURM_NTASKS", "2"}, {"SLURM_STEP_NODELIST", "n1"}};
+  EXPECT_FALSE(detect_launch_env(env_of(srun)).pmi);
+  for (const char* pmi_variable : {"PMIX_RANK", "PMI_RANK", "PMI_FD"}) {
+    auto with = srun;
+    with[pmi_variable] = "1";
+    const LaunchEnv e = detect_launch_env(env_of(with));
+    EXPECT_EQ(e.source, "slurm");
+    EXPECT_TRUE(e.pmi) << pmi_variable;
+  }
 }
 
 TEST(LaunchEnv, OpenMpiVariables) {
@@ -60,6 +76,7 @@ TEST(LaunchEnv, OpenMpiVariables) {
                                                 {"OMPI_COMM_WORLD_SIZE", "2"},
                                                 {"OMPI_COMM_WORLD_LOCAL_RANK", "1"}}));
   EXPECT_EQ(e.source, "openmpi");
+  EXPECT_TRUE(e.pmi);
   EXPECT_EQ(e.rank, 1);
   EXPECT_EQ(e.world_size, 2);
 }

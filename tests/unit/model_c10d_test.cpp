@@ -296,8 +296,9 @@ TEST(C10dRendezvous, PlanPerLauncher) {
 
 TEST(C10dRendezvous, BackendChoice) {
   dist::LaunchEnv single;
-  dist::LaunchEnv mpirun{0, 2, 0, "openmpi", "", 0};
-  dist::LaunchEnv slurm{0, 2, 0, "slurm", "n1", 0};
+  dist::LaunchEnv mpirun{0, 2, 0, "openmpi", "", 0, true};
+  dist::LaunchEnv slurm{0, 2, 0, "slurm", "n1", 0, true};  // srun --mpi=pmix
+  dist::LaunchEnv slurm_without_pmi{0, 2, 0, "slurm", "n1", 0, false};
   dist::LaunchEnv torchrun{0, 2, 0, "torchrun", "127.0.0.1", 29500};
   EXPECT_EQ(choose_backend("auto", single, "cpu"), "single");
   // A c10d backend named in the config is used even for one process (one-GPU NCCL runs).
@@ -315,6 +316,15 @@ TEST(C10dRendezvous, BackendChoice) {
   EXPECT_THROW(choose_backend("nccl", torchrun, "cpu"), ConfigError);
   EXPECT_THROW(choose_backend("nccl", single, "cpu"), ConfigError);
   EXPECT_EQ(choose_backend("mpi", slurm, "cpu"), "mpi");
+  // srun without PMI (MpiDefault none, no --mpi): MPI_Init cannot work; Gloo's TCP store can.
+  EXPECT_EQ(choose_backend("auto", slurm_without_pmi, "cpu"), "gloo");
+  EXPECT_EQ(choose_backend("gloo", slurm_without_pmi, "cpu"), "gloo");
+  try {
+    choose_backend("mpi", slurm_without_pmi, "cpu");
+    FAIL() << "mpi accepted under srun without PMI";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("srun --mpi=pmix"), std::string::npos) << e.what();
+  }
   try {
     choose_backend("mpi", torchrun, "cpu");
     FAIL() << "mpi accepted under torchrun";

@@ -523,11 +523,18 @@ std::string choose_backend(const std::string& configured, const dist::LaunchEnv&
   // a one-GPU run exercises the same NCCL path as N GPUs.
   if (!env.distributed())
     return configured == "gloo" || configured == "nccl" ? configured : "single";
-  const bool mpi_launch = env.source == "openmpi" || env.source == "slurm";
+  // srun without PMI (the cluster's MpiDefault none, no --mpi): MPI_Init would abort, so auto
+  // takes Gloo's TCP store (rendezvous on the first node, as for torchrun).
+  const bool mpi_launch = (env.source == "openmpi" || env.source == "slurm") && env.pmi;
   if (configured == "auto") {
     if (device == "cuda") return "nccl";
     return mpi_launch ? "mpi" : "gloo";
   }
+  if (configured == "mpi" && env.source == "slurm" && !env.pmi)
+    throw ConfigError(
+        "distributed.backend mpi needs PMI, but srun started these tasks without it (the "
+        "cluster's MpiDefault is none): run srun --mpi=pmix (slurm/train.sbatch does), or set "
+        "distributed.backend to gloo or auto");
   if (configured == "mpi" && !mpi_launch)
     throw ConfigError(
         "distributed.backend mpi needs an MPI launch (mpirun, or srun with PMI), "

@@ -92,7 +92,12 @@ EpochEnd TrainingRun::train_epoch(int epoch, EpochTotals& totals) {
                           tc.gradient_clip, sync_.get());
     ++state_.global_step;
     if (root_ && options_.on_progress) options_.on_progress(state_.global_step);
-    if (state_.global_step == stall_step_) std::this_thread::sleep_for(test_stall_duration());
+    if (state_.global_step == stall_step_) {
+      // Logged so a test can act while this rank (and, waiting for it, every other) pauses.
+      spdlog::info("test hook: rank {} pauses {} s after step {}", rank_,
+                   test_stall_duration().count(), stall_step_);
+      std::this_thread::sleep_for(test_stall_duration());
+    }
     if (tensorboard_ && state_.global_step % 50 == 0)
       tensorboard_->add_scalar("train/loss_step", float(reported_loss), state_.global_step);
     // Every rank stops at the same step when any rank received SIGINT/SIGTERM/SIGUSR1.
