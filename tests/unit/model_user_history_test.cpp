@@ -3,7 +3,10 @@
 // pair's item; cold and dropped users pool nothing), checked against a hand computation.
 #include <gtest/gtest.h>
 
+#include "core/config_loader.h"
 #include "core/errors.h"
+#include "model/checkpoint.h"
+#include "support/test_support.h"
 #include "unit/model_test_support.h"
 
 namespace pixelrec::model {
@@ -106,6 +109,23 @@ TEST(UserHistory, MeanPoolingNeedsTheDotScorerAndAHistory) {
   sharded.shard_items(0, 6);
   torch::NoGradGuard no_grad;
   EXPECT_THROW(sharded.user_tokens(torch::tensor({0}, torch::kLong)), ConfigError);
+}
+
+TEST(UserHistory, CheckpointsRecordThePooling) {
+  pixelrec::test::ScratchDir dir("history_ckpt");
+  Config config;
+  config.model = history_spec(7).config;
+  Recommender model(history_spec(7), model_test::tiny_shape());
+  CheckpointMeta meta;
+  meta.config_yaml = config_to_yaml(config);
+  meta.content = history_spec(7).content;
+  meta.shape = model_test::tiny_shape();
+  meta.scorer = "dot";
+  const auto path = dir.path() / "history.pt";
+  save_checkpoint(path, model, nullptr, meta, CheckpointState{});
+  const LoadedCheckpoint loaded = load_checkpoint(path);
+  EXPECT_TRUE(loaded.model->pools_history());
+  EXPECT_EQ(loaded.model->spec().config.user_history_length, 7);
 }
 
 }  // namespace
