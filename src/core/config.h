@@ -41,6 +41,10 @@ struct ModelConfig {
   std::string scorer = "mlp";             // mlp | dot
   std::string dot_similarity = "cosine";  // dot | cosine (scorer dot)
   double dot_temperature = 0.1;           // initial, learnable: logits = similarity / temperature
+  // Scorer dot: the user tower adds the mean item ID embedding of the user's last training
+  // interactions (model/user_history.h).
+  std::string user_history = "none";  // none | mean
+  int user_history_length = 50;
   // Chance that training replaces an id by the unknown row cold ids are scored with; unset: the
   // trainer picks (model/cold_rows.h).
   std::optional<double> item_id_dropout;

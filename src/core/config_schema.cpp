@@ -243,6 +243,16 @@ std::vector<FieldSpec> build_fields() {
         "Scorer dot: initial temperature t of logits = similarity / t (learned, kept in "
         "[0.01, 100])",
         in_range(0.01, 100.0)),
+      F(std::string, model.user_history,
+        "Scorer dot: none (the user tower is the user ID embedding) or mean (the ID embedding "
+        "plus the mean item ID embedding of the user's last user_history_length training "
+        "interactions by timestamp; in training without the positive being predicted; cold "
+        "users have none). One process only (item-sharded tables are refused)",
+        one_of({"none", "mean"})),
+      F(int, model.user_history_length,
+        "Scorer dot with user_history mean: how many of the user's latest distinct training items "
+        "are pooled",
+        in_range(1, 100000)),
       OPT(double, model.item_id_dropout,
           "Probability of replacing an item id by the unknown-item embedding (used by cold "
           "items) in training; null: 0.1 when the split has items training never saw, else 0",

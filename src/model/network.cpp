@@ -59,6 +59,13 @@ NetworkImpl::NetworkImpl(NetworkSpec spec) : spec_(std::move(spec)) {
   dim_ = c.embedding_dim;
   if (c.scorer != "mlp" && c.scorer != "dot")
     throw ConfigError("model.scorer: unknown scorer '" + c.scorer + "'; use mlp or dot");
+  if (c.user_history != "none" && c.user_history != "mean")
+    throw ConfigError("model.user_history: unknown pooling '" + c.user_history +
+                      "'; use none or mean");
+  if (c.user_history == "mean" && !dot())
+    throw ConfigError(
+        "model.user_history mean pools the history into the dot scorer's user tower; set "
+        "model.scorer: dot (or model.user_history: none)");
   if (!dot() && c.fusion_hidden_dims.empty())
     throw ConfigError(
         "model.fusion_hidden_dims is empty; give at least one layer, e.g. [256, 128]");

@@ -133,7 +133,18 @@ bool dropping(double p) { return p > 0 && torch::GradMode::is_enabled(); }
 
 }  // namespace
 
-torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDraws& draws) {
+// Training leaves the pair's item out of its user's pooled history: a positive would otherwise
+// find itself in the user vector.
+torch::Tensor Recommender::history_exclusion(const torch::Tensor& items) const {
+  return pools_history() && network_->is_training() ? items : torch::Tensor();
+}
+
+void Recommender::set_user_history(std::shared_ptr<const UserHistory> history) {
+  history_ = std::move(history);
+}
+
+torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDraws& draws,
+                                       const torch::Tensor& exclude) {
   // Cold users (not in training) share the unknown-user row; user-id dropout trains it.
   torch::Tensor rows = users.clamp_max(shape_.num_users);
   if (dropping(draws.user_id_dropout)) {
@@ -143,7 +154,18 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
     rows = torch::where(dropped.index_select(0, inverse), torch::full_like(rows, shape_.num_users),
                         rows);
   }
-  return users_.lookup(rows);
+  const torch::Tensor id = users_.lookup(rows);
+  if (!pools_history()) return id;
+  PIXELREC_CHECK(history_, "model.user_history mean needs set_user_history before scoring");
+  if (items_sharded_) throw ConfigError(kUserHistoryOneProcess);
+  // Users dropped to the unknown row (as cold users) pool no history either.
+  const UserHistory::Gathered g = history_->gather(
+      users.to(torch::kCPU).contiguous(), rows.eq(shape_.num_users).to(torch::kCPU).contiguous(),
+      exclude.defined() ? exclude.to(torch::kCPU).contiguous() : exclude);
+  if (g.items.size(0) == 0) return id;
+  const torch::Tensor item_rows = items_.lookup(g.items.to(device_));
+  const torch::Tensor sum = torch::zeros_like(id).index_add(0, g.pair.to(device_), item_rows);
+  return id + sum / g.count.to(device_).clamp_min(1).unsqueeze(1);
 }
 
 ItemSide Recommender::item_side(const torch::Tensor& items, const ItemFeatures& features,
@@ -177,7 +199,8 @@ torch::Tensor Recommender::forward(const torch::Tensor& users, const torch::Tens
   ItemSide side = item_side(distinct, features, draws);
   DropoutKeys pair_keys;
   if (draws.pair_positions.defined()) pair_keys = {draws.seed, draws.pair_positions};
-  torch::Tensor logits = network_->logits(user_tokens(users, draws), side, inverse, pair_keys);
+  torch::Tensor logits = network_->logits(user_tokens(users, draws, history_exclusion(items)), side,
+                                          inverse, pair_keys);
   if (side_out) *side_out = std::move(side);
   return logits;
 }
@@ -189,7 +212,7 @@ Recommender::PairVectors Recommender::pair_vectors(const torch::Tensor& users,
   PIXELREC_CHECK(network_->dot(), "pair vectors need model.scorer dot");
   const auto [distinct, inverse] = torch::_unique(items, /*sorted=*/true, /*return_inverse=*/true);
   ItemSide side = item_side(distinct, features, draws);
-  PairVectors out{network_->user_vectors(user_tokens(users, draws)),
+  PairVectors out{network_->user_vectors(user_tokens(users, draws, history_exclusion(items))),
                   network_->item_vectors(side).index_select(0, inverse)};
   if (side_out) *side_out = std::move(side);
   return out;

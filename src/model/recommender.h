@@ -13,6 +13,7 @@
 #include "features/feature_store.h"
 #include "model/embedding_table.h"
 #include "model/network.h"
+#include "model/user_history.h"
 
 namespace pixelrec::model {
 
@@ -76,7 +77,14 @@ class Recommender {
   // Item side of distinct catalogue items (int64 [U], inside `features`), e.g. for scoring.
   ItemSide item_side(const torch::Tensor& items, const ItemFeatures& features,
                      const BatchDraws& draws = {});
-  torch::Tensor user_tokens(const torch::Tensor& users, const BatchDraws& draws = {});
+  // The user tower's input [B, D]: the user ID row, plus with model.user_history mean the mean
+  // item ID row of the user's history, without exclude[b] (the pair's item in training).
+  torch::Tensor user_tokens(const torch::Tensor& users, const BatchDraws& draws = {},
+                            const torch::Tensor& exclude = {});
+
+  // model.user_history mean: the training histories to pool (set once per run, before scoring).
+  void set_user_history(std::shared_ptr<const UserHistory> history);
+  bool pools_history() const { return spec_.config.user_history == "mean"; }
 
   // Distributed training keeps only the item rows of the rank's shard: the item table then holds
   // catalogue items [begin, end) followed by the (replicated) unknown-item row. Every item passed
@@ -106,6 +114,8 @@ class Recommender {
   Network network_{nullptr};
   EmbeddingTable users_, items_, tags_;
   torch::Device device_ = torch::kCPU;
+  torch::Tensor history_exclusion(const torch::Tensor& items) const;
+  std::shared_ptr<const UserHistory> history_;
   bool items_sharded_ = false;
   int64_t item_begin_ = 0, item_end_ = 0;  // catalogue items whose rows the item table holds
 };

@@ -59,6 +59,12 @@ std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const Spl
   out->features = to_device(make_item_features(shard, meta.content, split.item_in_train), device);
   Recommender& model = *out->checkpoint.model;
   model.to(device);
+  // The history is the training split's (val and test interactions are never pooled).
+  if (model.pools_history()) {
+    if (world > 1) throw ConfigError(kUserHistoryOneProcess);
+    model.set_user_history(std::make_shared<UserHistory>(split.train, split.num_train_users(),
+                                                         model.spec().config.user_history_length));
+  }
   if (world > 1) {
     model.shard_items(int64_t(shard.range.begin), int64_t(shard.range.end));
     out->scorer = std::make_unique<ItemShardScorer>(model, out->features, final_activation);

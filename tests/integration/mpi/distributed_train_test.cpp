@@ -157,6 +157,24 @@ TEST_F(DistributedTrain, DotScorerAndPairwiseLossesMakeTheOneProcessSteps) {
   EXPECT_FALSE(reference.empty());
 }
 
+// model.user_history mean pools item rows of every shard, which item-sharded ranks do not hold:
+// N ranks refuse it (training and evaluation) with the fix, one process trains it.
+TEST_F(DistributedTrain, HistoryPoolingRefusesItemShardedRanks) {
+  const std::string flags = "--set model.scorer=dot --set model.user_history=mean";
+  const auto refused = train(2, "--run-name hist2 " + flags);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("N processes shard the item table; train and evaluate it with one "
+                                "process"),
+            std::string::npos)
+      << refused.output;
+  ASSERT_EQ(train(1, "--run-name hist1 " + flags).exit_code, 0);
+  const auto evaluated =
+      run(2, "evaluate --run-name hist1 --task full " + flags + " --log-level warn");
+  EXPECT_NE(evaluated.exit_code, 0);
+  EXPECT_NE(evaluated.output.find("N processes shard the item table"), std::string::npos)
+      << evaluated.output;
+}
+
 TEST_F(DistributedTrain, ResumesOnAnotherNumberOfRanks) {
   ASSERT_EQ(train(1, "--run-name straight4 --set training.epochs=4").exit_code, 0);
   const auto two = train(2, "--run-name half");

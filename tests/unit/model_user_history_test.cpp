@@ -1,0 +1,132 @@
+// model.user_history mean: the CSR of each user's last L distinct training items, and the dot
+// scorer's user tower = user ID row + mean item ID row of that history (in training without the
+// pair's item; cold and dropped users pool nothing), checked against a hand computation.
+#include <gtest/gtest.h>
+
+#include "core/config_loader.h"
+#include "core/errors.h"
+#include "model/checkpoint.h"
+#include "support/test_support.h"
+#include "unit/model_test_support.h"
+
+namespace pixelrec::model {
+namespace {
+
+// User 0: items 1 (t=10), 2 (t=30), 1 (t=40), 5 (t=20) → latest first, distinct: 1, 2, 5.
+// User 1: item 7 (t=5). User 2: no training interactions.
+IndexedInteractions tiny_train() {
+  IndexedInteractions t;
+  t.user = {0, 1, 0, 0, 0};
+  t.item = {1, 7, 2, 1, 5};
+  t.timestamp = {10, 5, 30, 40, 20};
+  return t;
+}
+
+std::vector<int64_t> items_of(const UserHistory& h, uint32_t user) {
+  return {h.begin(user), h.end(user)};
+}
+
+TEST(UserHistory, KeepsTheLatestDistinctItemsUpToTheLength) {
+  const UserHistory all(tiny_train(), 3, 50);
+  EXPECT_EQ(items_of(all, 0), (std::vector<int64_t>{1, 2, 5}));
+  EXPECT_EQ(items_of(all, 1), (std::vector<int64_t>{7}));
+  EXPECT_TRUE(items_of(all, 2).empty());
+  const UserHistory two(tiny_train(), 3, 2);
+  EXPECT_EQ(items_of(two, 0), (std::vector<int64_t>{1, 2}));
+}
+
+NetworkSpec history_spec(int length) {
+  NetworkSpec spec = model_test::tiny_spec("concat");
+  spec.config.scorer = "dot";
+  spec.config.user_history = "mean";
+  spec.config.user_history_length = length;
+  return spec;
+}
+
+TEST(UserHistory, UserTokenIsTheIdRowPlusTheMeanOfTheHistoryRows) {
+  torch::manual_seed(5);
+  Recommender model(history_spec(2), model_test::tiny_shape());
+  model.set_user_history(std::make_shared<UserHistory>(tiny_train(), 10, 2));
+  const torch::Tensor users_w = model.tables()[0]->weight();
+  const torch::Tensor items_w = model.tables()[1]->weight();
+  torch::NoGradGuard no_grad;
+  // Users 0 (history 1, 2), 1 (history 7), 2 (none), 12 (cold: the unknown row, no history).
+  const torch::Tensor users = torch::tensor({0, 1, 2, 12, 0}, torch::kLong);
+  const torch::Tensor tokens = model.user_tokens(users);
+  EXPECT_TRUE(torch::allclose(tokens[0], users_w[0] + (items_w[1] + items_w[2]) / 2, 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(tokens[1], users_w[1] + items_w[7], 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(tokens[2], users_w[2], 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(tokens[3], users_w[10], 1e-6, 1e-6));
+  // The pair's item is left out of its user's history (training); other items change nothing.
+  const torch::Tensor left_out =
+      model.user_tokens(users, {}, torch::tensor({2, 3, 2, 2, 9}, torch::kLong));
+  EXPECT_TRUE(torch::allclose(left_out[0], users_w[0] + items_w[1], 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(left_out[1], tokens[1], 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(left_out[4], tokens[0], 1e-6, 1e-6));
+}
+
+TEST(UserHistory, TrainingLeavesThePositiveOutAndScoringDoesNot) {
+  torch::manual_seed(6);
+  Recommender model(history_spec(50), model_test::tiny_shape());
+  model.set_user_history(std::make_shared<UserHistory>(tiny_train(), 10, 50));
+  const ItemFeatures features = model_test::tiny_features();
+  const torch::Tensor users = torch::tensor({0}, torch::kLong);
+  const torch::Tensor items = torch::tensor({2}, torch::kLong);
+  const torch::Tensor users_w = model.tables()[0]->weight().detach();
+  const torch::Tensor items_w = model.tables()[1]->weight().detach();
+  const auto unit = [](const torch::Tensor& x) {
+    return torch::nn::functional::normalize(x.unsqueeze(0),
+                                            torch::nn::functional::NormalizeFuncOptions().dim(1));
+  };
+  model.train(true);
+  const auto trained = model.pair_vectors(users, items, features);
+  EXPECT_TRUE(
+      torch::allclose(trained.users, unit(users_w[0] + (items_w[1] + items_w[5]) / 2), 1e-5, 1e-5));
+  // The history's item rows get a gradient (they are trained through the user tower).
+  trained.users.sum().backward();
+  const auto [rows, grad] = model.tables()[1]->gradient();
+  ASSERT_TRUE(rows.defined());
+  EXPECT_TRUE((rows == 1).any().item<bool>());
+  EXPECT_TRUE((rows == 5).any().item<bool>());
+  model.tables()[1]->zero_grad();
+  model.tables()[0]->zero_grad();
+  model.train(false);
+  torch::NoGradGuard no_grad;
+  const auto scored = model.pair_vectors(users, items, features);
+  EXPECT_TRUE(torch::allclose(
+      scored.users, unit(users_w[0] + (items_w[1] + items_w[2] + items_w[5]) / 3), 1e-5, 1e-5));
+}
+
+TEST(UserHistory, MeanPoolingNeedsTheDotScorerAndAHistory) {
+  NetworkSpec mlp = history_spec(50);
+  mlp.config.scorer = "mlp";
+  EXPECT_THROW(Recommender(mlp, model_test::tiny_shape()), ConfigError);
+  NetworkSpec unknown = history_spec(50);
+  unknown.config.user_history = "max";
+  EXPECT_THROW(Recommender(unknown, model_test::tiny_shape()), ConfigError);
+  Recommender sharded(history_spec(50), model_test::tiny_shape());
+  sharded.set_user_history(std::make_shared<UserHistory>(tiny_train(), 10, 50));
+  sharded.shard_items(0, 6);
+  torch::NoGradGuard no_grad;
+  EXPECT_THROW(sharded.user_tokens(torch::tensor({0}, torch::kLong)), ConfigError);
+}
+
+TEST(UserHistory, CheckpointsRecordThePooling) {
+  pixelrec::test::ScratchDir dir("history_ckpt");
+  Config config;
+  config.model = history_spec(7).config;
+  Recommender model(history_spec(7), model_test::tiny_shape());
+  CheckpointMeta meta;
+  meta.config_yaml = config_to_yaml(config);
+  meta.content = history_spec(7).content;
+  meta.shape = model_test::tiny_shape();
+  meta.scorer = "dot";
+  const auto path = dir.path() / "history.pt";
+  save_checkpoint(path, model, nullptr, meta, CheckpointState{});
+  const LoadedCheckpoint loaded = load_checkpoint(path);
+  EXPECT_TRUE(loaded.model->pools_history());
+  EXPECT_EQ(loaded.model->spec().config.user_history_length, 7);
+}
+
+}  // namespace
+}  // namespace pixelrec::model
