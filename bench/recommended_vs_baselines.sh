@@ -7,7 +7,7 @@
 #   - every baseline with its defaults, and EASE / iALS tuned by `pixelrec hpo --target` on val,
 #   - cold items (the cold_item task) of both models against content-KNN with
 #     data.numeric_source train_interactions (the leak-free numeric features).
-# Usage: bench/recommended_vs_baselines.sh [build-dir]. Writes under bench-out/recommended/.
+# Usage: [PRESETS='small hard'] [COLD_ONLY=1] bench/recommended_vs_baselines.sh [build-dir]. Writes under bench-out/recommended/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -18,11 +18,12 @@ best() {  # study folder, key: the best trial's value of key
   python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['params'][sys.argv[2]])" \
     "$1/best_params.json" "$2"
 }
-for preset in small hard; do
+for preset in ${PRESETS:-small hard}; do
   dir=$OUT/$preset
   cfg=$dir/data.yaml
   [ -d "$dir/cache" ] || { echo "run bench/recommended_search.sh first"; exit 1; }
   echo "== $preset (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  if [ "${COLD_ONLY:-0}" = 0 ]; then
   "$PIXELREC" train -c configs/recommended.yaml -c "$cfg" --no-progress --overwrite \
     --run-name recommended --log-level warn
   "$PIXELREC" train -c "$cfg" --set training.batch_size=1024 --set training.epochs=10 \
@@ -54,10 +55,15 @@ PY
     --set evaluation.ials_regularization="$(best $study/ials evaluation.ials_regularization)" \
     --set evaluation.ials_alpha="$(best $study/ials evaluation.ials_alpha)" \
     --output "$dir/results/eval_tuned/ials_full.json"
-  # Cold items, leak-free: a second store with data.numeric_source train_interactions, the
-  # recommended model trained on it, its cold_item task next to content-KNN's on the same store.
-  leak=(--set data.numeric_source=train_interactions
+  fi
+  # Cold items, leak-free: leave_one_out leaves almost no cold item (2 on small), so an item split
+  # (data.splitting.strategy item: held-out items never seen in training), a second store with
+  # data.numeric_source train_interactions, the recommended model trained on it, and its
+  # cold_item task next to content-KNN's and popularity's on the same store.
+  leak=(--set data.splitting.strategy=item --set data.split_data_path="$dir/split_item"
+        --set data.numeric_source=train_interactions
         --set data.cache_config.cache_directory="$dir/cache_leakfree")
+  [ -d "$dir/split_item" ] || "$PIXELREC" split -c "$cfg" "${leak[@]}" --log-level warn
   [ -d "$dir/cache_leakfree" ] || "$PIXELREC" cache -c "$cfg" "${leak[@]}" --log-level warn
   "$PIXELREC" train -c configs/recommended.yaml -c "$cfg" "${leak[@]}" --no-progress --overwrite \
     --run-name recommended_leakfree --log-level warn
