@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Full-catalogue ranking of pixelrec50k (50,000 users x 82,865 items) with model.scorer dot: data
-# preparation, one training epoch with configs/recommended.yaml, the timed
+# preparation, one training epoch with configs/recommended.yaml (1 negative per positive instead of
+# 7, to keep the epoch short: the ranking's cost does not depend on it), the timed
 # `pixelrec evaluate --task full`, and torch::matmul at the evaluator's block shape (256 users x D
-# x every item) in the same run (the epoch with 1 negative per positive, not 7: the ranking's cost
-# does not depend on it), so the ranking's FLOP rate (2 x users x items x D / wall) can be
-# read next to the matmul rate. Usage: bench/full_ranking_50k.sh [build-dir] [prepare|run|all].
+# x every item) in the same run, so the ranking's FLOP rate (2 x users x items x D / seconds) can
+# be read next to the matmul rate. Usage: bench/full_ranking_50k.sh [build-dir] [prepare|run|all].
 # Writes under bench-out/full50k/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
