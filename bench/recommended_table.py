@@ -22,8 +22,8 @@ rows = [("model, configs/recommended.yaml (dot, softmax)", "recommended/eval/mul
         ("model, default (mlp, bce; batch 1024, 10 epochs)", "mlp_default/eval/multimodal_full.json")]
 rows += [(b, f"mlp_default/eval/{b}_full.json")
          for b in ("random", "popularity", "itemknn", "userknn", "contentknn", "ease", "ials")]
-rows += [("ease, tuned by `hpo --target ease`", "eval_tuned/ease_full.json"),
-         ("ials, tuned by `hpo --target ials`", "eval_tuned/ials_full.json")]
+rows += [("ease, tuned (hyperparameter_search.target ease)", "eval_tuned/ease_full.json"),
+         ("ials, tuned (hyperparameter_search.target ials)", "eval_tuned/ials_full.json")]
 print("| recommender | " + " | ".join(f"`{p}` NDCG@10 | `{p}` Recall@20" for p in presets) + " |")
 print("|---|" + "---|---|" * len(presets))
 for name, rel in rows:
