@@ -4,9 +4,10 @@
 # NDCG@10 / Recall@20 on test of
 #   - the model with configs/recommended.yaml (scorer dot),
 #   - the default model (scorer mlp, loss bce) at batch 1024, 10 epochs, patience 3,
-#   - every baseline with its defaults, and EASE / iALS tuned on val by a `pixelrec hpo` baseline study (hyperparameter_search.target),
-#   - cold items (the cold_item task) of both models against content-KNN with
-#     data.numeric_source train_interactions (the leak-free numeric features).
+#   - every baseline with its defaults, and EASE / iALS tuned on val by a `pixelrec hpo`
+#     baseline study (hyperparameter_search.target),
+#   - cold items (the cold_item task, on an item split) of the recommended model against
+#     content-KNN and popularity, with data.numeric_source train_interactions (leak-free).
 # Usage: [PRESETS='small hard'] [COLD_ONLY=1] bench/recommended_vs_baselines.sh [build-dir]. Writes under bench-out/recommended/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
