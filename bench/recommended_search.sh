@@ -40,14 +40,21 @@ YAML
   /usr/bin/time -f "$preset study: %e s wall" "$PIXELREC" hpo -c "$dir/data.yaml" \
     -c configs/hpo/recommended_search.yaml --log-level warn
 done
+# The selection: each trial's best val_ndcg@10 over the epochs it ran (pruned trials included),
+# relative to the preset's best; the configuration with the highest mean over both presets wins.
 python3 - "$OUT" <<'PY'
-import csv, sys
+import csv, json, sys
 out = sys.argv[1]
-rows = {p: list(csv.DictReader(open(f"{out}/{p}/results/hpo/recommended/trials.csv")))
-        for p in ("small", "hard")}
-print(",".join(["trial", "state_small", "value_small", "state_hard", "value_hard"]
-               + [k for k in rows["small"][0] if k.startswith("param")]))
+study = out + "/{}/results/hpo/recommended"
+rows = {p: list(csv.DictReader(open(study.format(p) + "/trials.csv"))) for p in ("small", "hard")}
+def best(p, n):
+    lines = open(f"{study.format(p)}/trials/trial_{int(n):04d}/metrics.jsonl").read().split()
+    return max(json.loads(l)["val_ndcg@10"] for l in lines)
+top = {p: max(best(p, r["number"]) for r in rows[p]) for p in rows}
+params = [k for k in rows["small"][0] if k.startswith("params_")]
+print("trial,state_small,best_small,state_hard,best_hard,mean_relative," + ",".join(params))
 for s, h in zip(rows["small"], rows["hard"]):
-    print(",".join([s["number"], s["state"], s["value"], h["state"], h["value"]]
-                   + [v for k, v in s.items() if k.startswith("param")]))
+    bs, bh = best("small", s["number"]), best("hard", h["number"])
+    print(f"{s['number']},{s['state']},{bs:.4f},{h['state']},{bh:.4f},"
+          f"{(bs / top['small'] + bh / top['hard']) / 2:.3f}," + ",".join(s[k] for k in params))
 PY
