@@ -141,9 +141,6 @@ TEST(Cli, ConfigurationDocsMatchTheSchema) {
       << "docs/configuration.md is stale: regenerate it with `pixelrec config docs`";
 }
 
-}  // namespace
-}  // namespace pixelrec::test
-
 // The shipped configs load under --strict (no unknown or misspelt key): configs/recommended.yaml
 // resolves to the dot scorer and sampled softmax it documents, and each study in configs/hpo/ that
 // bench/recommended_*.sh layers over a data config loads over recommended.yaml too.
@@ -162,3 +159,6 @@ TEST(Cli, ShippedRecommendedAndStudyConfigsLoadUnderStrict) {
     EXPECT_EQ(r.output.find("warn"), std::string::npos) << study << ": " << r.output;
   }
 }
+
+}  // namespace
+}  // namespace pixelrec::test
