@@ -141,5 +141,24 @@ TEST(Cli, ConfigurationDocsMatchTheSchema) {
       << "docs/configuration.md is stale: regenerate it with `pixelrec config docs`";
 }
 
+// The shipped configs load under --strict (no unknown or misspelt key): configs/recommended.yaml
+// resolves to the dot scorer and sampled softmax it documents, and each study in configs/hpo/ that
+// bench/recommended_*.sh layers over a data config loads over recommended.yaml too.
+TEST(Cli, ShippedRecommendedAndStudyConfigsLoadUnderStrict) {
+  const std::string configs = std::string(PIXELREC_SOURCE_DIR) + "/configs/";
+  const auto recommended =
+      run_pixelrec("config show --strict -c " + shell_quote(configs + "recommended.yaml"));
+  ASSERT_EQ(recommended.exit_code, 0) << recommended.output;
+  EXPECT_NE(recommended.output.find("scorer: dot"), std::string::npos) << recommended.output;
+  EXPECT_NE(recommended.output.find("loss: softmax"), std::string::npos) << recommended.output;
+  for (const char* study : {"recommended_search.yaml", "ease_search.yaml", "ials_search.yaml"}) {
+    const auto r =
+        run_pixelrec("config show --strict -c " + shell_quote(configs + "recommended.yaml") +
+                     " -c " + shell_quote(configs + "hpo/" + study));
+    EXPECT_EQ(r.exit_code, 0) << study << ": " << r.output;
+    EXPECT_EQ(r.output.find("warn"), std::string::npos) << study << ": " << r.output;
+  }
+}
+
 }  // namespace
 }  // namespace pixelrec::test

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# docs/benchmarks.md "Recommended config against the baselines": on the synthetic presets `small`
+# and `hard` (seed 42, leave_one_out; the data bench/recommended_search.sh prepared), full-ranking
+# NDCG@10 / Recall@20 on test of
+#   - the model with configs/recommended.yaml (scorer dot),
+#   - the default model (scorer mlp, loss bce) at batch 1024, 10 epochs, patience 3,
+#   - every baseline with its defaults, and EASE / iALS tuned on val by a `pixelrec hpo`
+#     baseline study (hyperparameter_search.target),
+#   - cold items (the cold_item task, on an item split) of the recommended model against
+#     content-KNN and popularity, with data.numeric_source train_interactions (leak-free).
+# Usage: [PRESETS='small hard'] [COLD_ONLY=1] bench/recommended_vs_baselines.sh [build-dir]. Writes under bench-out/recommended/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+PIXELREC=$BUILD/src/pixelrec
+OUT=bench-out/recommended
+BASELINES=random,popularity,itemknn,userknn,contentknn,ease,ials
+best() {  # study folder, key: the best trial's value of key
+  python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['params'][sys.argv[2]])" \
+    "$1/best_params.json" "$2"
+}
+for preset in ${PRESETS:-small hard}; do
+  dir=$OUT/$preset
+  cfg=$dir/data.yaml
+  [ -d "$dir/cache" ] || { echo "run bench/recommended_search.sh first"; exit 1; }
+  echo "== $preset (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  if [ "${COLD_ONLY:-0}" = 0 ]; then
+  "$PIXELREC" train -c configs/recommended.yaml -c "$cfg" --no-progress --overwrite \
+    --run-name recommended --log-level warn
+  "$PIXELREC" train -c "$cfg" --set training.batch_size=1024 --set training.epochs=10 \
+    --set training.patience=3 --set training.early_stopping_metric=val_ndcg@10 --no-progress \
+    --overwrite --run-name mlp_default --log-level warn
+  for run in recommended mlp_default; do
+    python3 - "$dir/results/$run/metrics.jsonl" "$preset $run" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+rates = [r["train_samples_per_second"] for r in rows]
+print(f"{sys.argv[2]}: {len(rows)} epochs, train samples/s median {sorted(rates)[len(rates) // 2]:.0f}, "
+      f"best val_ndcg@10 {max(r['val_ndcg@10'] for r in rows):.4f}")
+PY
+  done
+  /usr/bin/time -f "$preset recommended evaluate full: %e s" "$PIXELREC" evaluate \
+    -c configs/recommended.yaml -c "$cfg" --run-name recommended --task full \
+    --recommender multimodal --log-level warn
+  /usr/bin/time -f "$preset mlp evaluate full: %e s" "$PIXELREC" evaluate -c "$cfg" \
+    --run-name mlp_default --task full --recommender multimodal,$BASELINES --log-level warn
+  for target in ease ials; do
+    "$PIXELREC" hpo -c "$cfg" -c configs/hpo/${target}_search.yaml --log-level warn | tail -1
+  done
+  study=$dir/results/hpo
+  "$PIXELREC" evaluate -c "$cfg" --task full --recommender ease --log-level warn \
+    --set evaluation.ease_lambda="$(best $study/ease evaluation.ease_lambda)" \
+    --output "$dir/results/eval_tuned/ease_full.json"
+  "$PIXELREC" evaluate -c "$cfg" --task full --recommender ials --log-level warn \
+    --set evaluation.ials_factors="$(best $study/ials evaluation.ials_factors)" \
+    --set evaluation.ials_regularization="$(best $study/ials evaluation.ials_regularization)" \
+    --set evaluation.ials_alpha="$(best $study/ials evaluation.ials_alpha)" \
+    --output "$dir/results/eval_tuned/ials_full.json"
+  fi
+  # Cold items, leak-free: leave_one_out leaves almost no cold item (2 on small), so an item split
+  # (data.splitting.strategy item: held-out items never seen in training), a second store with
+  # data.numeric_source train_interactions, the recommended model trained on it, and its
+  # cold_item task next to content-KNN's and popularity's on the same store.
+  leak=(--set data.splitting.strategy=item --set data.split_data_path="$dir/split_item"
+        --set data.numeric_source=train_interactions
+        --set data.cache_config.cache_directory="$dir/cache_leakfree")
+  [ -d "$dir/split_item" ] || "$PIXELREC" split -c "$cfg" "${leak[@]}" --log-level warn
+  [ -d "$dir/cache_leakfree" ] || "$PIXELREC" cache -c "$cfg" "${leak[@]}" --log-level warn
+  "$PIXELREC" train -c configs/recommended.yaml -c "$cfg" "${leak[@]}" --no-progress --overwrite \
+    --run-name recommended_leakfree --log-level warn
+  "$PIXELREC" evaluate -c configs/recommended.yaml -c "$cfg" "${leak[@]}" \
+    --run-name recommended_leakfree --task cold_item --recommender multimodal,contentknn,popularity \
+    --log-level warn
+done
