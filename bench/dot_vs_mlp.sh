@@ -2,6 +2,7 @@
 # model.scorer mlp + training.loss bce (the reference) against dot + softmax on the synthetic
 # `small` preset: training samples/s and full-ranking NDCG@10 / Recall@20 next to the baselines.
 # Usage: bench/dot_vs_mlp.sh [build-dir] [epochs]. Writes under bench-out/dot/.
+source "$(dirname "$0")/dataset_paths.sh"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -10,18 +11,9 @@ PIXELREC=$BUILD/src/pixelrec
 OUT=bench-out/dot
 mkdir -p "$OUT"
 "$PIXELREC" synth --preset small --out "$OUT/raw" --seed 1 --log-level warn
-cat > "$OUT/small.yaml" <<YAML
-data:
-  item_info_path: $OUT/raw/item_info.csv
-  interactions_path: $OUT/raw/interactions.csv
-  image_folder: $OUT/raw/images
-  processed_item_info_path: $OUT/processed/item_info.csv
-  processed_interactions_path: $OUT/processed/interactions.csv
-  processed_image_destination_folder: $OUT/processed/images
-  split_data_path: $OUT/split
-  scaler_path: $OUT/processed/numerical_scaler.json
-  cache_config:
-    cache_directory: $OUT/cache
+{
+  dataset_paths_yaml "$OUT"
+  cat <<YAML
 training:
   epochs: $EPOCHS
   batch_size: 1024
@@ -32,6 +24,7 @@ checkpoint_dir: $OUT/checkpoints
 evaluation:
   k_values: [10, 20]
 YAML
+} > "$OUT/small.yaml"
 for step in preprocess split cache; do "$PIXELREC" $step -c "$OUT/small.yaml" --log-level warn; done
 train() {  # run name, flags
   "$PIXELREC" train -c "$OUT/small.yaml" --no-progress --overwrite --run-name "$1" "${@:2}" \

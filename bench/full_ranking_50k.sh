@@ -6,6 +6,7 @@
 # x every item) in the same run, so the ranking's FLOP rate (2 x users x items x D / seconds) can
 # be read next to the matmul rate. Usage: bench/full_ranking_50k.sh [build-dir] [prepare|run|all].
 # Writes under bench-out/full50k/.
+source "$(dirname "$0")/dataset_paths.sh"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -13,18 +14,9 @@ PHASE=${2:-all}
 PIXELREC=$BUILD/src/pixelrec
 OUT=bench-out/full50k
 mkdir -p "$OUT"
-cat > "$OUT/data.yaml" <<YAML
-data:
-  item_info_path: $OUT/raw/item_info.csv
-  interactions_path: $OUT/raw/interactions.csv
-  image_folder: $OUT/raw/images
-  processed_item_info_path: $OUT/processed/item_info.csv
-  processed_interactions_path: $OUT/processed/interactions.csv
-  processed_image_destination_folder: $OUT/processed/images
-  split_data_path: $OUT/split
-  scaler_path: $OUT/processed/numerical_scaler.json
-  cache_config:
-    cache_directory: $OUT/cache
+{
+  dataset_paths_yaml "$OUT"
+  cat <<YAML
 training:
   num_workers: 2
 results_dir: $OUT/results
@@ -32,6 +24,7 @@ checkpoint_dir: $OUT/checkpoints
 evaluation:
   k_values: [10, 20]
 YAML
+} > "$OUT/data.yaml"
 if [ "$PHASE" != run ]; then
   /usr/bin/time -f "synth: %e s" "$PIXELREC" synth --preset pixelrec50k --out "$OUT/raw" --seed 42 \
     --no-progress --log-level warn

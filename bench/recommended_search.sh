@@ -5,6 +5,7 @@
 # random start-up trials, so both studies draw the same 10 configurations; the script prints each
 # configuration's best val_ndcg@10 on both presets so one can be picked that does well on both.
 # Usage: bench/recommended_search.sh [build-dir]. Writes under bench-out/recommended/.
+source "$(dirname "$0")/dataset_paths.sh"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -15,18 +16,9 @@ for preset in small hard; do
   mkdir -p "$dir"
   [ -f "$dir/raw/interactions.csv" ] ||
     "$PIXELREC" synth --preset $preset --out "$dir/raw" --seed 42 --log-level warn
-  cat > "$dir/data.yaml" <<YAML
-data:
-  item_info_path: $dir/raw/item_info.csv
-  interactions_path: $dir/raw/interactions.csv
-  image_folder: $dir/raw/images
-  processed_item_info_path: $dir/processed/item_info.csv
-  processed_interactions_path: $dir/processed/interactions.csv
-  processed_image_destination_folder: $dir/processed/images
-  split_data_path: $dir/split
-  scaler_path: $dir/processed/numerical_scaler.json
-  cache_config:
-    cache_directory: $dir/cache
+  {
+  dataset_paths_yaml "$dir"
+  cat <<YAML
 training:
   num_workers: 2
 results_dir: $dir/results
@@ -34,6 +26,7 @@ checkpoint_dir: $dir/checkpoints
 evaluation:
   k_values: [10, 20]
 YAML
+} > "$dir/data.yaml"
   [ -d "$dir/cache" ] || for step in preprocess split cache; do
     "$PIXELREC" $step -c "$dir/data.yaml" --log-level warn
   done
