@@ -18,11 +18,18 @@ torch::Tensor gradient_on_root(const torch::Tensor& t, dist::TensorCollectives* 
   return t.detach() + (t - t.detach()) * 0.0;
 }
 
+BatchLoss::Kind parse_loss(const std::string& loss) {
+  if (loss == "bce") return BatchLoss::Kind::kBce;
+  if (loss == "bpr") return BatchLoss::Kind::kBpr;
+  if (loss == "softmax") return BatchLoss::Kind::kSoftmax;
+  throw ConfigError("training.loss: unknown loss '" + loss + "'; use bce, bpr or softmax");
+}
+
 }  // namespace
 
-BatchLoss::BatchLoss(std::string loss, const std::vector<int64_t>& item_counts,
-                     const NegativeSampler& sampler)
-    : loss_(std::move(loss)) {
+BatchLoss::BatchLoss(const std::string& loss, const std::vector<int64_t>& item_counts,
+                     const NegativeSampler& sampler, const torch::Device& device)
+    : kind_(parse_loss(loss)) {
   const int64_t n = int64_t(item_counts.size());
   const float minus_inf = -std::numeric_limits<float>::infinity();
   log_q_in_batch_ = torch::full({n}, minus_inf);
@@ -37,6 +44,9 @@ BatchLoss::BatchLoss(std::string loss, const std::vector<int64_t>& item_counts,
   const auto& candidates = sampler.candidates();
   for (size_t k = 0; k < candidates.size(); ++k)
     negative[candidates[k]] = float(std::log(sampler.probability(k)));
+  // Once, not per step: the tables are read by every softmax step on the model's device.
+  log_q_in_batch_ = log_q_in_batch_.to(device);
+  log_q_negative_ = log_q_negative_.to(device);
 }
 
 BatchLossValue BatchLoss::operator()(Recommender& model, const Batch& batch,
@@ -47,7 +57,7 @@ BatchLossValue BatchLoss::operator()(Recommender& model, const Batch& batch,
   const torch::Tensor users = batch.users.to(device), items = batch.items.to(device);
   const double global = double(batch.global_pairs), local = double(batch.users.size(0));
   BatchLossValue out;
-  if (loss_ == "bce") {
+  if (kind_ == Kind::kBce) {
     const torch::Tensor logits = model.forward(users, items, features, side, draws);
     out.loss = torch::binary_cross_entropy_with_logits(
                    logits.to(torch::kFloat), batch.labels.to(device), {}, {}, at::Reduction::Sum) /
@@ -59,7 +69,7 @@ BatchLossValue BatchLoss::operator()(Recommender& model, const Batch& batch,
   const torch::Tensor owner = batch.global_owner.to(device);
   const torch::Tensor global_items = batch.global_items.to(device);
   const torch::Tensor places = batch.positions.to(device);
-  if (loss_ == "softmax" && model.network()->dot()) {
+  if (kind_ == Kind::kSoftmax && model.network()->dot()) {
     // In-batch softmax: every positive's user against every pair's item (the batch's positive
     // items, drawn ∝ popularity, and its sampled negatives), each corrected by its log q.
     const Recommender::PairVectors v = model.pair_vectors(users, items, features, side, draws);
@@ -71,24 +81,22 @@ BatchLossValue BatchLoss::operator()(Recommender& model, const Batch& batch,
         rows_at_global_places(ranks, rank, v.items.to(torch::kFloat), places, batch.global_pairs);
     const torch::Tensor temperature =
         gradient_on_root(model.network()->dot_temperature(), ranks, rank);
-    const torch::Tensor log_q = torch::cat(
-        {log_q_in_batch_.to(device).index_select(0, global_items.narrow(0, 0, positives)),
-         log_q_negative_.to(device).index_select(
-             0, global_items.narrow(0, positives, batch.global_pairs - positives))});
+    const torch::Tensor log_q =
+        torch::cat({log_q_in_batch_.index_select(0, global_items.narrow(0, 0, positives)),
+                    log_q_negative_.index_select(
+                        0, global_items.narrow(0, positives, batch.global_pairs - positives))});
     out.loss = in_batch_softmax_loss(user_rows, item_rows, temperature, global_items, log_q);
   } else {
     const torch::Tensor logits = rows_at_global_places(
         ranks, rank, model.forward(users, items, features, side, draws).to(torch::kFloat), places,
         batch.global_pairs);
-    if (loss_ == "bpr") {
+    if (kind_ == Kind::kBpr) {
       out.loss = bpr_loss(logits, positives, owner);
-    } else if (loss_ == "softmax") {
+    } else {
       // Each positive against its own negatives; every candidate (the positive included, as its
       // expected count under the sampler) corrected by the sampler's log q.
       out.loss = grouped_softmax_loss(logits, positives, owner,
-                                      log_q_negative_.to(device).index_select(0, global_items));
-    } else {
-      throw ConfigError("training.loss: unknown loss '" + loss_ + "'; use bce, bpr or softmax");
+                                      log_q_negative_.index_select(0, global_items));
     }
   }
   // Every rank holds the whole loss: its share of the report is its part of the pairs.

@@ -24,10 +24,12 @@ struct BatchLossValue {
 
 class BatchLoss {
  public:
+  enum class Kind { kBce, kBpr, kSoftmax };  // training.loss
   // item_counts: training interactions per item (in-batch items are drawn ∝ them); sampler: how
-  // the negatives are drawn. Both give the logQ correction of softmax.
-  BatchLoss(std::string loss, const std::vector<int64_t>& item_counts,
-            const NegativeSampler& sampler);
+  // the negatives are drawn. Both give the logQ correction of softmax, kept on `device` (the
+  // model's). Throws ConfigError for a loss other than bce, bpr or softmax.
+  BatchLoss(const std::string& loss, const std::vector<int64_t>& item_counts,
+            const NegativeSampler& sampler, const torch::Device& device = torch::kCPU);
 
   BatchLossValue operator()(Recommender& model, const Batch& batch, const ItemFeatures& features,
                             ItemSide* side, const BatchDraws& draws, dist::TensorCollectives* ranks,
@@ -39,8 +41,8 @@ class BatchLoss {
   const torch::Tensor& log_q_negative() const { return log_q_negative_; }
 
  private:
-  std::string loss_;
-  torch::Tensor log_q_in_batch_, log_q_negative_;  // float [num_items] on the CPU
+  Kind kind_;
+  torch::Tensor log_q_in_batch_, log_q_negative_;  // float [num_items] on the model's device
 };
 
 }  // namespace pixelrec::model

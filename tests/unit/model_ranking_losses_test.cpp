@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/errors.h"
 #include "data/negative_sampler.h"
 #include "model/batch_loss.h"
 #include "model/ranking_losses.h"
@@ -102,6 +103,8 @@ TEST(RankingLosses, LogQIsThePopularityShareInBatchAndTheSamplersProbabilityForN
   const NegativeSampler popular(NegativeStrategy::kPopularity, {0, 1, 3}, counts, exclude);
   const auto by_popularity = BatchLoss("softmax", counts, popular).log_q_negative();
   EXPECT_NEAR(by_popularity[3].item<double>(), std::log(4.0 / 8), 1e-6);
+  // An unknown loss is refused when the loss is built, not at the first step.
+  EXPECT_THROW(BatchLoss("hinge", counts, popular), ConfigError);
 
   // The correction: a popular item's logit is lowered by log q, so the same raw scores give a
   // larger loss when the positive is the popular item and the negative the rare one.

@@ -122,7 +122,8 @@ void TrainingRun::build_training_parts() {
   sampler_ = std::make_unique<NegativeSampler>(
       parse_negative_strategy(config_.data.negative_sampling_strategy), data_.candidates,
       split.train_item_counts(), UserItemIndex(split.num_users(), split.train));
-  batch_loss_ = std::make_unique<model::BatchLoss>(tc.loss, split.train_item_counts(), *sampler_);
+  batch_loss_ =
+      std::make_unique<model::BatchLoss>(tc.loss, split.train_item_counts(), *sampler_, device_);
   batches_ = std::make_unique<model::EpochBatches>(data_.positive_users, data_.positive_items,
                                                    *sampler_, config_.data.negative_sampling_ratio,
                                                    uint64_t(tc.seed), data_.shard.range, threads_);
