@@ -12,6 +12,14 @@
 #include "core/files.h"
 
 namespace pixelrec::train {
+
+double metric_value(const std::vector<std::pair<std::string, double>>& metrics,
+                    const std::string& name) {
+  for (const auto& [n, v] : metrics)
+    if (n == name) return v;
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
 namespace fs = std::filesystem;
 
 namespace {

@@ -12,6 +12,10 @@
 
 namespace pixelrec::train {
 
+// The value of `name` among `metrics` (name, value) pairs; NaN when it is absent.
+double metric_value(const std::vector<std::pair<std::string, double>>& metrics,
+                    const std::string& name);
+
 struct EpochMetrics {
   int epoch = 0;
   std::vector<std::pair<std::string, double>> values;  // in the order they should appear

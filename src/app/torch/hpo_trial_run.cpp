@@ -10,6 +10,7 @@
 #include "hpo/best_config.h"
 #include "hpo/coordinator_study.h"
 #include "train/loop/trainer.h"
+#include "train/metrics_log.h"
 
 namespace pixelrec::app {
 namespace fs = std::filesystem;
@@ -29,13 +30,6 @@ Config trial_config(const Config& base, const hpo::SearchSpace& space,
 }
 
 namespace {
-
-double metric_of(const std::vector<std::pair<std::string, double>>& metrics,
-                 const std::string& name) {
-  for (const auto& [n, v] : metrics)
-    if (n == name) return v;
-  return NAN;
-}
 
 // Rank 0's side of a trial: the values it reported and what the coordinator answered. The
 // callbacks run on rank 0 only and must not throw (the other ranks wait for their decision).
@@ -85,7 +79,7 @@ TrialRun run_baseline_trial(const Config& config, int64_t number, hpo::Coordinat
   TrialRun run;
   try {
     const auto metrics = validate_baseline(config, trial_run_name(number), comm);
-    const double value = metric_of(metrics, h.optimize_metric);
+    const double value = train::metric_value(metrics, h.optimize_metric);
     if (std::isnan(value)) {
       std::string names;
       for (const auto& [name, v] : metrics) names += (names.empty() ? "" : ", ") + name;
@@ -138,11 +132,12 @@ TrialRun run_trial(const Config& base, const hpo::SearchSpace& space, const nloh
   }
   // Set on every rank (the trainer's collectives depend on it); called on rank 0 only.
   options.on_epoch_end = [&](int epoch, const std::vector<std::pair<std::string, double>>& m) {
-    return reporter.report(epoch + 1, metric_of(m, reporter.metric));
+    return reporter.report(epoch + 1, train::metric_value(m, reporter.metric));
   };
   options.on_resume = [&](const std::vector<train::EpochMetrics>& recorded) {
     for (const train::EpochMetrics& row : recorded)
-      if (reporter.report(row.epoch + 1, metric_of(row.values, reporter.metric))) return true;
+      if (reporter.report(row.epoch + 1, train::metric_value(row.values, reporter.metric)))
+        return true;
     if (!recorded.empty())
       spdlog::info("trial {}: reported the {} epoch(s) its checkpoint had completed", number,
                    recorded.size());

@@ -2,8 +2,6 @@
 // TensorBoard, checkpoints with their sidecars) and the decision to stop.
 #include <spdlog/spdlog.h>
 
-#include <limits>
-
 #include "core/stopwatch.h"
 #include "model/item_table_shards.h"
 #include "train/loop/stop_requests.h"
@@ -11,12 +9,6 @@
 
 namespace pixelrec::train {
 namespace {
-
-double find_metric(const Metrics& metrics, const std::string& name) {
-  for (const auto& [n, v] : metrics)
-    if (n == name) return v;
-  return std::numeric_limits<double>::quiet_NaN();
-}
 
 std::string format_metrics(const Metrics& metrics, const std::string& monitored) {
   std::string out;
@@ -40,7 +32,7 @@ EpochMetricsResult TrainingRun::validate(int epoch, const EpochTotals& totals) {
     m.metrics.emplace_back("train_contrastive", totals.contrastive_sum / totals.loss_count);
   if (!validator_->empty())
     for (auto& metric : validator_->run(*model_, comm_)) m.metrics.push_back(metric);
-  const double monitored = find_metric(m.metrics, tc.early_stopping_metric);
+  const double monitored = metric_value(m.metrics, tc.early_stopping_metric);
   schedule_->end_epoch(epoch, monitored);
   m.improved = stopper_->update(epoch, monitored);
   m.metrics.emplace_back("lr", totals.lr);
