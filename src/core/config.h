@@ -79,6 +79,7 @@ struct TrainingConfig {
   bool mixed_precision = false;
   std::string early_stopping_metric = "val_loss";
   std::string early_stopping_direction = "auto";  // auto | minimize | maximize
+  std::string validation_task = "sampled";        // sampled | full (model/validation.h)
   int seed = 42;
 };
 

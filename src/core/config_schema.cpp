@@ -306,6 +306,12 @@ std::vector<FieldSpec> build_fields() {
         "val_loss or a validation ranking metric such as val_ndcg@10", non_empty_str),
       F(std::string, training.early_stopping_direction, "auto picks by metric name",
         one_of({"auto", "minimize", "maximize"})),
+      F(std::string, training.validation_task,
+        "Ranking task of the per-epoch val_* metrics (early stopping, scheduler, HPO objective, "
+        "baseline studies too): sampled (the positive among evaluation.num_negatives sampled "
+        "items) or full (the whole catalogue, training items masked; what full-ranking test "
+        "results should be selected on; costly with scorer mlp on large catalogues)",
+        one_of({"sampled", "full"})),
       F(int, training.seed, "Seed of initialisation, sampling and shuffling", nonneg_int),
 
       // ---- data: paths ----

@@ -9,17 +9,17 @@ namespace {
 
 constexpr uint64_t kValidationEpochKey = 0x56414C4944ull;  // "VALID": fixed negatives
 
-eval::EvalOptions sampled_options(const Config& config, int threads) {
+}  // namespace
+
+eval::EvalOptions validation_options(const Config& config, int threads) {
   eval::EvalOptions o;
-  o.task = eval::EvalTask::kSampled;
+  o.task = eval::parse_eval_task(config.training.validation_task);
   o.ks = config.evaluation.k_values;
   o.num_negatives = config.evaluation.num_negatives;
   o.seed = uint64_t(config.evaluation.seed);
   o.threads = threads;
   return o;
 }
-
-}  // namespace
 
 Validator::Validator(const Config& config, const SplitData& split, const ItemFeatures& features,
                      std::vector<uint32_t> negative_candidates, int threads)
@@ -87,7 +87,7 @@ std::vector<std::pair<std::string, double>> Validator::run(Recommender& model,
   // every rank gets the one-process metrics (one process: the shard is the whole catalogue).
   ItemShardScorer scorer(model, features_);
   const eval::EvalResult result =
-      eval::evaluate(scorer, context_, sampled_options(config_, threads_), comm, "val");
+      eval::evaluate(scorer, context_, validation_options(config_, threads_), comm, "val");
   for (const auto& [name, value] : result.metrics) out.emplace_back("val_" + name, value);
   return out;
 }

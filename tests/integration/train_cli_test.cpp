@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 
@@ -97,6 +98,35 @@ TEST_F(TrainCli, WritesRunFolderMetricsTensorBoardAndCheckpoints) {
   ASSERT_EQ(overwrite.exit_code, 0) << overwrite.output;
   const std::string rerun = read_text(run / "metrics.jsonl");
   EXPECT_EQ(std::count(rerun.begin(), rerun.end(), '\n'), 1);
+}
+
+// training.validation_task full: each epoch's val metrics are the full-ranking val task of the
+// model that epoch ends with (what `evaluate --part val --task full` gives for last.pt), not the
+// sampled task's.
+TEST_F(TrainCli, FullRankingValidationIsTheFullValTaskOfTheEpochsModel) {
+  for (const std::string scorer : {"dot", "mlp"}) {
+    const std::string run = "full_val_" + scorer;
+    const std::string set = " --set model.scorer=" + scorer;
+    const auto r = train("--run-name " + run + set +
+                         " --set training.epochs=1 --set training.validation_task=full");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto epoch = nlohmann::json::parse(read_text(root() / "results" / run / "metrics.jsonl"));
+    const fs::path out = root() / (run + "_val.json");
+    const auto e = run_pixelrec("evaluate " + pipeline_->config_arg() + set + " --checkpoint " +
+                                (root() / "checkpoints" / run / "last.pt").string() +
+                                " --part val --task full --output " + out.string());
+    ASSERT_EQ(e.exit_code, 0) << e.output;
+    const auto full = nlohmann::json::parse(read_text(out)).at("metrics");
+    for (const char* metric : {"ndcg@10", "recall@20", "mrr"})
+      EXPECT_NEAR(epoch.at(std::string("val_") + metric).get<double>(),
+                  full.at(metric).get<double>(), 1e-9)
+          << scorer << " " << metric;
+    EXPECT_NE(read_text(root() / "results" / run / "config.yaml").find("validation_task: full"),
+              std::string::npos);
+  }
+  const auto bad = train("--run-name bad_val --set training.validation_task=ful");
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("training.validation_task"), std::string::npos) << bad.output;
 }
 
 TEST_F(TrainCli, ResumeAfterTwoEpochsEqualsFourStraightEpochsBitwise) {
@@ -196,7 +226,7 @@ TEST_F(TrainCli, DeviceCudaWithoutGpuSaysSoAndHowToTrain) {
             std::string::npos)
       << nccl_cpu.output;
   const auto bad = train("--device tpu");
-  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
 }
 
 }  // namespace

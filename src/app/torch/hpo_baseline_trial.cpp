@@ -13,6 +13,7 @@
 #include "features/numeric_training.h"
 #include "model/checkpoint_sidecar.h"
 #include "model/device.h"
+#include "model/validation.h"
 
 namespace pixelrec::app {
 namespace fs = std::filesystem;
@@ -24,8 +25,17 @@ struct TargetResult {
   std::string split_directory;
 };
 
-TargetResult evaluate_target(const Config& config, dist::Communicator& comm, eval::EvalTask task,
-                             const std::string& part, bool with_content) {
+// The best trial's test: the full catalogue, like `pixelrec evaluate --task full`.
+eval::EvalOptions test_options(const Config& config) {
+  eval::EvalOptions options = model::validation_options(config, 1);
+  options.task = eval::EvalTask::kFull;
+  return options;
+}
+
+// `options.threads` is replaced by the threads of this run.
+TargetResult evaluate_target(const Config& config, dist::Communicator& comm,
+                             eval::EvalOptions options, const std::string& part,
+                             bool with_content) {
   const int threads = model::training_threads(config, comm.size());
   const SplitData split = load_split_data(config);
   const auto content = with_content
@@ -35,11 +45,6 @@ TargetResult evaluate_target(const Config& config, dist::Communicator& comm, eva
   const eval::BaselineInputs inputs =
       eval::baseline_inputs(config.evaluation, split, context.train, content.get(), threads);
   const auto scorer = eval::make_baseline(config.hyperparameter_search.target, inputs);
-  eval::EvalOptions options;
-  options.task = task;
-  options.ks = config.evaluation.k_values;
-  options.num_negatives = config.evaluation.num_negatives;
-  options.seed = uint64_t(config.evaluation.seed);
   options.threads = threads;
   return {eval::evaluate(*scorer, context, options, comm, part), split.directory.string()};
 }
@@ -59,12 +64,13 @@ std::vector<std::pair<std::string, double>> validate_baseline(const Config& conf
                                                               const std::string& run_name,
                                                               dist::Communicator& comm) {
   // Like the model's Validator: no content vectors, so no diversity@K among the metrics.
-  const TargetResult target =
-      evaluate_target(config, comm, eval::EvalTask::kSampled, "val", /*with_content=*/false);
+  const TargetResult target = evaluate_target(config, comm, model::validation_options(config, 1),
+                                              "val", /*with_content=*/false);
   if (comm.is_root()) {
     const fs::path dir = fs::path(config.results_dir) / run_name / "eval";
     ensure_directory(dir);
-    eval::write_result_json(dir / (config.hyperparameter_search.target + "_sampled_val.json"),
+    eval::write_result_json(dir / (config.hyperparameter_search.target + "_" +
+                                   config.training.validation_task + "_val.json"),
                             baseline_result_json(config, target));
   }
   std::vector<std::pair<std::string, double>> metrics;
@@ -75,7 +81,7 @@ std::vector<std::pair<std::string, double>> validate_baseline(const Config& conf
 
 nlohmann::ordered_json test_baseline(const Config& config, dist::Communicator& comm) {
   return baseline_result_json(
-      config, evaluate_target(config, comm, eval::EvalTask::kFull, "test", /*with_content=*/true));
+      config, evaluate_target(config, comm, test_options(config), "test", /*with_content=*/true));
 }
 
 }  // namespace pixelrec::app

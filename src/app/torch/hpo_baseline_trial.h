@@ -15,7 +15,8 @@
 namespace pixelrec::app {
 
 // The target baseline on the validation part: ("val_<metric>", value) in the evaluator's order.
-// Rank 0 writes the result JSON to <results_dir>/<run_name>/eval/<target>_sampled_val.json.
+// Rank 0 writes the result JSON to
+// <results_dir>/<run_name>/eval/<target>_<training.validation_task>_val.json.
 std::vector<std::pair<std::string, double>> validate_baseline(const Config& config,
                                                               const std::string& run_name,
                                                               dist::Communicator& comm);
