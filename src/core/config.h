@@ -45,6 +45,9 @@ struct ModelConfig {
   // interactions (model/user_history.h).
   std::string user_history = "none";  // none | mean
   int user_history_length = 50;
+  // What a training pair pools: latest (the user's latest items but the pair's own) | preceding
+  // (the items before the positive the pair belongs to, as val/test follow the training items).
+  std::string user_history_training = "latest";
   // Chance that training replaces an id by the unknown row cold ids are scored with; unset: the
   // trainer picks (model/cold_rows.h).
   std::optional<double> item_id_dropout;

@@ -253,6 +253,12 @@ std::vector<FieldSpec> build_fields() {
         "Scorer dot with user_history mean: how many of the user's latest distinct training items "
         "are pooled",
         in_range(1, 100000)),
+      F(std::string, model.user_history_training,
+        "Scorer dot with user_history mean: what a training pair pools. latest (the user's "
+        "latest items, leaving the pair's own item out) or preceding (the user's items before "
+        "the training positive the pair belongs to, by timestamp: training then sees the "
+        "history as evaluation does, where val/test follow every training item)",
+        one_of({"latest", "preceding"})),
       OPT(double, model.item_id_dropout,
           "Probability of replacing an item id by the unknown-item embedding (used by cold "
           "items) in training; null: 0.1 when the split has items training never saw, else 0",

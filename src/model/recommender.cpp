@@ -135,7 +135,9 @@ bool dropping(double p) { return p > 0 && torch::GradMode::is_enabled(); }
 
 // Training leaves the pair's item out of its user's pooled history: a positive would otherwise
 // find itself in the user vector.
-torch::Tensor Recommender::history_exclusion(const torch::Tensor& items) const {
+torch::Tensor Recommender::history_exclusion(const torch::Tensor& items,
+                                             const BatchDraws& draws) const {
+  if (draws.history_rows.defined()) return {};  // the items before the positive exclude it
   return pools_history() && network_->is_training() ? items : torch::Tensor();
 }
 
@@ -159,9 +161,13 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
   PIXELREC_CHECK(history_, "model.user_history mean needs set_user_history before scoring");
   if (items_sharded_) throw ConfigError(kUserHistoryOneProcess);
   // Users dropped to the unknown row (as cold users) pool no history either.
-  const UserHistory::Gathered g = history_->gather(
-      users.to(torch::kCPU).contiguous(), rows.eq(shape_.num_users).to(torch::kCPU).contiguous(),
-      exclude.defined() ? exclude.to(torch::kCPU).contiguous() : exclude);
+  const torch::Tensor cpu_users = users.to(torch::kCPU).contiguous();
+  const torch::Tensor no_history = rows.eq(shape_.num_users).to(torch::kCPU).contiguous();
+  const UserHistory::Gathered g =
+      draws.history_rows.defined()
+          ? history_->gather_preceding(cpu_users, no_history, draws.history_rows.contiguous())
+          : history_->gather(cpu_users, no_history,
+                             exclude.defined() ? exclude.to(torch::kCPU).contiguous() : exclude);
   if (g.items.size(0) == 0) return id;
   const torch::Tensor item_rows = items_.lookup(g.items.to(device_));
   const torch::Tensor sum = torch::zeros_like(id).index_add(0, g.pair.to(device_), item_rows);
@@ -199,8 +205,8 @@ torch::Tensor Recommender::forward(const torch::Tensor& users, const torch::Tens
   ItemSide side = item_side(distinct, features, draws);
   DropoutKeys pair_keys;
   if (draws.pair_positions.defined()) pair_keys = {draws.seed, draws.pair_positions};
-  torch::Tensor logits = network_->logits(user_tokens(users, draws, history_exclusion(items)), side,
-                                          inverse, pair_keys);
+  torch::Tensor logits = network_->logits(
+      user_tokens(users, draws, history_exclusion(items, draws)), side, inverse, pair_keys);
   if (side_out) *side_out = std::move(side);
   return logits;
 }
@@ -212,8 +218,9 @@ Recommender::PairVectors Recommender::pair_vectors(const torch::Tensor& users,
   PIXELREC_CHECK(network_->dot(), "pair vectors need model.scorer dot");
   const auto [distinct, inverse] = torch::_unique(items, /*sorted=*/true, /*return_inverse=*/true);
   ItemSide side = item_side(distinct, features, draws);
-  PairVectors out{network_->user_vectors(user_tokens(users, draws, history_exclusion(items))),
-                  network_->item_vectors(side).index_select(0, inverse)};
+  PairVectors out{
+      network_->user_vectors(user_tokens(users, draws, history_exclusion(items, draws))),
+      network_->item_vectors(side).index_select(0, inverse)};
   if (side_out) *side_out = std::move(side);
   return out;
 }

@@ -53,6 +53,9 @@ struct BatchDraws {
   torch::Tensor pair_positions;  // int64 [B] on the CPU; undefined: torch's generator draws
   double item_id_dropout = 0.0;  // chance that a distinct item uses the unknown-item row
   double user_id_dropout = 0.0;  // chance that a distinct user uses the unknown-user row
+  // model.user_history_training preceding: int64 [B] on the CPU, the training row of the
+  // positive each pair belongs to, whose earlier items the pair pools. Undefined: the latest.
+  torch::Tensor history_rows;
 };
 
 class Recommender {
@@ -78,7 +81,8 @@ class Recommender {
   ItemSide item_side(const torch::Tensor& items, const ItemFeatures& features,
                      const BatchDraws& draws = {});
   // The user tower's input [B, D]: the user ID row, plus with model.user_history mean the mean
-  // item ID row of the user's history, without exclude[b] (the pair's item in training).
+  // item ID row of the user's history: the items before draws.history_rows[b] when given, else
+  // the latest ones without exclude[b] (the pair's item in training).
   torch::Tensor user_tokens(const torch::Tensor& users, const BatchDraws& draws = {},
                             const torch::Tensor& exclude = {});
 
@@ -114,7 +118,7 @@ class Recommender {
   Network network_{nullptr};
   EmbeddingTable users_, items_, tags_;
   torch::Device device_ = torch::kCPU;
-  torch::Tensor history_exclusion(const torch::Tensor& items) const;
+  torch::Tensor history_exclusion(const torch::Tensor& items, const BatchDraws& draws) const;
   std::shared_ptr<const UserHistory> history_;
   bool items_sharded_ = false;
   int64_t item_begin_ = 0, item_end_ = 0;  // catalogue items whose rows the item table holds

@@ -59,7 +59,9 @@ Batch EpochBatches::batch(int64_t index, int64_t batch_size) const {
   b.items = torch::empty({int64_t(global)}, torch::kLong);
   b.labels = torch::empty({int64_t(global)}, torch::kFloat);
   b.positions = torch::empty({int64_t(global)}, torch::kLong);
+  b.positive_rows = torch::empty({int64_t(global)}, torch::kLong);
   int64_t* position = b.positions.data_ptr<int64_t>();
+  int64_t* positive_row = b.positive_rows.data_ptr<int64_t>();
   int64_t* u = b.users.data_ptr<int64_t>();
   int64_t* it = b.items.data_ptr<int64_t>();
   float* label = b.labels.data_ptr<float>();
@@ -69,6 +71,7 @@ Batch EpochBatches::batch(int64_t index, int64_t batch_size) const {
     global_item[at] = item, owner[at] = positive;
     if (!shard_.contains(item)) return;
     u[k] = user, it[k] = item, label[k] = y, position[k] = at;
+    positive_row[k] = order_[size_t(positive) + begin];
     ++k;
   };
   for (size_t p = begin; p < end; ++p)
@@ -79,6 +82,7 @@ Batch EpochBatches::batch(int64_t index, int64_t batch_size) const {
   b.items = b.items.narrow(0, 0, k);
   b.labels = b.labels.narrow(0, 0, k);
   b.positions = b.positions.narrow(0, 0, k);
+  b.positive_rows = b.positive_rows.narrow(0, 0, k);
   return b;
 }
 

@@ -16,10 +16,11 @@
 namespace pixelrec::model {
 
 struct Batch {
-  torch::Tensor users, items;  // int64 [n]: this rank's pairs of the global batch
-  torch::Tensor labels;        // float [n]: 1 positive, 0 negative
-  torch::Tensor positions;     // int64 [n]: each pair's place in the global batch (dropout keys)
-  int64_t global_pairs = 0;    // pairs of the whole global batch (all ranks): the loss divisor
+  torch::Tensor users, items;   // int64 [n]: this rank's pairs of the global batch
+  torch::Tensor labels;         // float [n]: 1 positive, 0 negative
+  torch::Tensor positions;      // int64 [n]: each pair's place in the global batch (dropout keys)
+  torch::Tensor positive_rows;  // int64 [n]: the training row of the positive each pair belongs to
+  int64_t global_pairs = 0;     // pairs of the whole global batch (all ranks): the loss divisor
   // The whole global batch (equal on every rank) for the losses that compare pairs
   // (model/ranking_losses.h): positives at places [0, global_positives), then the negatives;
   // owner[g] = the place of the positive pair g belongs to (g itself for a positive).

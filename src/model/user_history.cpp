@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/errors.h"
+
 namespace pixelrec::model {
 
-UserHistory::UserHistory(const IndexedInteractions& train, uint32_t num_users, int length) {
+UserHistory::UserHistory(const IndexedInteractions& train, uint32_t num_users, int length)
+    : length_(length), row_user_(train.user) {
   // Interactions grouped by user, each group latest first (ties: the later row first).
   std::vector<uint32_t> order(train.size());
   std::iota(order.begin(), order.end(), 0u);
@@ -15,17 +18,24 @@ UserHistory::UserHistory(const IndexedInteractions& train, uint32_t num_users, i
     return a > b;
   });
   offsets_.assign(size_t(num_users) + 1, 0);
+  timeline_offsets_.assign(size_t(num_users) + 1, 0);
+  timeline_items_.resize(order.size());
+  place_.resize(order.size());
   size_t k = 0;
   for (uint32_t user = 0; user < num_users; ++user) {
     const size_t first = items_.size();
     for (; k < order.size() && train.user[order[k]] == user; ++k) {
       const int64_t item = train.item[order[k]];
+      timeline_items_[k] = item;
+      place_[order[k]] = int64_t(k);
+      num_items_ = std::max(num_items_, item + 1);
       const auto kept = items_.begin() + int64_t(first);
       if (items_.size() - first < size_t(length) &&
           std::find(kept, items_.end(), item) == items_.end())
         items_.push_back(item);
     }
     offsets_[user + 1] = int64_t(items_.size());
+    timeline_offsets_[user + 1] = int64_t(k);
   }
 }
 
@@ -51,6 +61,52 @@ UserHistory::Gathered UserHistory::gather(const torch::Tensor& users,
     for (const int64_t* it = begin(uint32_t(user[b])); it != end(uint32_t(user[b])); ++it) {
       if (left_out && *it == left_out[b]) continue;  // items are distinct: at most one
       item[n] = *it;
+      pair[n++] = b;
+      count[b] += 1;
+    }
+  }
+  g.items = g.items.narrow(0, 0, n);
+  g.pair = g.pair.narrow(0, 0, n);
+  return g;
+}
+
+UserHistory::Gathered UserHistory::gather_preceding(const torch::Tensor& users,
+                                                    const torch::Tensor& no_history,
+                                                    const torch::Tensor& rows) const {
+  const int64_t pairs = users.size(0);
+  PIXELREC_CHECK(rows.size(0) == pairs, "one training row per pair");
+  const int64_t* user = users.data_ptr<int64_t>();
+  const bool* skip = no_history.data_ptr<bool>();
+  const int64_t* row = rows.data_ptr<int64_t>();
+  const auto pooled = [&](int64_t b) { return !skip[b] && user[b] >= 0 && user[b] < num_users(); };
+  int64_t bound = 0;  // at most L, and at most the user's earlier rows, per pair
+  for (int64_t b = 0; b < pairs; ++b) {
+    if (!pooled(b)) continue;
+    PIXELREC_CHECK(
+        row[b] >= 0 && row[b] < int64_t(place_.size()) && row_user_[size_t(row[b])] == user[b],
+        "a pair's history row must be a training row of its user");
+    const int64_t earlier = timeline_offsets_[size_t(user[b]) + 1] - place_[size_t(row[b])] - 1;
+    bound += std::min<int64_t>(length_, earlier);
+  }
+  Gathered g{torch::empty({bound}, torch::kLong), torch::empty({bound}, torch::kLong),
+             torch::zeros({pairs}, torch::kFloat)};
+  int64_t* item = g.items.data_ptr<int64_t>();
+  int64_t* pair = g.pair.data_ptr<int64_t>();
+  float* count = g.count.data_ptr<float>();
+  // seen[i] == b: item i is already pooled for pair b (one buffer per call, not per pair).
+  std::vector<int64_t> seen(size_t(num_items_), -1);
+  int64_t n = 0;
+  for (int64_t b = 0; b < pairs; ++b) {
+    if (!pooled(b)) continue;
+    const int64_t r = row[b];
+    const int64_t own = timeline_items_[size_t(place_[size_t(r)])];
+    seen[size_t(own)] = b;
+    const int64_t last = timeline_offsets_[size_t(user[b]) + 1];
+    for (int64_t k = place_[size_t(r)] + 1; k < last && count[b] < float(length_); ++k) {
+      const int64_t it = timeline_items_[size_t(k)];
+      if (seen[size_t(it)] == b) continue;
+      seen[size_t(it)] = b;
+      item[n] = it;
       pair[n++] = b;
       count[b] += 1;
     }

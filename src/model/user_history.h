@@ -1,7 +1,9 @@
 // model.user_history mean: each training user's last L distinct training items (by timestamp,
 // latest first) in compressed sparse row form, built once per run. The dot scorer's user tower
 // adds the mean of these items' ID embeddings to the user's ID embedding. Evaluation uses the
-// training history only (val and test interactions are never pooled).
+// training history only (val and test interactions are never pooled). For
+// model.user_history_training preceding it also keeps every user's whole training timeline, so a
+// training pair can pool the L distinct items before its positive instead.
 #pragma once
 
 #include <torch/torch.h>
@@ -36,9 +38,20 @@ class UserHistory {
   Gathered gather(const torch::Tensor& users, const torch::Tensor& no_history,
                   const torch::Tensor& exclude) const;
 
+  // Like gather, but pair b pools the latest L distinct items its user interacted with before
+  // training row rows[b] (int64 [B]: the positive it belongs to; a row of users[b]), leaving
+  // that row's own item out should the user have met it earlier too.
+  Gathered gather_preceding(const torch::Tensor& users, const torch::Tensor& no_history,
+                            const torch::Tensor& rows) const;
+
  private:
+  int length_;
   std::vector<int64_t> offsets_;  // [num_users + 1]
   std::vector<int64_t> items_;
+  // Every training row, grouped by user, each group latest first; place_[row] is its index.
+  std::vector<int64_t> timeline_offsets_, timeline_items_, place_;
+  std::vector<uint32_t> row_user_;
+  int64_t num_items_ = 0;  // 1 + the largest training item
 };
 
 }  // namespace pixelrec::model

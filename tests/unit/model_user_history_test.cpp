@@ -6,6 +6,7 @@
 #include "core/config_loader.h"
 #include "core/errors.h"
 #include "model/checkpoint.h"
+#include "model/training_batches.h"
 #include "support/test_support.h"
 #include "unit/model_test_support.h"
 
@@ -33,6 +34,62 @@ TEST(UserHistory, KeepsTheLatestDistinctItemsUpToTheLength) {
   EXPECT_TRUE(items_of(all, 2).empty());
   const UserHistory two(tiny_train(), 3, 2);
   EXPECT_EQ(items_of(two, 0), (std::vector<int64_t>{1, 2}));
+}
+
+// gather_preceding's items of each pair, in pooling order.
+std::vector<std::vector<int64_t>> preceding(const UserHistory& h, std::vector<int64_t> users,
+                                            std::vector<int64_t> rows) {
+  const int64_t n = int64_t(users.size());
+  const UserHistory::Gathered g =
+      h.gather_preceding(torch::tensor(users, torch::kLong), torch::zeros({n}, torch::kBool),
+                         torch::tensor(rows, torch::kLong));
+  std::vector<std::vector<int64_t>> out(users.size());
+  for (int64_t k = 0; k < g.items.size(0); ++k)
+    out[size_t(g.pair[k].item<int64_t>())].push_back(g.items[k].item<int64_t>());
+  for (size_t b = 0; b < out.size(); ++b)
+    EXPECT_EQ(g.count[int64_t(b)].item<float>(), float(out[b].size()));
+  return out;
+}
+
+// User 0 in time order: row 0 (item 1, t=10), row 4 (5, t=20), row 2 (2, t=30), row 3 (1, t=40).
+TEST(UserHistory, PrecedingPoolsTheDistinctItemsBeforeThePositivesRow) {
+  const UserHistory all(tiny_train(), 3, 50);
+  using Items = std::vector<int64_t>;
+  const auto got = preceding(all, {0, 0, 0, 0, 1}, {3, 2, 4, 0, 1});
+  EXPECT_EQ(got[0], (Items{2, 5}));  // item 1 again at t=40: its earlier t=10 row stays out
+  EXPECT_EQ(got[1], (Items{5, 1}));
+  EXPECT_EQ(got[2], (Items{1}));
+  EXPECT_TRUE(got[3].empty());  // the user's first interaction has no history
+  EXPECT_TRUE(got[4].empty());
+  const UserHistory one(tiny_train(), 3, 1);
+  EXPECT_EQ(preceding(one, {0}, {3})[0], (Items{2}));
+  // A row of another user is a caller's bug, not a silent wrong history.
+  EXPECT_ANY_THROW(preceding(all, {1}, {3}));
+}
+
+// Every pair of an epoch's batches names the training row of its positive: a row of the pair's
+// user whose item is the positive's (for the positive itself, the pair's item).
+TEST(UserHistory, EpochBatchesNameThePositiveRowOfEveryPair) {
+  const IndexedInteractions train = tiny_train();
+  const UserItemIndex exclude(3, train);
+  const NegativeSampler sampler(NegativeStrategy::kRandom, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
+                                std::vector<int64_t>(10, 1), exclude);
+  EpochBatches batches(train.user, train.item, sampler, 2.0, 7, features::ItemRange{0, 10}, 1);
+  batches.start_epoch(1);
+  size_t positives = 0;
+  for (int64_t index = 0; index < batches.count(2); ++index) {
+    const Batch b = batches.batch(index, 2);
+    ASSERT_EQ(b.positive_rows.size(0), b.users.size(0));
+    for (int64_t k = 0; k < b.users.size(0); ++k) {
+      const size_t row = size_t(b.positive_rows[k].item<int64_t>());
+      EXPECT_EQ(int64_t(train.user[row]), b.users[k].item<int64_t>());
+      if (b.labels[k].item<float>() > 0.5f) {
+        EXPECT_EQ(int64_t(train.item[row]), b.items[k].item<int64_t>());
+        ++positives;
+      }
+    }
+  }
+  EXPECT_EQ(positives, train.size());
 }
 
 NetworkSpec history_spec(int length) {
@@ -95,6 +152,22 @@ TEST(UserHistory, TrainingLeavesThePositiveOutAndScoringDoesNot) {
   const auto scored = model.pair_vectors(users, items, features);
   EXPECT_TRUE(torch::allclose(
       scored.users, unit(users_w[0] + (items_w[1] + items_w[2] + items_w[5]) / 3), 1e-5, 1e-5));
+}
+
+TEST(UserHistory, DrawsWithHistoryRowsPoolTheItemsBeforeThePositive) {
+  torch::manual_seed(7);
+  Recommender model(history_spec(50), model_test::tiny_shape());
+  model.set_user_history(std::make_shared<UserHistory>(tiny_train(), 10, 50));
+  const torch::Tensor users_w = model.tables()[0]->weight().detach();
+  const torch::Tensor items_w = model.tables()[1]->weight().detach();
+  model.train(true);
+  torch::NoGradGuard no_grad;
+  BatchDraws draws;
+  draws.history_rows = torch::tensor({3, 2}, torch::kLong);  // rows of user 0 at t=40 and t=30
+  const torch::Tensor tokens = model.user_tokens(torch::tensor({0, 0}, torch::kLong), draws,
+                                                 torch::tensor({1, 4}, torch::kLong));
+  EXPECT_TRUE(torch::allclose(tokens[0], users_w[0] + (items_w[2] + items_w[5]) / 2, 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(tokens[1], users_w[0] + (items_w[5] + items_w[1]) / 2, 1e-6, 1e-6));
 }
 
 TEST(UserHistory, MeanPoolingNeedsTheDotScorerAndAHistory) {

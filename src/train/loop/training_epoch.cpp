@@ -58,6 +58,8 @@ EpochEnd TrainingRun::train_epoch(int epoch, EpochTotals& totals) {
       model::ItemSide side;
       model::BatchDraws draws{batch_seed(seed, epoch, mb), batch.positions,
                               *config_.model.item_id_dropout, *config_.model.user_id_dropout};
+      if (model_->pools_history() && config_.model.user_history_training == "preceding")
+        draws.history_rows = batch.positive_rows;
       const model::BatchLossValue ranking =
           (*batch_loss_)(*model_, batch, data_.features, &side, draws, batch_ranks_.get(), rank_);
       loss = tc.bce_weight * ranking.loss;
