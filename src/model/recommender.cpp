@@ -3,6 +3,7 @@
 #include "core/errors.h"
 #include "core/rng.h"
 #include "features/numeric_training.h"
+#include "model/pooled_item_rows.h"
 
 namespace pixelrec::model {
 
@@ -143,6 +144,27 @@ void Recommender::set_user_history(std::shared_ptr<const UserHistory> history) {
   history_ = std::move(history);
 }
 
+void Recommender::share_history_rows() {
+  if (!pools_history()) return;
+  PIXELREC_CHECK(history_, "model.user_history mean needs set_user_history before scoring");
+  torch::NoGradGuard no_grad;
+  drop_history_rows();
+  const torch::Tensor items = history_->distinct_items().to(device_);
+  shared_rows_ = history_rows(items);
+  shared_items_ = items;
+}
+
+torch::Tensor Recommender::history_rows(const torch::Tensor& distinct) {
+  if (!items_sharded_) return items_.lookup(distinct);
+  if (shared_items_.defined()) {
+    PIXELREC_CHECK(!torch::GradMode::is_enabled(), "shared history rows are for scoring only");
+    return shared_rows_.index_select(0, torch::searchsorted(shared_items_, distinct));
+  }
+  dist::TensorCollectives* ranks = network_->ranks();
+  PIXELREC_CHECK(ranks, "item-sharded history pooling needs the ranks (Network::set_ranks)");
+  return rows_from_owners(*ranks, items_, item_begin_, item_end_, distinct);
+}
+
 torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDraws& draws,
                                        const torch::Tensor& exclude) {
   // Cold users (not in training) share the unknown-user row; user-id dropout trains it.
@@ -157,13 +179,19 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
   const torch::Tensor id = users_.lookup(rows);
   if (!pools_history()) return id;
   PIXELREC_CHECK(history_, "model.user_history mean needs set_user_history before scoring");
-  if (items_sharded_) throw ConfigError(kUserHistoryOneProcess);
   // Users dropped to the unknown row (as cold users) pool no history either.
   const UserHistory::Gathered g = history_->gather(
       users.to(torch::kCPU).contiguous(), rows.eq(shape_.num_users).to(torch::kCPU).contiguous(),
       exclude.defined() ? exclude.to(torch::kCPU).contiguous() : exclude);
-  if (g.items.size(0) == 0) return id;
-  const torch::Tensor item_rows = items_.lookup(g.items.to(device_));
+  torch::Tensor item_rows;
+  if (!items_sharded_) {
+    if (g.items.size(0) == 0) return id;
+    item_rows = items_.lookup(g.items.to(device_));
+  } else {  // every rank gets here, pooling or not: the exchange is a collective
+    const auto [distinct, inverse] =
+        torch::_unique(g.items.to(device_), /*sorted=*/true, /*return_inverse=*/true);
+    item_rows = history_rows(distinct).index_select(0, inverse);
+  }
   const torch::Tensor sum = torch::zeros_like(id).index_add(0, g.pair.to(device_), item_rows);
   return id + sum / g.count.to(device_).clamp_min(1).unsqueeze(1);
 }

@@ -29,6 +29,13 @@ UserHistory::UserHistory(const IndexedInteractions& train, uint32_t num_users, i
   }
 }
 
+torch::Tensor UserHistory::distinct_items() const {
+  std::vector<int64_t> items = items_;
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  return torch::tensor(items, torch::kLong);
+}
+
 UserHistory::Gathered UserHistory::gather(const torch::Tensor& users,
                                           const torch::Tensor& no_history,
                                           const torch::Tensor& exclude) const {
