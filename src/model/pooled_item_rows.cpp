@@ -3,25 +3,67 @@
 #include "model/sync_batch_norm.h"
 
 namespace pixelrec::model {
+namespace {
 
-torch::Tensor rows_from_owners(dist::TensorCollectives& ranks, EmbeddingTable& table, int64_t begin,
-                               int64_t end, const torch::Tensor& needed) {
-  const auto index = torch::TensorOptions(torch::kLong).device(needed.device());
-  const int64_t n = needed.size(0), dim = table.weight().size(1);
-  const torch::Tensor counts = ranks.allgather(torch::full({1}, n, index)).to(torch::kCPU);
+// The sorted union of every rank's ids (int64 [n] each, >= 0), on ids' device; undefined when
+// no rank has any (every rank then knows it, before any further collective).
+torch::Tensor union_over_ranks(dist::TensorCollectives& ranks, const torch::Tensor& ids) {
+  const auto index = torch::TensorOptions(torch::kLong).device(ids.device());
+  const torch::Tensor counts =
+      ranks.allgather(torch::full({1}, ids.size(0), index)).to(torch::kCPU);
   const int64_t widest = counts.max().item<int64_t>();
-  // No rank needs a row: every rank leaves here, before any further collective.
-  if (widest == 0) return torch::zeros({0, dim}, table.weight().options());
+  if (widest == 0) return {};
   torch::Tensor padded = torch::full({widest}, int64_t(-1), index);
-  padded.narrow(0, 0, n).copy_(needed);
+  padded.narrow(0, 0, ids.size(0)).copy_(ids);
   const torch::Tensor all = ranks.allgather(padded);
-  const torch::Tensor wanted =
-      std::get<0>(torch::_unique(all.masked_select(all.ge(0)), /*sorted=*/true));
-  const torch::Tensor owned = wanted.ge(begin).logical_and(wanted.lt(end)).nonzero().squeeze(1);
+  return std::get<0>(torch::_unique(all.masked_select(all.ge(0)), /*sorted=*/true));
+}
+
+bool owns(const OwnedItemRows& owned, int64_t item) {
+  return item >= owned.begin && item < owned.end;
+}
+
+}  // namespace
+
+torch::Tensor history_sums_from_owners(dist::TensorCollectives& ranks, const OwnedItemRows& owned,
+                                       const UserHistory& history, const torch::Tensor& keys,
+                                       int64_t key_base) {
+  const torch::Tensor& weight = owned.table.weight();
+  // Exchanged where the table lives (NCCL needs device tensors), gathered from on the CPU.
+  torch::Tensor all = union_over_ranks(ranks, keys.to(weight.device()));
+  if (!all.defined()) return torch::zeros({0, weight.size(1)}, weight.options());
+  all = all.to(torch::kCPU).contiguous();
+  const torch::Tensor users = all.div(key_base, "floor");
+  const torch::Tensor left_out = all.remainder(key_base) - 1;  // -1 matches no item
+  const UserHistory::Gathered g =
+      history.gather(users, torch::zeros({all.size(0)}, torch::kBool), left_out);
+  // This rank's part: its own rows of every key's history, in history order.
+  const int64_t* item = g.items.data_ptr<int64_t>();
+  std::vector<int64_t> rows, places;
+  for (int64_t k = 0; k < g.items.size(0); ++k)
+    if (owns(owned, item[k])) {
+      rows.push_back(item[k] - owned.begin);
+      places.push_back(g.pair.data_ptr<int64_t>()[k]);
+    }
+  const auto index = torch::TensorOptions(torch::kLong).device(weight.device());
   // Looked up even when empty, so that every rank's backward reaches the allreduce.
-  const torch::Tensor own_rows = table.lookup(wanted.index_select(0, owned) - begin);
-  const torch::Tensor placed =
-      torch::zeros({wanted.size(0), dim}, own_rows.options()).index_put({owned}, own_rows);
+  const torch::Tensor own_rows = owned.table.lookup(torch::tensor(rows, index));
+  const torch::Tensor partial = torch::zeros({all.size(0), weight.size(1)}, own_rows.options())
+                                    .index_add(0, torch::tensor(places, index), own_rows);
+  const torch::Tensor at = torch::searchsorted(all, keys.to(torch::kCPU)).to(weight.device());
+  return sum_over_ranks(partial, &ranks).index_select(0, at);
+}
+
+torch::Tensor rows_from_owners(dist::TensorCollectives& ranks, const OwnedItemRows& owned,
+                               const torch::Tensor& needed) {
+  const torch::Tensor& weight = owned.table.weight();
+  const torch::Tensor wanted = union_over_ranks(ranks, needed);
+  if (!wanted.defined()) return torch::zeros({0, weight.size(1)}, weight.options());
+  const torch::Tensor mine =
+      wanted.ge(owned.begin).logical_and(wanted.lt(owned.end)).nonzero().squeeze(1);
+  const torch::Tensor own_rows = owned.table.lookup(wanted.index_select(0, mine) - owned.begin);
+  const torch::Tensor placed = torch::zeros({wanted.size(0), weight.size(1)}, own_rows.options())
+                                   .index_put({mine}, own_rows);
   return sum_over_ranks(placed, &ranks).index_select(0, torch::searchsorted(wanted, needed));
 }
 

@@ -154,15 +154,18 @@ void Recommender::share_history_rows() {
   shared_items_ = items;
 }
 
-torch::Tensor Recommender::history_rows(const torch::Tensor& distinct) {
-  if (!items_sharded_) return items_.lookup(distinct);
-  if (shared_items_.defined()) {
-    PIXELREC_CHECK(!torch::GradMode::is_enabled(), "shared history rows are for scoring only");
-    return shared_rows_.index_select(0, torch::searchsorted(shared_items_, distinct));
-  }
+dist::TensorCollectives& Recommender::item_ranks() const {
   dist::TensorCollectives* ranks = network_->ranks();
   PIXELREC_CHECK(ranks, "item-sharded history pooling needs the ranks (Network::set_ranks)");
-  return rows_from_owners(*ranks, items_, item_begin_, item_end_, distinct);
+  return *ranks;
+}
+
+torch::Tensor Recommender::history_rows(const torch::Tensor& items) {
+  if (!items_sharded_) return items_.lookup(items);
+  if (!shared_items_.defined())
+    return rows_from_owners(item_ranks(), {items_, item_begin_, item_end_}, items);
+  PIXELREC_CHECK(!torch::GradMode::is_enabled(), "shared history rows are for scoring only");
+  return shared_rows_.index_select(0, torch::searchsorted(shared_items_, items));
 }
 
 torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDraws& draws,
@@ -183,17 +186,23 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
   const UserHistory::Gathered g = history_->gather(
       users.to(torch::kCPU).contiguous(), rows.eq(shape_.num_users).to(torch::kCPU).contiguous(),
       exclude.defined() ? exclude.to(torch::kCPU).contiguous() : exclude);
-  torch::Tensor item_rows;
-  if (!items_sharded_) {
-    if (g.items.size(0) == 0) return id;
-    item_rows = items_.lookup(g.items.to(device_));
-  } else {  // every rank gets here, pooling or not: the exchange is a collective
-    const auto [distinct, inverse] =
-        torch::_unique(g.items.to(device_), /*sorted=*/true, /*return_inverse=*/true);
-    item_rows = history_rows(distinct).index_select(0, inverse);
+  const torch::Tensor count = g.count.to(device_).clamp_min(1).unsqueeze(1);
+  if (items_sharded_ && !shared_items_.defined()) {
+    // Every rank gets here, pooling or not: the owners' sums are a collective. A key names
+    // the pair's (user, left-out item); pairs that pool nothing need none.
+    const torch::Tensor pools = g.count.gt(0);
+    const int64_t base = shape_.num_items + 1;
+    torch::Tensor keys = users.to(torch::kCPU) * base;
+    if (exclude.defined()) keys = keys + exclude.to(torch::kCPU) + 1;
+    const torch::Tensor sums = history_sums_from_owners(
+        item_ranks(), {items_, item_begin_, item_end_}, *history_, keys.masked_select(pools), base);
+    const torch::Tensor at = pools.nonzero().squeeze(1).to(device_);
+    return id + torch::zeros_like(id).index_put({at}, sums) / count;
   }
+  if (g.items.size(0) == 0) return id;
+  const torch::Tensor item_rows = history_rows(g.items.to(device_));
   const torch::Tensor sum = torch::zeros_like(id).index_add(0, g.pair.to(device_), item_rows);
-  return id + sum / g.count.to(device_).clamp_min(1).unsqueeze(1);
+  return id + sum / count;
 }
 
 ItemSide Recommender::item_side(const torch::Tensor& items, const ItemFeatures& features,

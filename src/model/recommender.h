@@ -83,8 +83,8 @@ class Recommender {
                             const torch::Tensor& exclude = {});
 
   // model.user_history mean: the training histories to pool (set once per run, before scoring).
-  // With a sharded item table, user_tokens exchanges the pooled rows with the network's ranks
-  // (pooled_item_rows.h, a collective: every rank calls it together), unless shared below.
+  // With a sharded item table, the owners of the pooled rows sum them for the network's ranks
+  // (pooled_item_rows.h, a collective: every rank calls user_tokens together), unless shared.
   void set_user_history(std::shared_ptr<const UserHistory> history);
   bool pools_history() const { return spec_.config.user_history == "mean"; }
   // Scoring (validation, item-sharded evaluation) calls user_tokens a different number of times
@@ -125,10 +125,11 @@ class Recommender {
   torch::Device device_ = torch::kCPU;
   torch::Tensor history_exclusion(const torch::Tensor& items) const;
   std::shared_ptr<const UserHistory> history_;
-  // Rows [n, D] of items `distinct` (int64 [n], ascending) of a sharded item table: shared ones
-  // (share_history_rows) or exchanged with the ranks.
-  torch::Tensor history_rows(const torch::Tensor& distinct);
-  torch::Tensor shared_items_, shared_rows_;  // share_history_rows: items ascending, their rows
+  // Rows [n, D] of catalogue items (int64 [n]): the table's, or when sharded the shared ones
+  // (share_history_rows), else exchanged with the ranks (a collective).
+  torch::Tensor history_rows(const torch::Tensor& items);
+  dist::TensorCollectives& item_ranks() const;  // the network's ranks, which sharding needs
+  torch::Tensor shared_items_, shared_rows_;    // share_history_rows: items ascending, their rows
   bool items_sharded_ = false;
   int64_t item_begin_ = 0, item_end_ = 0;  // catalogue items whose rows the item table holds
 };
