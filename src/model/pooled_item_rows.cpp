@@ -1,5 +1,7 @@
 #include "model/pooled_item_rows.h"
 
+#include <vector>
+
 #include "model/sync_batch_norm.h"
 
 namespace pixelrec::model {
