@@ -188,6 +188,9 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
       exclude.defined() ? exclude.to(torch::kCPU).contiguous() : exclude);
   const torch::Tensor count = g.count.to(device_).clamp_min(1).unsqueeze(1);
   if (items_sharded_ && !shared_items_.defined()) {
+    // Scoring calls differ per rank (a collective would hang): it must share the rows first.
+    PIXELREC_CHECK(torch::GradMode::is_enabled(),
+                   "item-sharded scoring with history pooling needs share_history_rows first");
     // Every rank gets here, pooling or not: the owners' sums are a collective. A key names
     // the pair's (user, left-out item); pairs that pool nothing need none.
     const torch::Tensor pools = g.count.gt(0);

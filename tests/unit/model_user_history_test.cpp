@@ -111,7 +111,8 @@ TEST(UserHistory, MeanPoolingNeedsTheDotScorerAndAHistory) {
   NetworkSpec unknown = history_spec(50);
   unknown.config.user_history = "max";
   EXPECT_THROW(Recommender(unknown, model_test::tiny_shape()), ConfigError);
-  // Item-sharded, the pooled rows come from the other ranks: without ranks it is a bug.
+  // Item-sharded, the pooled rows come from the other ranks: scoring without the shared rows (or
+  // training without ranks) is a bug.
   Recommender sharded(history_spec(50), model_test::tiny_shape());
   sharded.set_user_history(std::make_shared<UserHistory>(tiny_train(), 10, 50));
   sharded.shard_items(0, 6);
