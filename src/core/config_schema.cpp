@@ -247,7 +247,8 @@ std::vector<FieldSpec> build_fields() {
         "Scorer dot: none (the user tower is the user ID embedding) or mean (the ID embedding "
         "plus the mean item ID embedding of the user's last user_history_length training "
         "interactions by timestamp; in training without the positive being predicted; cold "
-        "users have none). One process only (item-sharded tables are refused)",
+        "users have none). Under N ranks each rank sums the pooled rows its item shard holds and "
+        "the sums are exchanged (docs/distributed.md)",
         one_of({"none", "mean"})),
       F(int, model.user_history_length,
         "Scorer dot with user_history mean: how many of the user's latest distinct training items "

@@ -46,8 +46,10 @@ class NetworkImpl : public torch::nn::Module {
 
   // Data-parallel training: the ranks whose rows make up each global batch (null: one process).
   // BatchNorm then uses the global batch's statistics and the contrastive loss its items, and
-  // every rank runs every training forward and backward, with or without rows.
+  // every rank runs every training forward and backward, with or without rows (the recommender's
+  // history pooling exchanges item rows with them too).
   void set_ranks(dist::TensorCollectives* ranks, int rank) { ranks_ = ranks, rank_ = rank; }
+  dist::TensorCollectives* ranks() const { return ranks_; }
 
   // item_emb, tag_emb: [U, D]; features[k]: [U, content[k].dim]; presence[k]: float [U].
   // `item_keys` name the U items for content dropout.

@@ -3,6 +3,7 @@
 #include "core/errors.h"
 #include "core/rng.h"
 #include "features/numeric_training.h"
+#include "model/pooled_item_rows.h"
 
 namespace pixelrec::model {
 
@@ -145,6 +146,30 @@ void Recommender::set_user_history(std::shared_ptr<const UserHistory> history) {
   history_ = std::move(history);
 }
 
+void Recommender::share_history_rows() {
+  if (!pools_history()) return;
+  PIXELREC_CHECK(history_, "model.user_history mean needs set_user_history before scoring");
+  torch::NoGradGuard no_grad;
+  drop_history_rows();
+  const torch::Tensor items = history_->distinct_items().to(device_);
+  shared_rows_ = history_rows(items);
+  shared_items_ = items;
+}
+
+dist::TensorCollectives& Recommender::item_ranks() const {
+  dist::TensorCollectives* ranks = network_->ranks();
+  PIXELREC_CHECK(ranks, "item-sharded history pooling needs the ranks (Network::set_ranks)");
+  return *ranks;
+}
+
+torch::Tensor Recommender::history_rows(const torch::Tensor& items) {
+  if (!items_sharded_) return items_.lookup(items);
+  if (!shared_items_.defined())
+    return rows_from_owners(item_ranks(), {items_, item_begin_, item_end_}, items);
+  PIXELREC_CHECK(!torch::GradMode::is_enabled(), "shared history rows are for scoring only");
+  return shared_rows_.index_select(0, torch::searchsorted(shared_items_, items));
+}
+
 torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDraws& draws,
                                        const torch::Tensor& exclude) {
   // Cold users (not in training) share the unknown-user row; user-id dropout trains it.
@@ -159,19 +184,42 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
   const torch::Tensor id = users_.lookup(rows);
   if (!pools_history()) return id;
   PIXELREC_CHECK(history_, "model.user_history mean needs set_user_history before scoring");
-  if (items_sharded_) throw ConfigError(kUserHistoryOneProcess);
   // Users dropped to the unknown row (as cold users) pool no history either.
   const torch::Tensor cpu_users = users.to(torch::kCPU).contiguous();
   const torch::Tensor no_history = rows.eq(shape_.num_users).to(torch::kCPU).contiguous();
+  const torch::Tensor preceding_rows =
+      draws.history_rows.defined() ? draws.history_rows.contiguous() : torch::Tensor();
   const UserHistory::Gathered g =
-      draws.history_rows.defined()
-          ? history_->gather_preceding(cpu_users, no_history, draws.history_rows.contiguous())
+      preceding_rows.defined()
+          ? history_->gather_preceding(cpu_users, no_history, preceding_rows)
           : history_->gather(cpu_users, no_history,
                              exclude.defined() ? exclude.to(torch::kCPU).contiguous() : exclude);
+  const torch::Tensor count = g.count.to(device_).clamp_min(1).unsqueeze(1);
+  if (items_sharded_ && !shared_items_.defined()) {
+    // Scoring calls differ per rank (a collective would hang): it must share the rows first.
+    PIXELREC_CHECK(torch::GradMode::is_enabled(),
+                   "item-sharded scoring with history pooling needs share_history_rows first");
+    // Every rank gets here, pooling or not: the owners' sums are a collective. A key names what
+    // the pair pools: its positive's training row (preceding), else its (user, left-out item);
+    // pairs that pool nothing need none.
+    const torch::Tensor pools = g.count.gt(0);
+    HistoryKeys keys{torch::Tensor(), shape_.num_items + 1, preceding_rows.defined()};
+    if (keys.preceding_rows) {
+      keys.keys = preceding_rows;
+    } else {
+      keys.keys = cpu_users * keys.base;
+      if (exclude.defined()) keys.keys = keys.keys + exclude.to(torch::kCPU) + 1;
+    }
+    keys.keys = keys.keys.masked_select(pools);
+    const torch::Tensor sums =
+        history_sums_from_owners(item_ranks(), {items_, item_begin_, item_end_}, *history_, keys);
+    const torch::Tensor at = pools.nonzero().squeeze(1).to(device_);
+    return id + torch::zeros_like(id).index_put({at}, sums) / count;
+  }
   if (g.items.size(0) == 0) return id;
-  const torch::Tensor item_rows = items_.lookup(g.items.to(device_));
+  const torch::Tensor item_rows = history_rows(g.items.to(device_));
   const torch::Tensor sum = torch::zeros_like(id).index_add(0, g.pair.to(device_), item_rows);
-  return id + sum / g.count.to(device_).clamp_min(1).unsqueeze(1);
+  return id + sum / count;
 }
 
 ItemSide Recommender::item_side(const torch::Tensor& items, const ItemFeatures& features,

@@ -87,8 +87,17 @@ class Recommender {
                             const torch::Tensor& exclude = {});
 
   // model.user_history mean: the training histories to pool (set once per run, before scoring).
+  // With a sharded item table, the owners of the pooled rows sum them for the network's ranks
+  // (pooled_item_rows.h, a collective: every rank calls user_tokens together), unless shared.
   void set_user_history(std::shared_ptr<const UserHistory> history);
   bool pools_history() const { return spec_.config.user_history == "mean"; }
+  // Scoring (validation, item-sharded evaluation) calls user_tokens a different number of times
+  // on each rank: the rows of every history item, taken once (from the whole table, or when
+  // sharded by one rows_from_owners: every rank calls it together), then serve user_tokens
+  // without grad and without collectives until drop_history_rows. The item table must not
+  // change meanwhile. No-op without history pooling.
+  void share_history_rows();
+  void drop_history_rows() { shared_items_ = shared_rows_ = torch::Tensor(); }
 
   // Distributed training keeps only the item rows of the rank's shard: the item table then holds
   // catalogue items [begin, end) followed by the (replicated) unknown-item row. Every item passed
@@ -120,6 +129,11 @@ class Recommender {
   torch::Device device_ = torch::kCPU;
   torch::Tensor history_exclusion(const torch::Tensor& items, const BatchDraws& draws) const;
   std::shared_ptr<const UserHistory> history_;
+  // Rows [n, D] of catalogue items (int64 [n]): the table's, or when sharded the shared ones
+  // (share_history_rows), else exchanged with the ranks (a collective).
+  torch::Tensor history_rows(const torch::Tensor& items);
+  dist::TensorCollectives& item_ranks() const;  // the network's ranks, which sharding needs
+  torch::Tensor shared_items_, shared_rows_;    // share_history_rows: items ascending, their rows
   bool items_sharded_ = false;
   int64_t item_begin_ = 0, item_end_ = 0;  // catalogue items whose rows the item table holds
 };

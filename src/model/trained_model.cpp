@@ -61,11 +61,12 @@ std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const Spl
   model.to(device);
   // The history is the training split's (val and test interactions are never pooled).
   if (model.pools_history()) {
-    if (world > 1) throw ConfigError(kUserHistoryOneProcess);
     model.set_user_history(std::make_shared<UserHistory>(split.train, split.num_train_users(),
                                                          model.spec().config.user_history_length));
   }
   if (world > 1) {
+    // The history rows of other shards, kept from the whole table before it is sharded.
+    model.share_history_rows();
     model.shard_items(int64_t(shard.range.begin), int64_t(shard.range.end));
     out->scorer = std::make_unique<ItemShardScorer>(model, out->features, final_activation);
   } else {

@@ -39,6 +39,13 @@ UserHistory::UserHistory(const IndexedInteractions& train, uint32_t num_users, i
   }
 }
 
+torch::Tensor UserHistory::distinct_items() const {
+  std::vector<int64_t> items = items_;
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  return torch::tensor(items, torch::kLong);
+}
+
 UserHistory::Gathered UserHistory::gather(const torch::Tensor& users,
                                           const torch::Tensor& no_history,
                                           const torch::Tensor& exclude) const {
@@ -68,6 +75,18 @@ UserHistory::Gathered UserHistory::gather(const torch::Tensor& users,
   g.items = g.items.narrow(0, 0, n);
   g.pair = g.pair.narrow(0, 0, n);
   return g;
+}
+
+torch::Tensor UserHistory::users_of_rows(const torch::Tensor& rows) const {
+  const torch::Tensor in = rows.to(torch::kCPU).contiguous();
+  torch::Tensor out = torch::empty({in.size(0)}, torch::kLong);
+  const int64_t* row = in.data_ptr<int64_t>();
+  int64_t* user = out.data_ptr<int64_t>();
+  for (int64_t k = 0; k < in.size(0); ++k) {
+    PIXELREC_CHECK(row[k] >= 0 && row[k] < int64_t(row_user_.size()), "a training row");
+    user[k] = int64_t(row_user_[size_t(row[k])]);
+  }
+  return out;
 }
 
 UserHistory::Gathered UserHistory::gather_preceding(const torch::Tensor& users,

@@ -15,11 +15,6 @@
 
 namespace pixelrec::model {
 
-// The refusal of model.user_history mean under item-sharded tables (N ranks).
-inline constexpr const char* kUserHistoryOneProcess =
-    "model.user_history mean pools item ID rows of every item, but N processes shard the item "
-    "table; train and evaluate it with one process (or set model.user_history: none)";
-
 class UserHistory {
  public:
   // Users >= num_users (cold users) have an empty history.
@@ -28,6 +23,8 @@ class UserHistory {
   uint32_t num_users() const { return uint32_t(offsets_.size() - 1); }
   const int64_t* begin(uint32_t user) const { return items_.data() + offsets_[user]; }
   const int64_t* end(uint32_t user) const { return items_.data() + offsets_[user + 1]; }
+  // Every item some history pools, ascending (int64 [n] on the CPU).
+  torch::Tensor distinct_items() const;
 
   // The pooled items of `pairs` (users int64 [B] on the CPU; a user of `no_history` or beyond
   // num_users pools nothing), leaving out exclude[b] (int64 [B], or undefined) from pair b:
@@ -43,6 +40,8 @@ class UserHistory {
   // that row's own item out should the user have met it earlier too.
   Gathered gather_preceding(const torch::Tensor& users, const torch::Tensor& no_history,
                             const torch::Tensor& rows) const;
+  // The user of each training row (int64 [n] on the CPU).
+  torch::Tensor users_of_rows(const torch::Tensor& rows) const;
 
  private:
   int length_;

@@ -36,9 +36,9 @@ TEST(ColdRows, IdDropoutTrainsTheUnknownRows) {
   Recommender model(tiny_spec("concat", /*batch_norm=*/false), tiny_shape());
   model.train(true);
   const int64_t unknown_user = tiny_shape().num_users, unknown_item = tiny_shape().num_items;
-  BatchDraws off{5, {}, 0.0, 0.0};
+  BatchDraws off{5, {}, 0.0, 0.0, {}};
   EXPECT_EQ(touched_rows(model, *model.tables()[0], off).count(unknown_user), 0u);
-  BatchDraws on{5, {}, 0.5, 0.5};
+  BatchDraws on{5, {}, 0.5, 0.5, {}};
   EXPECT_EQ(touched_rows(model, *model.tables()[0], on).count(unknown_user), 1u);
   // Item 10 is not in training (tiny_features), so it uses the unknown row either way; with
   // dropout, training items reach it too.
@@ -49,7 +49,7 @@ TEST(ColdRows, IdDropoutTrainsTheUnknownRows) {
   // The same seed drops the same ids; another seed drops others.
   EXPECT_EQ(touched_rows(model, *model.tables()[0], on),
             touched_rows(model, *model.tables()[0], on));
-  BatchDraws other{6, {}, 0.5, 0.5};
+  BatchDraws other{6, {}, 0.5, 0.5, {}};
   EXPECT_NE(touched_rows(model, *model.tables()[0], on),
             touched_rows(model, *model.tables()[0], other));
 }

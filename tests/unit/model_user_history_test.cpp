@@ -3,11 +3,18 @@
 // pair's item; cold and dropped users pool nothing), checked against a hand computation.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <chrono>
+#include <memory>
+#include <mutex>
+
 #include "core/config_loader.h"
 #include "core/errors.h"
+#include "distributed/torch/tensor_collectives.h"
 #include "model/checkpoint.h"
 #include "model/training_batches.h"
 #include "support/test_support.h"
+#include "unit/model_gloo_ranks.h"
 #include "unit/model_test_support.h"
 
 namespace pixelrec::model {
@@ -177,11 +184,137 @@ TEST(UserHistory, MeanPoolingNeedsTheDotScorerAndAHistory) {
   NetworkSpec unknown = history_spec(50);
   unknown.config.user_history = "max";
   EXPECT_THROW(Recommender(unknown, model_test::tiny_shape()), ConfigError);
+  // Item-sharded, the pooled rows come from the other ranks: scoring without the shared rows (or
+  // training without ranks) is a bug.
   Recommender sharded(history_spec(50), model_test::tiny_shape());
   sharded.set_user_history(std::make_shared<UserHistory>(tiny_train(), 10, 50));
   sharded.shard_items(0, 6);
   torch::NoGradGuard no_grad;
-  EXPECT_THROW(sharded.user_tokens(torch::tensor({0}, torch::kLong)), ConfigError);
+  EXPECT_THROW(sharded.user_tokens(torch::tensor({0}, torch::kLong)), InternalError);
+}
+
+// Ten users, each with up to 6 training items of the 12.
+IndexedInteractions random_train() {
+  torch::manual_seed(21);
+  const torch::Tensor items = torch::randint(0, 12, {60}, torch::kLong);
+  IndexedInteractions t;
+  for (int64_t i = 0; i < 60; ++i) {
+    t.user.push_back(uint32_t(i % 10));
+    t.item.push_back(uint32_t(items[i].item<int64_t>()));
+    t.timestamp.push_back(i);
+  }
+  return t;
+}
+
+struct PoolingStep {
+  torch::Tensor tokens;                // [B, D] of the pairs (the rank's pairs)
+  torch::Tensor item_rows, item_grad;  // item-table gradient: catalogue rows, [R, D]
+};
+
+// user_tokens of the pairs whose item lies in [begin, end) (training: each leaves its item out),
+// then backward of a fixed weighting of the whole batch's tokens.
+PoolingStep pooling_step(Recommender& model, const torch::Tensor& users, const torch::Tensor& items,
+                         const torch::Tensor& weights, int64_t begin, int64_t end) {
+  const torch::Tensor mine = items.ge(begin).logical_and(items.lt(end));
+  model.train(true);
+  PoolingStep out;
+  const torch::Tensor tokens =
+      model.user_tokens(users.masked_select(mine), {}, items.masked_select(mine));
+  (tokens * weights.index({mine})).sum().backward();
+  out.tokens = tokens.detach();
+  auto [rows, grad] = model.tables()[1]->gradient();
+  if (rows.defined()) out.item_rows = rows + begin, out.item_grad = grad;
+  model.tables()[0]->zero_grad();
+  model.tables()[1]->zero_grad();
+  return out;
+}
+
+// Two Gloo ranks with item shards [0, 5) and [5, 12): each owner sums its rows of every pair's
+// history, so the user tokens are one process's (to rounding) and each owner gets exactly one
+// process's rows with their whole gradient; a rank without pairs in a batch still takes part.
+// For scoring, the history rows taken once serve any number of calls on any rank (no
+// collective per call) and give one process's tokens bitwise.
+TEST(UserHistory, ItemShardedRanksPoolTheOneProcessRowsAndGradients) {
+  const auto history = std::make_shared<UserHistory>(random_train(), 10, 4);
+  torch::manual_seed(3);
+  const torch::Tensor users = torch::randint(0, 10, {32}, torch::kLong);
+  const std::vector<torch::Tensor> batches = {torch::randint(0, 12, {32}, torch::kLong),
+                                              torch::randint(0, 5, {32}, torch::kLong)};
+  const torch::Tensor weights = torch::randn({32, 8});
+  const torch::Tensor all_users = torch::arange(0, 11, torch::kLong);  // + a cold user
+  torch::manual_seed(5);
+  Recommender single(history_spec(4), model_test::tiny_shape());
+  single.set_user_history(history);
+  std::vector<PoolingStep> expected;
+  for (const auto& items : batches)
+    expected.push_back(pooling_step(single, users, items, weights, 0, 12));
+  single.train(false);
+  torch::Tensor scored;
+  {
+    torch::NoGradGuard no_grad;
+    scored = single.user_tokens(all_users);
+  }
+
+  const std::array<std::pair<int64_t, int64_t>, 2> shards{{{0, 5}, {5, 12}}};
+  std::array<std::unique_ptr<Recommender>, 2> models;
+  for (auto& m : models) {
+    torch::manual_seed(5);
+    m = std::make_unique<Recommender>(history_spec(4), model_test::tiny_shape());
+    m->set_user_history(history);
+  }
+  std::array<std::vector<PoolingStep>, 2> got;
+  std::array<std::vector<torch::Tensor>, 2> got_scored;
+  std::mutex mutex;
+  const auto errors = run_ranks(2, std::chrono::seconds(60), [&](dist::Communicator& comm) {
+    const int rank = comm.rank();
+    const auto ranks = dist::tensor_collectives(comm);
+    Recommender& model = *models[size_t(rank)];
+    model.network()->set_ranks(ranks.get(), rank);
+    const auto [begin, end] = shards[size_t(rank)];
+    model.shard_items(begin, end);
+    std::vector<PoolingStep> steps;
+    for (const auto& items : batches)
+      steps.push_back(pooling_step(model, users, items, weights, begin, end));
+    model.train(false);
+    torch::NoGradGuard no_grad;
+    model.share_history_rows();  // collective
+    std::vector<torch::Tensor> scores;
+    for (int call = 0; call <= rank; ++call) scores.push_back(model.user_tokens(all_users));
+    model.drop_history_rows();
+    const std::lock_guard<std::mutex> lock(mutex);
+    got[size_t(rank)] = std::move(steps);
+    got_scored[size_t(rank)] = std::move(scores);
+  });
+  ASSERT_EQ(errors, std::vector<std::string>(2, ""));
+  for (size_t s = 0; s < batches.size(); ++s) {
+    SCOPED_TRACE("batch " + std::to_string(s));
+    const torch::Tensor& items = batches[s];
+    for (int rank = 0; rank < 2; ++rank) {
+      const auto [begin, end] = shards[size_t(rank)];
+      const torch::Tensor mine = items.ge(begin).logical_and(items.lt(end));
+      EXPECT_TRUE(torch::allclose(got[size_t(rank)][s].tokens, expected[s].tokens.index({mine}),
+                                  1e-6, 1e-6));
+    }
+    // The owners' gradients together are one process's (every pooled row, none twice).
+    torch::Tensor rows = expected[s].item_rows, grad = expected[s].item_grad;
+    std::vector<torch::Tensor> owner_rows, owner_grads;
+    for (const auto& per_rank : got)
+      if (per_rank[s].item_rows.defined()) {
+        owner_rows.push_back(per_rank[s].item_rows);
+        owner_grads.push_back(per_rank[s].item_grad);
+      }
+    ASSERT_FALSE(owner_rows.empty());
+    const torch::Tensor merged_rows = torch::cat(owner_rows);
+    const torch::Tensor merged_grads = torch::cat(owner_grads);
+    ASSERT_TRUE(torch::equal(merged_rows, rows));
+    EXPECT_TRUE(torch::allclose(merged_grads, grad, 1e-6, 1e-6));
+  }
+  // Batch 1 holds no pair of rank 1, whose rows still get the gradient of rank 0's pooling.
+  EXPECT_EQ(got[1][1].tokens.size(0), 0);
+  ASSERT_TRUE(got[1][1].item_rows.defined());
+  EXPECT_GT(got[1][1].item_rows.size(0), 0);
+  for (const auto& per_rank : got_scored)
+    for (const auto& tokens : per_rank) EXPECT_TRUE(torch::equal(tokens, scored));
 }
 
 TEST(UserHistory, CheckpointsRecordThePooling) {

@@ -30,8 +30,12 @@ EpochMetricsResult TrainingRun::validate(int epoch, const EpochTotals& totals) {
   m.metrics.emplace_back("train_loss", totals.loss_sum / totals.loss_count);
   if (config_.model.use_contrastive && tc.contrastive_weight > 0)
     m.metrics.emplace_back("train_contrastive", totals.contrastive_sum / totals.loss_count);
-  if (!validator_->empty())
+  if (!validator_->empty()) {
+    // Item-sharded history pooling: the history rows once, so scoring needs no collectives.
+    if (model_->items_sharded()) model_->share_history_rows();
     for (auto& metric : validator_->run(*model_, comm_)) m.metrics.push_back(metric);
+    model_->drop_history_rows();
+  }
   const double monitored = metric_value(m.metrics, tc.early_stopping_metric);
   schedule_->end_epoch(epoch, monitored);
   m.improved = stopper_->update(epoch, monitored);

@@ -90,7 +90,6 @@ TrainingRun::TrainingRun(const Config& requested, const TrainOptions& options,
   }
   if (run_name_.empty()) run_name_ = default_run_name();
   if (model_->pools_history()) {
-    if (comm_.size() > 1) throw ConfigError(model::kUserHistoryOneProcess);
     model_->set_user_history(std::make_shared<model::UserHistory>(
         split.train, split.num_train_users(), config_.model.user_history_length));
   }
