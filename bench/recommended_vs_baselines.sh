@@ -8,7 +8,8 @@
 #     baseline study (hyperparameter_search.target),
 #   - cold items (the cold_item task, on an item split) of the recommended model against
 #     content-KNN and popularity, with data.numeric_source train_interactions (leak-free).
-# Usage: [PRESETS='small hard'] [COLD_ONLY=1] bench/recommended_vs_baselines.sh [build-dir]. Writes under bench-out/recommended/.
+# Usage: [PRESETS='small hard'] [COLD_ONLY=1] [WITH_50K=0] bench/recommended_vs_baselines.sh [build-dir].
+# Writes under bench-out/recommended/ (and bench-out/full50k/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -72,3 +73,16 @@ PY
     --run-name recommended_leakfree --task cold_item --recommender multimodal,contentknn,popularity \
     --log-level warn
 done
+# pixelrec50k (its data: bench/full_ranking_50k.sh prepare): the recommended model against every
+# baseline that fits. EASE^R refuses 82,865 items (its item x item matrix would hold 27 GB; see
+# evaluation.ease_max_items), and the mlp scorer's full ranking would take ~5.3 h on 2 cores.
+if [ "${WITH_50K:-1}" = 1 ]; then
+  d50=bench-out/full50k
+  [ -d "$d50/cache" ] || bash bench/full_ranking_50k.sh "$BUILD" prepare
+  echo "== pixelrec50k (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  /usr/bin/time -f "pixelrec50k recommended train: %e s" "$PIXELREC" train \
+    -c configs/recommended.yaml -c "$d50/data.yaml" --no-progress --overwrite \
+    --run-name recommended --log-level warn
+  "$PIXELREC" evaluate -c configs/recommended.yaml -c "$d50/data.yaml" --run-name recommended \
+    --task full --recommender multimodal,popularity,itemknn,userknn,contentknn,ials --log-level warn
+fi

@@ -82,7 +82,7 @@ struct TrainingConfig {
   bool mixed_precision = false;
   std::string early_stopping_metric = "val_loss";
   std::string early_stopping_direction = "auto";  // auto | minimize | maximize
-  std::string validation_task = "sampled";        // sampled | full (model/validation.h)
+  std::string validation_task = "sampled";        // sampled | full | cold_item (model/validation.h)
   int seed = 42;
 };
 

@@ -317,8 +317,10 @@ std::vector<FieldSpec> build_fields() {
         "Ranking task of the per-epoch val_* metrics (early stopping, scheduler, HPO objective, "
         "baseline studies too): sampled (the positive among evaluation.num_negatives sampled "
         "items) or full (the whole catalogue, training items masked; what full-ranking test "
-        "results should be selected on; costly with scorer mlp on large catalogues)",
-        one_of({"sampled", "full"})),
+        "results should be selected on; costly with scorer mlp on large catalogues) or "
+        "cold_item (the items training never saw: for an item split, whose val items are all "
+        "cold)",
+        one_of({"sampled", "full", "cold_item"})),
       F(int, training.seed, "Seed of initialisation, sampling and shuffling", nonneg_int),
 
       // ---- data: paths ----

@@ -129,6 +129,37 @@ TEST_F(TrainCli, FullRankingValidationIsTheFullValTaskOfTheEpochsModel) {
   EXPECT_NE(bad.output.find("training.validation_task"), std::string::npos) << bad.output;
 }
 
+// training.validation_task cold_item on an item split (every val item is one training never
+// saw): the val metrics are the cold-item task's of the epoch's model.
+TEST_F(TrainCli, ColdItemValidationIsTheColdItemValTaskOfTheEpochsModel) {
+  const std::string item_split =
+      " --set data.splitting.strategy=item --set data.split_data_path=" +
+      (root() / "split_item").string() +
+      " --set data.cache_config.cache_directory=" + (root() / "cache_item").string();
+  for (const char* step : {"split", "cache"}) {
+    const auto r = run_pixelrec(std::string(step) + " " + pipeline_->config_arg() + item_split +
+                                " --log-level warn");
+    ASSERT_EQ(r.exit_code, 0) << step << "\n" << r.output;
+  }
+  const std::string set = item_split + " --set model.scorer=dot";
+  const auto r = train("--run-name cold_val" + set +
+                       " --set training.epochs=1 --set training.validation_task=cold_item");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto epoch =
+      nlohmann::json::parse(read_text(root() / "results" / "cold_val" / "metrics.jsonl"));
+  const fs::path out = root() / "cold_val.json";
+  const auto e = run_pixelrec("evaluate " + pipeline_->config_arg() + set + " --checkpoint " +
+                              (root() / "checkpoints" / "cold_val" / "last.pt").string() +
+                              " --part val --task cold_item --output " + out.string());
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  const auto cold = nlohmann::json::parse(read_text(out));
+  EXPECT_EQ(cold.at("task").get<std::string>(), "cold_item");
+  for (const char* metric : {"ndcg@10", "recall@20", "mrr"})
+    EXPECT_NEAR(epoch.at(std::string("val_") + metric).get<double>(),
+                cold.at("metrics").at(metric).get<double>(), 1e-9)
+        << metric;
+}
+
 TEST_F(TrainCli, ResumeAfterTwoEpochsEqualsFourStraightEpochsBitwise) {
   const auto straight = train("--run-name straight");
   ASSERT_EQ(straight.exit_code, 0) << straight.output;
