@@ -67,8 +67,9 @@ PY
         --set data.cache_config.cache_directory="$dir/cache_leakfree")
   [ -d "$dir/split_item" ] || "$PIXELREC" split -c "$cfg" "${leak[@]}" --log-level warn
   [ -d "$dir/cache_leakfree" ] || "$PIXELREC" cache -c "$cfg" "${leak[@]}" --log-level warn
+  # Every val item of an item split is cold: validate on them (configs/recommended.yaml's note).
   "$PIXELREC" train -c configs/recommended.yaml -c "$cfg" "${leak[@]}" --no-progress --overwrite \
-    --run-name recommended_leakfree --log-level warn
+    --set training.validation_task=cold_item --run-name recommended_leakfree --log-level warn
   "$PIXELREC" evaluate -c configs/recommended.yaml -c "$cfg" "${leak[@]}" \
     --run-name recommended_leakfree --task cold_item --recommender multimodal,contentknn,popularity \
     --log-level warn

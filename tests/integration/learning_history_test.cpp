@@ -5,8 +5,11 @@
 // against 0.233 (history mean); the margin is half the gap.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "support/synth_pipeline.h"
 #include "support/test_support.h"
@@ -26,25 +29,33 @@ const char* kHistoryYaml =
     "  loss: softmax\n"
     "  early_stopping_metric: val_ndcg@10\n";
 
-TEST(LearningHistory, MeanHistoryBeatsTheIdOnlyUserTowerOnFullRanking) {
-  ScratchDir dir("learning_history");
+// Trains and evaluates (full ranking) one run per {name, --set flags} on the same sticky tiny
+// data (one scratch folder per test); returns each run's test NDCG@10.
+std::map<std::string, double> full_ranking_ndcg10(
+    const std::string& scratch, const std::vector<std::pair<std::string, std::string>>& runs) {
+  ScratchDir dir(scratch);
   const Pipeline p = make_tiny_pipeline_with(dir.path(), kHistoryYaml, 5, "--stickiness 0.8");
   const auto ok = [&](const std::string& args) {
     const auto r = run_pixelrec(args + " " + p.config_arg() + " --log-level warn");
-    ASSERT_EQ(r.exit_code, 0) << args << "\n" << r.output;
-  };
-  const auto ndcg10 = [&](const std::string& run) {
-    const auto j = nlohmann::json::parse(
-        read_text(dir.path() / "results" / run / "eval" / "multimodal_full.json"));
-    return j.at("metrics").at("ndcg@10").get<double>();
+    EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.output;
   };
   ok("cache");
-  for (const std::string history : {"none", "mean"}) {
-    const std::string set = " --set model.user_history=" + history;
-    ok("train --no-progress --run-name " + history + set);
-    ok("evaluate --run-name " + history + set + " --task full");
+  std::map<std::string, double> ndcg10;
+  for (const auto& [name, set] : runs) {
+    ok("train --no-progress --run-name " + name + set);
+    ok("evaluate --run-name " + name + set + " --task full");
+    const auto j = nlohmann::json::parse(
+        read_text(dir.path() / "results" / name / "eval" / "multimodal_full.json"));
+    ndcg10[name] = j.at("metrics").at("ndcg@10").get<double>();
   }
-  const double id_only = ndcg10("none"), pooled = ndcg10("mean");
+  return ndcg10;
+}
+
+TEST(LearningHistory, MeanHistoryBeatsTheIdOnlyUserTowerOnFullRanking) {
+  auto ndcg10 = full_ranking_ndcg10(
+      "learning_history",
+      {{"none", " --set model.user_history=none"}, {"mean", " --set model.user_history=mean"}});
+  const double id_only = ndcg10["none"], pooled = ndcg10["mean"];
   EXPECT_GT(pooled, id_only + 0.01) << "id only " << id_only << ", history mean " << pooled;
 }
 
@@ -55,27 +66,13 @@ TEST(LearningHistory, MeanHistoryBeatsTheIdOnlyUserTowerOnFullRanking) {
 // gap. (With this tiny data and softmax the order reverses: 0.232 against 0.220; on the `hard`
 // preset bce with preceding gains 15%, docs/benchmarks.md.)
 TEST(LearningHistory, PrecedingHistoryBeatsLatestHistoryOnStickySessions) {
-  ScratchDir dir("learning_history_preceding");
-  const Pipeline p = make_tiny_pipeline_with(dir.path(), kHistoryYaml, 5, "--stickiness 0.8");
-  const auto ok = [&](const std::string& args) {
-    const auto r = run_pixelrec(args + " " + p.config_arg() + " --log-level warn");
-    ASSERT_EQ(r.exit_code, 0) << args << "\n" << r.output;
-  };
-  const auto ndcg10 = [&](const std::string& run) {
-    const auto j = nlohmann::json::parse(
-        read_text(dir.path() / "results" / run / "eval" / "multimodal_full.json"));
-    return j.at("metrics").at("ndcg@10").get<double>();
-  };
-  ok("cache");
-  for (const std::string training : {"latest", "preceding"}) {
-    const std::string set =
-        " --set training.loss=bce --set model.user_history=mean --set model.user_history_length=3"
-        " --set model.user_history_training=" +
-        training;
-    ok("train --no-progress --run-name " + training + set);
-    ok("evaluate --run-name " + training + set + " --task full");
-  }
-  const double latest = ndcg10("latest"), preceding = ndcg10("preceding");
+  const std::string history =
+      " --set training.loss=bce --set model.user_history=mean --set model.user_history_length=3"
+      " --set model.user_history_training=";
+  auto ndcg10 =
+      full_ranking_ndcg10("learning_history_preceding",
+                          {{"latest", history + "latest"}, {"preceding", history + "preceding"}});
+  const double latest = ndcg10["latest"], preceding = ndcg10["preceding"];
   EXPECT_GT(preceding, latest + 0.0025) << "latest " << latest << ", preceding " << preceding;
 }
 
