@@ -257,7 +257,7 @@ TEST_F(TrainCli, DeviceCudaWithoutGpuSaysSoAndHowToTrain) {
             std::string::npos)
       << nccl_cpu.output;
   const auto bad = train("--device tpu");
-  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
 }
 
 }  // namespace
