@@ -21,6 +21,17 @@ TEST(Cli, SubcommandHelpShowsDefaults) {
   EXPECT_NE(r.output.find("--strict"), std::string::npos);
 }
 
+// Every baseline `evaluate` and `recommend` accept is named in their --help.
+TEST(Cli, EvaluateAndRecommendHelpNameEveryBaseline) {
+  for (const char* command : {"evaluate --help", "recommend --help"}) {
+    const auto r = run_pixelrec(command);
+    EXPECT_EQ(r.exit_code, 0);
+    for (const char* name :
+         {"random", "popularity", "itemknn", "userknn", "contentknn", "ease", "ials"})
+      EXPECT_NE(r.output.find(name), std::string::npos) << command << ": " << name;
+  }
+}
+
 TEST(Cli, UsageErrorsExitWithTwo) {
   EXPECT_EQ(run_pixelrec("").exit_code, 2);
   EXPECT_EQ(run_pixelrec("no-such-step").exit_code, 2);

@@ -178,9 +178,10 @@ void register_evaluate(CLI::App& app) {
       "training). Writes <results_dir>/[<run>/]eval/<recommender>_<task>.json and a per-user CSV "
       "beside it, and prints a comparison table");
   add_common_options(*cmd, f->common);
-  cmd->add_option("--recommender", f->recommenders,
-                  "multimodal | random | popularity | itemknn | userknn | contentknn, or a comma "
-                  "list of them");
+  cmd->add_option(
+      "--recommender", f->recommenders,
+      "multimodal | random | popularity | itemknn | userknn | contentknn | ease | ials, "
+      "or a comma list of them");
   cmd->add_option("--task", f->task, "sampled | full | cold_item (retrieval = sampled)");
   cmd->add_option(flag_names("--run-name"), f->run_name,
                   "Trained run: uses <checkpoint_dir>/<run>/best.pt (else last.pt)");

@@ -144,7 +144,7 @@ void register_recommend(CLI::App& app) {
       ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--recommender", f->recommender,
                   "multimodal (default) or a baseline: random, popularity, itemknn, userknn, "
-                  "contentknn");
+                  "contentknn, ease, ials");
   cmd->add_option("-o,--output", f->output,
                   "Output file (default <results_dir>/<run>/recommendations.json)");
   cmd->callback([f] { run_recommend(*f); });
