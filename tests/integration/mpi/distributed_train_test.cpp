@@ -14,6 +14,8 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "support/exactness.h"
 #include "support/pipeline.h"
@@ -75,6 +77,35 @@ class DistributedTrain : public ::testing::Test {
     }
     return out;
   }
+  // Trains each {name, flags} variant on 1 and 2 ranks (and 3 for `three_ranks`): parameters within
+  // 1e-5 of one process, validation metrics within 1e-3 relative. Parameters agree to rounding
+  // (sums over ranks in another order, amplified by logits / t with t ~ 0.1 in the softmax), which
+  // can swap near-tied items in a top-10 list: list metrics (gini, novelty, personalization) then
+  // move in their 5th digit.
+  static void expect_one_process_steps(
+      const std::vector<std::pair<std::string, std::string>>& variants,
+      const std::string& three_ranks) {
+    for (const auto& [name, flags] : variants) {
+      const std::vector<int> counts =
+          name == three_ranks ? std::vector<int>{1, 2, 3} : std::vector<int>{1, 2};
+      for (int ranks : counts) {
+        const auto r = train(ranks, "--run-name " + name + std::to_string(ranks) + " " + flags);
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+      }
+      const auto one = validation_metrics(name + "1");
+      ASSERT_FALSE(one.empty()) << name;
+      for (int ranks : counts) {
+        if (ranks == 1) continue;
+        const std::string many_run = name + std::to_string(ranks);
+        EXPECT_LT(compare(name + "1", many_run), 1e-5) << many_run;
+        const auto many = validation_metrics(many_run);
+        ASSERT_EQ(many.size(), one.size()) << many_run;
+        for (const auto& [metric, value] : one)
+          EXPECT_NEAR(many.at(metric), value, 1e-3 * std::max(1.0, std::abs(value)))
+              << many_run << " " << metric;
+      }
+    }
+  }
   static void copy_run(const std::string& from, const std::string& to) {
     for (const char* top : {"checkpoints", "results"})
       fs::copy(dir_->path() / top / from, dir_->path() / top / to, fs::copy_options::recursive);
@@ -115,26 +146,7 @@ TEST_F(DistributedTrain, DotScorerAndPairwiseLossesMakeTheOneProcessSteps) {
       {"dot", "--set model.scorer=dot"},
       {"dotsoftmax", "--set model.scorer=dot --set training.loss=softmax"},
       {"mlpbpr", "--set training.loss=bpr"}};
-  for (const auto& [name, flags] : variants) {
-    for (int ranks : {1, 2, 3}) {
-      if (name != "dot" && ranks == 3) continue;  // 2 ranks already split every batch
-      const auto r = train(ranks, "--run-name " + name + std::to_string(ranks) + " " + flags);
-      ASSERT_EQ(r.exit_code, 0) << r.output;
-    }
-    EXPECT_LT(compare(name + "1", name + "2"), 1e-5) << name;
-    if (name == "dot") {
-      EXPECT_LT(compare(name + "1", name + "3"), 1e-5);
-    }
-    // Parameters agree to rounding (item-tower rows computed over each rank's items, amplified by
-    // logits / t with t ~ 0.1 in the softmax), which can swap near-tied items in a top-10 list:
-    // the list metrics (gini, novelty, personalization) then move in their 5th digit.
-    const auto one = validation_metrics(name + "1");
-    const auto two = validation_metrics(name + "2");
-    ASSERT_EQ(two.size(), one.size()) << name;
-    for (const auto& [metric, value] : one)
-      EXPECT_NEAR(two.at(metric), value, 1e-3 * std::max(1.0, std::abs(value)))
-          << name << " " << metric;
-  }
+  expect_one_process_steps(variants, "dot");
   // The checkpoint records the scorer; the default (mlp) config refuses to evaluate it.
   const auto refused = run(1, "evaluate --run-name dotsoftmax1 --task full --log-level warn");
   EXPECT_NE(refused.exit_code, 0);
@@ -170,27 +182,7 @@ TEST_F(DistributedTrain, HistoryPoolingMakesTheOneProcessSteps) {
       {"histbce", history + "--set training.loss=bce"},
       {"histsoftmax", history + "--set training.loss=softmax"},
       {"histpreceding", history + "--set model.user_history_training=preceding"}};
-  for (const auto& [name, flags] : variants) {
-    for (int ranks : {1, 2, 3}) {
-      if (name != "histbce" && ranks == 3) continue;  // 2 ranks already split every batch
-      const auto r = train(ranks, "--run-name " + name + std::to_string(ranks) + " " + flags);
-      ASSERT_EQ(r.exit_code, 0) << r.output;
-    }
-    EXPECT_LT(compare(name + "1", name + "2"), 1e-5) << name;
-    if (name == "histbce") {
-      EXPECT_LT(compare(name + "1", name + "3"), 1e-5);
-    }
-    const auto one = validation_metrics(name + "1");
-    ASSERT_FALSE(one.empty());
-    for (int ranks : {2, 3}) {
-      if (name != "histbce" && ranks == 3) continue;
-      const auto many = validation_metrics(name + std::to_string(ranks));
-      ASSERT_EQ(many.size(), one.size()) << name;
-      for (const auto& [metric, value] : one)
-        EXPECT_NEAR(many.at(metric), value, 1e-3 * std::max(1.0, std::abs(value)))
-            << name << " on " << ranks << " " << metric;
-    }
-  }
+  expect_one_process_steps(variants, "histbce");
   // Item-sharded evaluation of one checkpoint: the one-process metrics and lists, exactly.
   for (const std::string task : {"full", "sampled"}) {
     nlohmann::json reference;
