@@ -164,7 +164,7 @@ double run_steps(Trainer& t, dist::Communicator& comm, double seconds) {
     ItemSide side;
     const BatchDraws draws{uint64_t(steps), batch.positions,
                            t.config.model.item_id_dropout.value_or(0),
-                           t.config.model.user_id_dropout.value_or(0)};
+                           t.config.model.user_id_dropout.value_or(0), batch.positive_rows};
     const torch::Tensor logits =
         t.model->forward(batch.users, batch.items, t.features, &side, draws);
     torch::Tensor loss =

@@ -85,7 +85,7 @@ void train_step(Setup& s, const Batch& batch, bool contrastive, PhaseTimes& time
   const torch::Tensor logits =
       s.model->forward(batch.users, batch.items, s.features, &side,
                        BatchDraws{0, batch.positions, s.config.model.item_id_dropout.value_or(0),
-                                  s.config.model.user_id_dropout.value_or(0)});
+                                  s.config.model.user_id_dropout.value_or(0), batch.positive_rows});
   // The mean equals the trainer's sum / global_pairs in a single process.
   torch::Tensor loss =
       tc.bce_weight * torch::binary_cross_entropy_with_logits(logits, batch.labels);

@@ -138,7 +138,7 @@ bool dropping(double p) { return p > 0 && torch::GradMode::is_enabled(); }
 // find itself in the user vector.
 torch::Tensor Recommender::history_exclusion(const torch::Tensor& items,
                                              const BatchDraws& draws) const {
-  if (draws.history_rows.defined()) return {};  // the items before the positive exclude it
+  if (pools_preceding(draws)) return {};  // the items before the positive exclude it
   return pools_history() && network_->is_training() ? items : torch::Tensor();
 }
 
@@ -188,7 +188,7 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
   const torch::Tensor cpu_users = users.to(torch::kCPU).contiguous();
   const torch::Tensor no_history = rows.eq(shape_.num_users).to(torch::kCPU).contiguous();
   const torch::Tensor preceding_rows =
-      draws.history_rows.defined() ? draws.history_rows.contiguous() : torch::Tensor();
+      pools_preceding(draws) ? draws.positive_rows.contiguous() : torch::Tensor();
   const UserHistory::Gathered g =
       preceding_rows.defined()
           ? history_->gather_preceding(cpu_users, no_history, preceding_rows)

@@ -53,9 +53,9 @@ struct BatchDraws {
   torch::Tensor pair_positions;  // int64 [B] on the CPU; undefined: torch's generator draws
   double item_id_dropout = 0.0;  // chance that a distinct item uses the unknown-item row
   double user_id_dropout = 0.0;  // chance that a distinct user uses the unknown-user row
-  // model.user_history_training preceding: int64 [B] on the CPU, the training row of the
-  // positive each pair belongs to, whose earlier items the pair pools. Undefined: the latest.
-  torch::Tensor history_rows;
+  // Training: int64 [B] on the CPU, the training row of the positive each pair belongs to; with
+  // model.user_history_training preceding the pair pools that row's earlier items.
+  torch::Tensor positive_rows;
 };
 
 class Recommender {
@@ -81,8 +81,9 @@ class Recommender {
   ItemSide item_side(const torch::Tensor& items, const ItemFeatures& features,
                      const BatchDraws& draws = {});
   // The user tower's input [B, D]: the user ID row, plus with model.user_history mean the mean
-  // item ID row of the user's history: the items before draws.history_rows[b] when given, else
-  // the latest ones without exclude[b] (the pair's item in training).
+  // item ID row of the user's history: with model.user_history_training preceding and
+  // draws.positive_rows, the items before positive_rows[b], else the latest ones without
+  // exclude[b] (the pair's item in training).
   torch::Tensor user_tokens(const torch::Tensor& users, const BatchDraws& draws = {},
                             const torch::Tensor& exclude = {});
 
@@ -91,6 +92,10 @@ class Recommender {
   // (pooled_item_rows.h, a collective: every rank calls user_tokens together), unless shared.
   void set_user_history(std::shared_ptr<const UserHistory> history);
   bool pools_history() const { return spec_.config.user_history == "mean"; }
+  bool pools_preceding(const BatchDraws& draws) const {
+    return pools_history() && spec_.config.user_history_training == "preceding" &&
+           draws.positive_rows.defined();
+  }
   // Scoring (validation, item-sharded evaluation) calls user_tokens a different number of times
   // on each rank: the rows of every history item, taken once (from the whole table, or when
   // sharded by one rows_from_owners: every rank calls it together), then serve user_tokens

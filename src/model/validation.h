@@ -1,7 +1,8 @@
 // Per-epoch validation: val_loss (BCE on the validation positives and a fixed set of sampled
 // negatives, identical every epoch so epochs are comparable) and the ranking metrics of eval/ on
 // the validation part (val_ndcg@10, val_hit_rate@10, ...) in the task training.validation_task
-// names (sampled or full), any of which can drive early stopping, the plateau scheduler and HPO.
+// names (sampled, full or cold_item), any of which can drive early stopping, the plateau scheduler
+// and HPO.
 #pragma once
 
 #include <torch/torch.h>

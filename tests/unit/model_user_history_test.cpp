@@ -163,14 +163,16 @@ TEST(UserHistory, TrainingLeavesThePositiveOutAndScoringDoesNot) {
 
 TEST(UserHistory, DrawsWithHistoryRowsPoolTheItemsBeforeThePositive) {
   torch::manual_seed(7);
-  Recommender model(history_spec(50), model_test::tiny_shape());
+  NetworkSpec spec = history_spec(50);
+  spec.config.user_history_training = "preceding";
+  Recommender model(spec, model_test::tiny_shape());
   model.set_user_history(std::make_shared<UserHistory>(tiny_train(), 10, 50));
   const torch::Tensor users_w = model.tables()[0]->weight().detach();
   const torch::Tensor items_w = model.tables()[1]->weight().detach();
   model.train(true);
   torch::NoGradGuard no_grad;
   BatchDraws draws;
-  draws.history_rows = torch::tensor({3, 2}, torch::kLong);  // rows of user 0 at t=40 and t=30
+  draws.positive_rows = torch::tensor({3, 2}, torch::kLong);  // rows of user 0 at t=40 and t=30
   const torch::Tensor tokens = model.user_tokens(torch::tensor({0, 0}, torch::kLong), draws,
                                                  torch::tensor({1, 4}, torch::kLong));
   EXPECT_TRUE(torch::allclose(tokens[0], users_w[0] + (items_w[2] + items_w[5]) / 2, 1e-6, 1e-6));

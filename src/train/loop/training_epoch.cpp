@@ -38,9 +38,6 @@ EpochEnd TrainingRun::train_epoch(int epoch, EpochTotals& totals) {
                        root_ && options_.progress);
   progress.advance(uint64_t(first));
   model_->train(true);
-  // model.user_history_training preceding: each pair pools the items before its positive.
-  const bool preceding_history =
-      model_->pools_history() && config_.model.user_history_training == "preceding";
   for (int64_t mb = first; mb < micro_batches; ++mb) {
     const model::Batch batch = batches_->batch(mb, batch_size);
     seed_batch_generator(seed, epoch, mb, rank_);
@@ -61,7 +58,7 @@ EpochEnd TrainingRun::train_epoch(int epoch, EpochTotals& totals) {
       model::ItemSide side;
       model::BatchDraws draws{batch_seed(seed, epoch, mb), batch.positions,
                               *config_.model.item_id_dropout, *config_.model.user_id_dropout,
-                              preceding_history ? batch.positive_rows : torch::Tensor()};
+                              batch.positive_rows};
       const model::BatchLossValue ranking =
           (*batch_loss_)(*model_, batch, data_.features, &side, draws, batch_ranks_.get(), rank_);
       loss = tc.bce_weight * ranking.loss;
