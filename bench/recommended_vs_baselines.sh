@@ -46,6 +46,7 @@ PY
   /usr/bin/time -f "$preset mlp evaluate full: %e s" "$PIXELREC" evaluate -c "$cfg" \
     --run-name mlp_default --task full --recommender multimodal,$BASELINES --log-level warn
   for target in ease ials; do
+    rm -rf "$dir/results/hpo/$target"  # a rerun redoes the study
     "$PIXELREC" hpo -c "$cfg" -c configs/hpo/${target}_search.yaml --log-level warn | tail -1
   done
   study=$dir/results/hpo
