@@ -92,6 +92,33 @@ TEST(HpoBaselineCli, EaseLambdaStudyFindsAValueThatReEvaluatesToItsValidationMet
   EXPECT_GT(test["metrics"]["ndcg@10"].get<double>(), 0.0);
 }
 
+// training.validation_task full: the baseline's trials validate on the full catalogue, as the
+// model's trials then do, and the best value is `evaluate --task full --part val`'s.
+TEST(HpoBaselineCli, AFullRankingValidationStudyValidatesOnTheWholeCatalogue) {
+  ScratchDir dir("hpo_baseline_full");
+  const Pipeline p = make_tiny_pipeline(
+      dir.path(), baseline_study_yaml("ease",
+                                      "    evaluation.ease_lambda: {type: float, low: 1.0, high: "
+                                      "20000.0, log: true}\n"));
+  const std::string full = " --set training.validation_task=full";
+  const CommandResult r = run_pixelrec("hpo " + p.config_arg() + full + " --log-level warn");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const fs::path study = dir.path() / "results/hpo/b";
+  const auto trial =
+      nlohmann::json::parse(read_text(study / "trials/trial_0000/eval/ease_full_val.json"));
+  EXPECT_EQ(trial["task"], "full");
+  EXPECT_EQ(trial["part"], "val");
+  const auto best = nlohmann::json::parse(read_text(study / "best_params.json"));
+  const fs::path again = dir.path() / "again.json";
+  const CommandResult e = run_pixelrec(
+      "evaluate --recommender ease --task full --part val " + p.config_arg() +
+      " --set evaluation.ease_lambda=" + best["params"]["evaluation.ease_lambda"].dump() +
+      " --output " + shell_quote(again.string()) + " --log-level warn");
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  EXPECT_NEAR(nlohmann::json::parse(read_text(again))["metrics"]["ndcg@10"].get<double>(),
+              best["value"].get<double>(), 1e-12);
+}
+
 TEST(HpoBaselineCli, AParameterThatCannotChangeTheBaselineIsAConfigError) {
   // Refused when the config loads, before any data is read.
   ScratchDir dir("hpo_baseline_bad");
