@@ -45,6 +45,7 @@ struct ModelConfig {
   // interactions (model/user_history.h).
   std::string user_history = "none";  // none | mean
   int user_history_length = 50;
+  double user_history_decay = 1.0;  // the k-th latest pooled item weighs decay^k (1: plain mean)
   // What a training pair pools: latest (the user's latest items but the pair's own) | preceding
   // (the items before the positive the pair belongs to, as val/test follow the training items).
   std::string user_history_training = "latest";

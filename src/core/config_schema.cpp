@@ -254,6 +254,10 @@ std::vector<FieldSpec> build_fields() {
         "Scorer dot with user_history mean: how many of the user's latest distinct training items "
         "are pooled",
         in_range(1, 100000)),
+      F(double, model.user_history_decay,
+        "Scorer dot with user_history mean: recency weighting of the pool, a weighted mean in "
+        "which the k-th latest pooled item (k = 0, 1, ...) weighs decay^k; 1 is the plain mean",
+        in_range(0.01, 1.0)),
       F(std::string, model.user_history_training,
         "Scorer dot with user_history mean: what a training pair pools. latest (the user's "
         "latest items, leaving the pair's own item out) or preceding (the user's items before "

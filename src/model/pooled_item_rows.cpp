@@ -41,15 +41,19 @@ torch::Tensor history_sums_from_owners(dist::TensorCollectives& ranks, const Own
                                            all.remainder(keys.base) - 1);  // -1 matches no item
   // This rank's part: its own rows of every key's history, in history order.
   const int64_t* item = g.items.data_ptr<int64_t>();
+  const float* item_weight = g.weight.data_ptr<float>();
   std::vector<int64_t> rows, places;
+  std::vector<float> weights;
   for (int64_t k = 0; k < g.items.size(0); ++k)
     if (owns(owned, item[k])) {
       rows.push_back(item[k] - owned.begin);
       places.push_back(g.pair.data_ptr<int64_t>()[k]);
+      weights.push_back(item_weight[k]);
     }
   const auto index = torch::TensorOptions(torch::kLong).device(weight.device());
   // Looked up even when empty, so that every rank's backward reaches the allreduce.
-  const torch::Tensor own_rows = owned.table.lookup(torch::tensor(rows, index));
+  const torch::Tensor own_rows = owned.table.lookup(torch::tensor(rows, index)) *
+                                 torch::tensor(weights, weight.options()).unsqueeze(1);
   const torch::Tensor partial = torch::zeros({all.size(0), weight.size(1)}, own_rows.options())
                                     .index_add(0, torch::tensor(places, index), own_rows);
   const torch::Tensor at = torch::searchsorted(all, keys.keys.to(torch::kCPU)).to(weight.device());

@@ -33,8 +33,8 @@ struct HistoryKeys {
   bool preceding_rows = false;
 };
 
-// Returns [n, D]: the sum of the rows of each key's history, each row from its owner (per-rank
-// partial sums, then summed over ranks).
+// Returns [n, D]: the weighted sum (Gathered::weight) of the rows of each key's history, each row
+// from its owner (per-rank partial sums, then summed over ranks).
 torch::Tensor history_sums_from_owners(dist::TensorCollectives& ranks, const OwnedItemRows& owned,
                                        const UserHistory& history, const HistoryKeys& keys);
 

@@ -217,7 +217,8 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
     return id + torch::zeros_like(id).index_put({at}, sums) / count;
   }
   if (g.items.size(0) == 0) return id;
-  const torch::Tensor item_rows = history_rows(g.items.to(device_));
+  const torch::Tensor item_rows =
+      history_rows(g.items.to(device_)) * g.weight.to(device_).unsqueeze(1);
   const torch::Tensor sum = torch::zeros_like(id).index_add(0, g.pair.to(device_), item_rows);
   return id + sum / count;
 }

@@ -62,7 +62,8 @@ std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const Spl
   // The history is the training split's (val and test interactions are never pooled).
   if (model.pools_history()) {
     model.set_user_history(std::make_shared<UserHistory>(split.train, split.num_train_users(),
-                                                         model.spec().config.user_history_length));
+                                                         model.spec().config.user_history_length,
+                                                         model.spec().config.user_history_decay));
   }
   if (world > 1) {
     // The history rows of other shards, kept from the whole table before it is sharded.

@@ -6,9 +6,29 @@
 #include "core/errors.h"
 
 namespace pixelrec::model {
+namespace {
 
-UserHistory::UserHistory(const IndexedInteractions& train, uint32_t num_users, int length)
-    : length_(length), row_user_(train.user) {
+// Room for `bound` pooled items of `pairs` pairs, every pair's total weight 0.
+UserHistory::Gathered allocate(int64_t bound, int64_t pairs) {
+  return {torch::empty({bound}, torch::kLong), torch::empty({bound}, torch::kLong),
+          torch::empty({bound}, torch::kFloat), torch::zeros({pairs}, torch::kFloat)};
+}
+
+UserHistory::Gathered narrowed(UserHistory::Gathered g, int64_t n) {
+  g.items = g.items.narrow(0, 0, n);
+  g.pair = g.pair.narrow(0, 0, n);
+  g.weight = g.weight.narrow(0, 0, n);
+  return g;
+}
+
+}  // namespace
+
+UserHistory::UserHistory(const IndexedInteractions& train, uint32_t num_users, int length,
+                         double decay)
+    : length_(length), decay_powers_(size_t(std::max(length, 0))), row_user_(train.user) {
+  PIXELREC_CHECK(decay > 0.0 && decay <= 1.0, "a history decay in (0, 1]");
+  double power = 1.0;
+  for (float& w : decay_powers_) w = float(power), power *= decay;
   // Interactions grouped by user, each group latest first (ties: the later row first).
   std::vector<uint32_t> order(train.size());
   std::iota(order.begin(), order.end(), 0u);
@@ -57,24 +77,24 @@ UserHistory::Gathered UserHistory::gather(const torch::Tensor& users,
   int64_t total = 0;
   for (int64_t b = 0; b < pairs; ++b)
     if (pooled(b)) total += offsets_[size_t(user[b]) + 1] - offsets_[size_t(user[b])];
-  Gathered g{torch::empty({total}, torch::kLong), torch::empty({total}, torch::kLong),
-             torch::zeros({pairs}, torch::kFloat)};
+  Gathered g = allocate(total, pairs);
   int64_t* item = g.items.data_ptr<int64_t>();
   int64_t* pair = g.pair.data_ptr<int64_t>();
+  float* weight = g.weight.data_ptr<float>();
   float* count = g.count.data_ptr<float>();
   int64_t n = 0;
   for (int64_t b = 0; b < pairs; ++b) {
     if (!pooled(b)) continue;
+    size_t k = 0;
     for (const int64_t* it = begin(uint32_t(user[b])); it != end(uint32_t(user[b])); ++it) {
       if (left_out && *it == left_out[b]) continue;  // items are distinct: at most one
       item[n] = *it;
-      pair[n++] = b;
-      count[b] += 1;
+      pair[n] = b;
+      weight[n] = decay_powers_[k++];
+      count[b] += weight[n++];
     }
   }
-  g.items = g.items.narrow(0, 0, n);
-  g.pair = g.pair.narrow(0, 0, n);
-  return g;
+  return narrowed(std::move(g), n);
 }
 
 torch::Tensor UserHistory::users_of_rows(const torch::Tensor& rows) const {
@@ -107,10 +127,10 @@ UserHistory::Gathered UserHistory::gather_preceding(const torch::Tensor& users,
     const int64_t earlier = timeline_offsets_[size_t(user[b]) + 1] - place_[size_t(row[b])] - 1;
     bound += std::min<int64_t>(length_, earlier);
   }
-  Gathered g{torch::empty({bound}, torch::kLong), torch::empty({bound}, torch::kLong),
-             torch::zeros({pairs}, torch::kFloat)};
+  Gathered g = allocate(bound, pairs);
   int64_t* item = g.items.data_ptr<int64_t>();
   int64_t* pair = g.pair.data_ptr<int64_t>();
+  float* weight = g.weight.data_ptr<float>();
   float* count = g.count.data_ptr<float>();
   // seen[i] == b: item i is already pooled for pair b (one buffer per call, not per pair).
   std::vector<int64_t> seen(size_t(num_items_), -1);
@@ -121,18 +141,18 @@ UserHistory::Gathered UserHistory::gather_preceding(const torch::Tensor& users,
     const int64_t own = timeline_items_[size_t(place_[size_t(r)])];
     seen[size_t(own)] = b;
     const int64_t last = timeline_offsets_[size_t(user[b]) + 1];
-    for (int64_t k = place_[size_t(r)] + 1; k < last && count[b] < float(length_); ++k) {
+    int taken = 0;
+    for (int64_t k = place_[size_t(r)] + 1; k < last && taken < length_; ++k) {
       const int64_t it = timeline_items_[size_t(k)];
       if (seen[size_t(it)] == b) continue;
       seen[size_t(it)] = b;
       item[n] = it;
-      pair[n++] = b;
-      count[b] += 1;
+      pair[n] = b;
+      weight[n] = decay_powers_[size_t(taken++)];
+      count[b] += weight[n++];
     }
   }
-  g.items = g.items.narrow(0, 0, n);
-  g.pair = g.pair.narrow(0, 0, n);
-  return g;
+  return narrowed(std::move(g), n);
 }
 
 }  // namespace pixelrec::model

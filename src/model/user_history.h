@@ -3,7 +3,9 @@
 // adds the mean of these items' ID embeddings to the user's ID embedding. Evaluation uses the
 // training history only (val and test interactions are never pooled). For
 // model.user_history_training preceding it also keeps every user's whole training timeline, so a
-// training pair can pool the L distinct items before its positive instead.
+// training pair can pool the L distinct items before its positive instead. With
+// model.user_history_decay d < 1 the pool is a weighted mean: the k-th latest pooled item
+// (k = 0, 1, ...) weighs d^k.
 #pragma once
 
 #include <torch/torch.h>
@@ -18,7 +20,7 @@ namespace pixelrec::model {
 class UserHistory {
  public:
   // Users >= num_users (cold users) have an empty history.
-  UserHistory(const IndexedInteractions& train, uint32_t num_users, int length);
+  UserHistory(const IndexedInteractions& train, uint32_t num_users, int length, double decay = 1.0);
 
   uint32_t num_users() const { return uint32_t(offsets_.size() - 1); }
   const int64_t* begin(uint32_t user) const { return items_.data() + offsets_[user]; }
@@ -28,9 +30,10 @@ class UserHistory {
 
   // The pooled items of `pairs` (users int64 [B] on the CPU; a user of `no_history` or beyond
   // num_users pools nothing), leaving out exclude[b] (int64 [B], or undefined) from pair b:
-  // flat items [N], the pair each belongs to [N] and each pair's count (float [B]).
+  // flat items [N], the pair each belongs to [N], each item's weight in its pair's pool (float
+  // [N], 1 for the latest, then decay^k) and each pair's total weight (float [B]; 0: nothing).
   struct Gathered {
-    torch::Tensor items, pair, count;
+    torch::Tensor items, pair, weight, count;
   };
   Gathered gather(const torch::Tensor& users, const torch::Tensor& no_history,
                   const torch::Tensor& exclude) const;
@@ -45,7 +48,8 @@ class UserHistory {
 
  private:
   int length_;
-  std::vector<int64_t> offsets_;  // [num_users + 1]
+  std::vector<float> decay_powers_;  // [length]: decay^k
+  std::vector<int64_t> offsets_;     // [num_users + 1]
   std::vector<int64_t> items_;
   // Every training row, grouped by user, each group latest first; place_[row] is its index.
   std::vector<int64_t> timeline_offsets_, timeline_items_, place_;

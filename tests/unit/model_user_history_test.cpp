@@ -99,6 +99,32 @@ TEST(UserHistory, EpochBatchesNameThePositiveRowOfEveryPair) {
   EXPECT_EQ(positives, train.size());
 }
 
+// model.user_history_decay d: the k-th latest pooled item weighs d^k, and a pair's count is
+// the total weight, in both the latest and the preceding gathers.
+TEST(UserHistory, DecayWeighsTheKthLatestPooledItemByDecayToTheK) {
+  const UserHistory decayed(tiny_train(), 3, 50, 0.5);
+  const torch::Tensor no_skip = torch::zeros({2}, torch::kBool);
+  // User 0 pools 1, 2, 5 (latest first), leaving 2 out of pair 1.
+  const UserHistory::Gathered latest = decayed.gather(torch::tensor({0, 0}, torch::kLong), no_skip,
+                                                      torch::tensor({9, 2}, torch::kLong));
+  EXPECT_TRUE(torch::equal(latest.items, torch::tensor({1, 2, 5, 1, 5}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(latest.weight, torch::tensor({1.0f, 0.5f, 0.25f, 1.0f, 0.5f})));
+  EXPECT_TRUE(torch::equal(latest.count, torch::tensor({1.75f, 1.5f})));
+  // Row 3 (item 1, t=40) pools 2 then 5; row 2 (item 2, t=30) pools 5 then 1.
+  const UserHistory::Gathered before = decayed.gather_preceding(
+      torch::tensor({0, 0}, torch::kLong), no_skip, torch::tensor({3, 2}, torch::kLong));
+  EXPECT_TRUE(torch::equal(before.items, torch::tensor({2, 5, 5, 1}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(before.weight, torch::tensor({1.0f, 0.5f, 1.0f, 0.5f})));
+  EXPECT_TRUE(torch::equal(before.count, torch::tensor({1.5f, 1.5f})));
+  // Decay 1 is the plain mean: every weight 1.
+  const UserHistory plain(tiny_train(), 3, 50);
+  EXPECT_TRUE(torch::equal(
+      plain.gather(torch::tensor({0}, torch::kLong), no_skip.narrow(0, 0, 1), {}).weight,
+      torch::ones({3})));
+  EXPECT_ANY_THROW(UserHistory(tiny_train(), 3, 50, 0.0));
+  EXPECT_ANY_THROW(UserHistory(tiny_train(), 3, 50, 1.5));
+}
+
 NetworkSpec history_spec(int length) {
   NetworkSpec spec = model_test::tiny_spec("concat");
   spec.config.scorer = "dot";
@@ -127,6 +153,12 @@ TEST(UserHistory, UserTokenIsTheIdRowPlusTheMeanOfTheHistoryRows) {
   EXPECT_TRUE(torch::allclose(left_out[0], users_w[0] + items_w[1], 1e-6, 1e-6));
   EXPECT_TRUE(torch::allclose(left_out[1], tokens[1], 1e-6, 1e-6));
   EXPECT_TRUE(torch::allclose(left_out[4], tokens[0], 1e-6, 1e-6));
+  // With decay 0.5 the user token adds the weighted mean: (1 * row 1 + 0.5 * row 2) / 1.5.
+  model.set_user_history(std::make_shared<UserHistory>(tiny_train(), 10, 2, 0.5));
+  const torch::Tensor decayed = model.user_tokens(users);
+  EXPECT_TRUE(
+      torch::allclose(decayed[0], users_w[0] + (items_w[1] + 0.5 * items_w[2]) / 1.5, 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(decayed[1], tokens[1], 1e-6, 1e-6));
 }
 
 TEST(UserHistory, TrainingLeavesThePositiveOutAndScoringDoesNot) {
@@ -236,8 +268,10 @@ PoolingStep pooling_step(Recommender& model, const torch::Tensor& users, const t
 // process's rows with their whole gradient; a rank without pairs in a batch still takes part.
 // For scoring, the history rows taken once serve any number of calls on any rank (no
 // collective per call) and give one process's tokens bitwise.
-TEST(UserHistory, ItemShardedRanksPoolTheOneProcessRowsAndGradients) {
-  const auto history = std::make_shared<UserHistory>(random_train(), 10, 4);
+// With model.user_history_decay each owner weighs its rows as one process does.
+void expect_sharded_pooling_is_one_process(double decay) {
+  SCOPED_TRACE("decay " + std::to_string(decay));
+  const auto history = std::make_shared<UserHistory>(random_train(), 10, 4, decay);
   torch::manual_seed(3);
   const torch::Tensor users = torch::randint(0, 10, {32}, torch::kLong);
   const std::vector<torch::Tensor> batches = {torch::randint(0, 12, {32}, torch::kLong),
@@ -319,11 +353,18 @@ TEST(UserHistory, ItemShardedRanksPoolTheOneProcessRowsAndGradients) {
     for (const auto& tokens : per_rank) EXPECT_TRUE(torch::equal(tokens, scored));
 }
 
+TEST(UserHistory, ItemShardedRanksPoolTheOneProcessRowsAndGradients) {
+  expect_sharded_pooling_is_one_process(1.0);
+  expect_sharded_pooling_is_one_process(0.6);
+}
+
 TEST(UserHistory, CheckpointsRecordThePooling) {
   pixelrec::test::ScratchDir dir("history_ckpt");
   Config config;
-  config.model = history_spec(7).config;
-  Recommender model(history_spec(7), model_test::tiny_shape());
+  NetworkSpec spec = history_spec(7);
+  spec.config.user_history_decay = 0.75;
+  config.model = spec.config;
+  Recommender model(spec, model_test::tiny_shape());
   CheckpointMeta meta;
   meta.config_yaml = config_to_yaml(config);
   meta.content = history_spec(7).content;
@@ -334,6 +375,7 @@ TEST(UserHistory, CheckpointsRecordThePooling) {
   const LoadedCheckpoint loaded = load_checkpoint(path);
   EXPECT_TRUE(loaded.model->pools_history());
   EXPECT_EQ(loaded.model->spec().config.user_history_length, 7);
+  EXPECT_EQ(loaded.model->spec().config.user_history_decay, 0.75);
 }
 
 }  // namespace

@@ -91,7 +91,8 @@ TrainingRun::TrainingRun(const Config& requested, const TrainOptions& options,
   if (run_name_.empty()) run_name_ = default_run_name();
   if (model_->pools_history()) {
     model_->set_user_history(std::make_shared<model::UserHistory>(
-        split.train, split.num_train_users(), config_.model.user_history_length));
+        split.train, split.num_train_users(), config_.model.user_history_length,
+        config_.model.user_history_decay));
   }
   // bpr and softmax compare scores: the MLP head's output bias gets no gradient (see batch_loss.h).
   if (config_.training.loss != "bce") model_->network()->freeze_output_bias();

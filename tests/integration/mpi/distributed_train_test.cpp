@@ -181,7 +181,8 @@ TEST_F(DistributedTrain, HistoryPoolingMakesTheOneProcessSteps) {
   const std::vector<std::pair<std::string, std::string>> variants = {
       {"histbce", history + "--set training.loss=bce"},
       {"histsoftmax", history + "--set training.loss=softmax"},
-      {"histpreceding", history + "--set model.user_history_training=preceding"}};
+      {"histpreceding", history + "--set model.user_history_training=preceding "
+                                  "--set model.user_history_decay=0.6"}};
   expect_one_process_steps(variants, "histbce");
   // Item-sharded evaluation of one checkpoint: the one-process metrics and lists, exactly.
   for (const std::string task : {"full", "sampled"}) {
