@@ -44,6 +44,8 @@ struct ModelConfig {
   // Scorer dot: the user tower adds the mean item ID embedding of the user's last training
   // interactions (model/user_history.h).
   std::string user_history = "none";  // none | mean
+  // false: the user tower leaves out the user's own ID row (the shared unknown-user row instead).
+  bool user_id_embedding = true;
   int user_history_length = 50;
   double user_history_decay = 1.0;  // the k-th latest pooled item weighs decay^k (1: plain mean)
   // What a training pair pools: latest (the user's latest items but the pair's own) | preceding

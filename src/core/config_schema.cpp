@@ -250,6 +250,13 @@ std::vector<FieldSpec> build_fields() {
         "users have none). Under N ranks each rank sums the pooled rows its item shard holds and "
         "the sums are exchanged (docs/distributed.md)",
         one_of({"none", "mean"})),
+      F(bool, model.user_id_embedding,
+        "Scorer dot with user_history mean: whether the user tower adds the user's own ID "
+        "embedding to the pooled history. false: every user's ID part is the shared "
+        "unknown-user row, so the history alone tells users apart (as in YouTube DNN): nothing "
+        "per user to overfit when users have few interactions, and a user's vector follows "
+        "their latest items",
+        any_bool),
       F(int, model.user_history_length,
         "Scorer dot with user_history mean: how many of the user's latest distinct training items "
         "are pooled",

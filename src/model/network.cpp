@@ -66,6 +66,11 @@ NetworkImpl::NetworkImpl(NetworkSpec spec) : spec_(std::move(spec)) {
     throw ConfigError(
         "model.user_history mean pools the history into the dot scorer's user tower; set "
         "model.scorer: dot (or model.user_history: none)");
+  if (!c.user_id_embedding && c.user_history != "mean")
+    throw ConfigError(
+        "model.user_id_embedding false leaves the user's pooled history as the only thing that "
+        "tells users apart; set model.user_history: mean (with model.scorer: dot), or "
+        "model.user_id_embedding: true");
   if (!dot() && c.fusion_hidden_dims.empty())
     throw ConfigError(
         "model.fusion_hidden_dims is empty; give at least one layer, e.g. [256, 128]");

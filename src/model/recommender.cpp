@@ -181,7 +181,10 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
     rows = torch::where(dropped.index_select(0, inverse), torch::full_like(rows, shape_.num_users),
                         rows);
   }
-  const torch::Tensor id = users_.lookup(rows);
+  // model.user_id_embedding false: every user's ID part is the unknown-user row, one shared
+  // vector; the pooled history alone tells users apart.
+  const torch::Tensor id = users_.lookup(
+      spec_.config.user_id_embedding ? rows : torch::full_like(rows, shape_.num_users));
   if (!pools_history()) return id;
   PIXELREC_CHECK(history_, "model.user_history mean needs set_user_history before scoring");
   // Users dropped to the unknown row (as cold users) pool no history either.

@@ -161,6 +161,24 @@ TEST(UserHistory, UserTokenIsTheIdRowPlusTheMeanOfTheHistoryRows) {
   EXPECT_TRUE(torch::allclose(decayed[1], tokens[1], 1e-6, 1e-6));
 }
 
+// model.user_id_embedding false: the ID part is the shared unknown-user row (10) for everyone,
+// so a user without history gets that row alone and the history tells the others apart.
+TEST(UserHistory, WithoutTheUserIdEveryUserIsTheSharedRowPlusTheirHistory) {
+  torch::manual_seed(5);
+  NetworkSpec spec = history_spec(2);
+  spec.config.user_id_embedding = false;
+  Recommender model(spec, model_test::tiny_shape());
+  model.set_user_history(std::make_shared<UserHistory>(tiny_train(), 10, 2));
+  const torch::Tensor users_w = model.tables()[0]->weight();
+  const torch::Tensor items_w = model.tables()[1]->weight();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor tokens = model.user_tokens(torch::tensor({0, 1, 2, 12}, torch::kLong));
+  EXPECT_TRUE(torch::allclose(tokens[0], users_w[10] + (items_w[1] + items_w[2]) / 2, 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(tokens[1], users_w[10] + items_w[7], 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(tokens[2], users_w[10], 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(tokens[3], users_w[10], 1e-6, 1e-6));
+}
+
 TEST(UserHistory, TrainingLeavesThePositiveOutAndScoringDoesNot) {
   torch::manual_seed(6);
   Recommender model(history_spec(50), model_test::tiny_shape());
@@ -218,6 +236,11 @@ TEST(UserHistory, MeanPoolingNeedsTheDotScorerAndAHistory) {
   NetworkSpec unknown = history_spec(50);
   unknown.config.user_history = "max";
   EXPECT_THROW(Recommender(unknown, model_test::tiny_shape()), ConfigError);
+  // Without the ID row and without a history every user would be the same vector.
+  NetworkSpec anonymous = history_spec(50);
+  anonymous.config.user_history = "none";
+  anonymous.config.user_id_embedding = false;
+  EXPECT_THROW(Recommender(anonymous, model_test::tiny_shape()), ConfigError);
   // Item-sharded, the pooled rows come from the other ranks: scoring without the shared rows (or
   // training without ranks) is a bug.
   Recommender sharded(history_spec(50), model_test::tiny_shape());
@@ -363,6 +386,7 @@ TEST(UserHistory, CheckpointsRecordThePooling) {
   Config config;
   NetworkSpec spec = history_spec(7);
   spec.config.user_history_decay = 0.75;
+  spec.config.user_id_embedding = false;
   config.model = spec.config;
   Recommender model(spec, model_test::tiny_shape());
   CheckpointMeta meta;
@@ -376,6 +400,7 @@ TEST(UserHistory, CheckpointsRecordThePooling) {
   EXPECT_TRUE(loaded.model->pools_history());
   EXPECT_EQ(loaded.model->spec().config.user_history_length, 7);
   EXPECT_EQ(loaded.model->spec().config.user_history_decay, 0.75);
+  EXPECT_FALSE(loaded.model->spec().config.user_id_embedding);
 }
 
 }  // namespace
