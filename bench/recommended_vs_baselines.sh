@@ -8,7 +8,14 @@
 #     baseline study (hyperparameter_search.target),
 #   - cold items (the cold_item task, on an item split) of the recommended model against
 #     content-KNN and popularity, with data.numeric_source train_interactions (leak-free).
-# Usage: [PRESETS='small hard'] [COLD_ONLY=1] [WITH_50K=0] bench/recommended_vs_baselines.sh [build-dir].
+# The recommended model is trained once per training seed in SEEDS (default 42 7 123: one run is
+# not enough to tell 5% apart, least of all on cold items); its runs are recommended (seed 42) and
+# recommended_s<seed>, recommended_leakfree[_s<seed>] for cold items.
+# RECOMMENDED_ONLY=1 re-runs only the recommended model (after a change to it or to
+# configs/recommended.yaml), keeping the default model's and the baselines' results of an earlier
+# run (on pixelrec50k: evaluate with --recommender multimodal only).
+# Usage: [PRESETS='small hard'] [SEEDS='42 7 123'] [COLD_ONLY=1] [RECOMMENDED_ONLY=1] [WITH_50K=0]
+#   bench/recommended_vs_baselines.sh [build-dir].
 # Writes under bench-out/recommended/ (and bench-out/full50k/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +23,10 @@ BUILD=${1:-build}
 PIXELREC=$BUILD/src/pixelrec
 OUT=bench-out/recommended
 BASELINES=random,popularity,itemknn,userknn,contentknn,ease,ials
+SEEDS=${SEEDS:-42 7 123}
+run_name() {  # base name, seed: seed 42 keeps the base name
+  if [ "$2" = 42 ]; then echo "$1"; else echo "$1_s$2"; fi
+}
 best() {  # study folder, key: the best trial's value of key
   python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['params'][sys.argv[2]])" \
     "$1/best_params.json" "$2"
@@ -26,11 +37,18 @@ for preset in ${PRESETS:-small hard}; do
   [ -d "$dir/cache" ] || { echo "run bench/recommended_search.sh first"; exit 1; }
   echo "== $preset (load $(cut -d' ' -f1-3 /proc/loadavg))"
   if [ "${COLD_ONLY:-0}" = 0 ]; then
-  "$PIXELREC" train -c configs/recommended.yaml -c "$cfg" --no-progress --overwrite \
-    --run-name recommended --log-level warn
+  for seed in $SEEDS; do
+    run=$(run_name recommended "$seed")
+    "$PIXELREC" train -c configs/recommended.yaml -c "$cfg" --no-progress --overwrite \
+      --run-name "$run" --set training.seed="$seed" --log-level warn
+    [ "$seed" = 42 ] || "$PIXELREC" evaluate -c configs/recommended.yaml -c "$cfg" \
+      --run-name "$run" --task full --recommender multimodal --log-level warn
+  done
+  if [ "${RECOMMENDED_ONLY:-0}" = 0 ]; then
   "$PIXELREC" train -c "$cfg" --set training.batch_size=1024 --set training.epochs=10 \
     --set training.patience=3 --set training.early_stopping_metric=val_ndcg@10 --no-progress \
     --overwrite --run-name mlp_default --log-level warn
+  fi
   for run in recommended mlp_default; do
     python3 - "$dir/results/$run/metrics.jsonl" "$preset $run" <<'PY'
 import json, sys
@@ -43,6 +61,7 @@ PY
   /usr/bin/time -f "$preset recommended evaluate full: %e s" "$PIXELREC" evaluate \
     -c configs/recommended.yaml -c "$cfg" --run-name recommended --task full \
     --recommender multimodal --log-level warn
+  if [ "${RECOMMENDED_ONLY:-0}" = 0 ]; then
   /usr/bin/time -f "$preset mlp evaluate full: %e s" "$PIXELREC" evaluate -c "$cfg" \
     --run-name mlp_default --task full --recommender multimodal,$BASELINES --log-level warn
   for target in ease ials; do
@@ -59,6 +78,7 @@ PY
     --set evaluation.ials_alpha="$(best $study/ials evaluation.ials_alpha)" \
     --output "$dir/results/eval_tuned/ials_full.json"
   fi
+  fi
   # Cold items, leak-free: leave_one_out leaves almost no cold item (2 on small), so an item split
   # (data.splitting.strategy item: held-out items never seen in training), a second store with
   # data.numeric_source train_interactions, the recommended model trained on it, and its
@@ -69,11 +89,16 @@ PY
   [ -d "$dir/split_item" ] || "$PIXELREC" split -c "$cfg" "${leak[@]}" --log-level warn
   [ -d "$dir/cache_leakfree" ] || "$PIXELREC" cache -c "$cfg" "${leak[@]}" --log-level warn
   # Every val item of an item split is cold: validate on them (configs/recommended.yaml's note).
-  "$PIXELREC" train -c configs/recommended.yaml -c "$cfg" "${leak[@]}" --no-progress --overwrite \
-    --set training.validation_task=cold_item --run-name recommended_leakfree --log-level warn
-  "$PIXELREC" evaluate -c configs/recommended.yaml -c "$cfg" "${leak[@]}" \
-    --run-name recommended_leakfree --task cold_item --recommender multimodal,contentknn,popularity \
-    --log-level warn
+  for seed in $SEEDS; do
+    run=$(run_name recommended_leakfree "$seed")
+    recommenders=multimodal
+    [ "$seed" = 42 ] && recommenders=multimodal,contentknn,popularity
+    "$PIXELREC" train -c configs/recommended.yaml -c "$cfg" "${leak[@]}" --no-progress \
+      --overwrite --set training.validation_task=cold_item --set training.seed="$seed" \
+      --run-name "$run" --log-level warn
+    "$PIXELREC" evaluate -c configs/recommended.yaml -c "$cfg" "${leak[@]}" --run-name "$run" \
+      --task cold_item --recommender "$recommenders" --log-level warn
+  done
 done
 # pixelrec50k (its data: bench/full_ranking_50k.sh prepare): the recommended model against every
 # baseline that fits. EASE^R refuses 82,865 items (its item x item matrix would hold 27 GB; see
@@ -86,5 +111,7 @@ if [ "${WITH_50K:-1}" = 1 ]; then
     -c configs/recommended.yaml -c "$d50/data.yaml" --no-progress --overwrite \
     --run-name recommended --log-level warn
   "$PIXELREC" evaluate -c configs/recommended.yaml -c "$d50/data.yaml" --run-name recommended \
-    --task full --recommender multimodal,popularity,itemknn,userknn,contentknn,ials --log-level warn
+    --task full --log-level warn --recommender \
+    "$([ "${RECOMMENDED_ONLY:-0}" = 1 ] && echo multimodal ||
+       echo multimodal,popularity,itemknn,userknn,contentknn,ials)"
 fi
