@@ -27,8 +27,8 @@ bool owns(const OwnedItemRows& owned, int64_t item) {
 
 }  // namespace
 
-torch::Tensor history_sums_from_owners(dist::TensorCollectives& ranks, const OwnedItemRows& owned,
-                                       const UserHistory& history, const HistoryKeys& keys) {
+torch::Tensor history_means_from_owners(dist::TensorCollectives& ranks, const OwnedItemRows& owned,
+                                        const UserHistory& history, const HistoryKeys& keys) {
   const torch::Tensor& weight = owned.table.weight();
   // Exchanged where the table lives (NCCL needs device tensors), gathered from on the CPU.
   torch::Tensor all = union_over_ranks(ranks, keys.keys.to(weight.device()));
@@ -57,7 +57,9 @@ torch::Tensor history_sums_from_owners(dist::TensorCollectives& ranks, const Own
   const torch::Tensor partial = torch::zeros({all.size(0), weight.size(1)}, own_rows.options())
                                     .index_add(0, torch::tensor(places, index), own_rows);
   const torch::Tensor at = torch::searchsorted(all, keys.keys.to(torch::kCPU)).to(weight.device());
-  return sum_over_ranks(partial, &ranks).index_select(0, at);
+  // Every rank gathered every key's whole history: its total weight is known here (0: empty).
+  const torch::Tensor total = g.count.clamp_min(1).to(weight.device()).unsqueeze(1);
+  return (sum_over_ranks(partial, &ranks) / total).index_select(0, at);
 }
 
 torch::Tensor rows_from_owners(dist::TensorCollectives& ranks, const OwnedItemRows& owned,

@@ -33,10 +33,11 @@ struct HistoryKeys {
   bool preceding_rows = false;
 };
 
-// Returns [n, D]: the weighted sum (Gathered::weight) of the rows of each key's history, each row
-// from its owner (per-rank partial sums, then summed over ranks).
-torch::Tensor history_sums_from_owners(dist::TensorCollectives& ranks, const OwnedItemRows& owned,
-                                       const UserHistory& history, const HistoryKeys& keys);
+// Returns [n, D]: the weighted mean (Gathered::weight) of the rows of each key's history (zeros
+// for an empty one), each row from its owner (per-rank partial sums, summed over ranks, divided by
+// the history's total weight, which every rank knows).
+torch::Tensor history_means_from_owners(dist::TensorCollectives& ranks, const OwnedItemRows& owned,
+                                        const UserHistory& history, const HistoryKeys& keys);
 
 // needed: distinct catalogue items (int64 [n], on the table's device). Returns their rows
 // [n, D], each looked up on its owner (zeros elsewhere, so the values are exactly the owner's).

@@ -146,6 +146,13 @@ void Recommender::set_user_history(std::shared_ptr<const UserHistory> history) {
   history_ = std::move(history);
 }
 
+void Recommender::use_training_history(const SplitData& split) {
+  if (!pools_history()) return;
+  const ModelConfig& c = spec_.config;
+  history_ = std::make_shared<UserHistory>(split.train, split.num_train_users(),
+                                           c.user_history_length, c.user_history_decay);
+}
+
 void Recommender::share_history_rows() {
   if (!pools_history()) return;
   PIXELREC_CHECK(history_, "model.user_history mean needs set_user_history before scoring");
@@ -192,20 +199,14 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
   const torch::Tensor no_history = rows.eq(shape_.num_users).to(torch::kCPU).contiguous();
   const torch::Tensor preceding_rows =
       pools_preceding(draws) ? draws.positive_rows.contiguous() : torch::Tensor();
-  const UserHistory::Gathered g =
-      preceding_rows.defined()
-          ? history_->gather_preceding(cpu_users, no_history, preceding_rows)
-          : history_->gather(cpu_users, no_history,
-                             exclude.defined() ? exclude.to(torch::kCPU).contiguous() : exclude);
-  const torch::Tensor count = g.count.to(device_).clamp_min(1).unsqueeze(1);
   if (items_sharded_ && !shared_items_.defined()) {
     // Scoring calls differ per rank (a collective would hang): it must share the rows first.
     PIXELREC_CHECK(torch::GradMode::is_enabled(),
                    "item-sharded scoring with history pooling needs share_history_rows first");
     // Every rank gets here, pooling or not: the owners' sums are a collective. A key names what
     // the pair pools: its positive's training row (preceding), else its (user, left-out item);
-    // pairs that pool nothing need none.
-    const torch::Tensor pools = g.count.gt(0);
+    // pairs without history (cold or dropped users) need none.
+    const torch::Tensor may_pool = no_history.logical_not();
     HistoryKeys keys{torch::Tensor(), shape_.num_items + 1, preceding_rows.defined()};
     if (keys.preceding_rows) {
       keys.keys = preceding_rows;
@@ -213,17 +214,22 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
       keys.keys = cpu_users * keys.base;
       if (exclude.defined()) keys.keys = keys.keys + exclude.to(torch::kCPU) + 1;
     }
-    keys.keys = keys.keys.masked_select(pools);
-    const torch::Tensor sums =
-        history_sums_from_owners(item_ranks(), {items_, item_begin_, item_end_}, *history_, keys);
-    const torch::Tensor at = pools.nonzero().squeeze(1).to(device_);
-    return id + torch::zeros_like(id).index_put({at}, sums) / count;
+    keys.keys = keys.keys.masked_select(may_pool);
+    const torch::Tensor means =
+        history_means_from_owners(item_ranks(), {items_, item_begin_, item_end_}, *history_, keys);
+    const torch::Tensor at = may_pool.nonzero().squeeze(1).to(device_);
+    return id + torch::zeros_like(id).index_put({at}, means);
   }
+  const UserHistory::Gathered g =
+      preceding_rows.defined()
+          ? history_->gather_preceding(cpu_users, no_history, preceding_rows)
+          : history_->gather(cpu_users, no_history,
+                             exclude.defined() ? exclude.to(torch::kCPU).contiguous() : exclude);
   if (g.items.size(0) == 0) return id;
   const torch::Tensor item_rows =
       history_rows(g.items.to(device_)) * g.weight.to(device_).unsqueeze(1);
   const torch::Tensor sum = torch::zeros_like(id).index_add(0, g.pair.to(device_), item_rows);
-  return id + sum / count;
+  return id + sum / g.count.to(device_).clamp_min(1).unsqueeze(1);
 }
 
 ItemSide Recommender::item_side(const torch::Tensor& items, const ItemFeatures& features,

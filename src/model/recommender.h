@@ -91,6 +91,9 @@ class Recommender {
   // With a sharded item table, the owners of the pooled rows sum them for the network's ranks
   // (pooled_item_rows.h, a collective: every rank calls user_tokens together), unless shared.
   void set_user_history(std::shared_ptr<const UserHistory> history);
+  // The run's histories: the split's training interactions (val and test ones are never
+  // pooled), model.user_history_length and _decay. No-op without history pooling.
+  void use_training_history(const SplitData& split);
   bool pools_history() const { return spec_.config.user_history == "mean"; }
   bool pools_preceding(const BatchDraws& draws) const {
     return pools_history() && spec_.config.user_history_training == "preceding" &&

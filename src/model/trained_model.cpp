@@ -59,12 +59,7 @@ std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const Spl
   out->features = to_device(make_item_features(shard, meta.content, split.item_in_train), device);
   Recommender& model = *out->checkpoint.model;
   model.to(device);
-  // The history is the training split's (val and test interactions are never pooled).
-  if (model.pools_history()) {
-    model.set_user_history(std::make_shared<UserHistory>(split.train, split.num_train_users(),
-                                                         model.spec().config.user_history_length,
-                                                         model.spec().config.user_history_decay));
-  }
+  model.use_training_history(split);
   if (world > 1) {
     // The history rows of other shards, kept from the whole table before it is sharded.
     model.share_history_rows();

@@ -36,12 +36,12 @@ std::string baseline_study_yaml(const std::string& target, const std::string& sp
          space;
 }
 
+const char* const kEaseLambdaSpace =
+    "    evaluation.ease_lambda: {type: float, low: 1.0, high: 20000.0, log: true}\n";
+
 TEST(HpoBaselineCli, EaseLambdaStudyFindsAValueThatReEvaluatesToItsValidationMetric) {
   ScratchDir dir("hpo_baseline_ease");
-  const Pipeline p = make_tiny_pipeline(
-      dir.path(), baseline_study_yaml("ease",
-                                      "    evaluation.ease_lambda: {type: float, low: 1.0, high: "
-                                      "20000.0, log: true}\n"));
+  const Pipeline p = make_tiny_pipeline(dir.path(), baseline_study_yaml("ease", kEaseLambdaSpace));
   const CommandResult r = run_pixelrec("hpo " + p.config_arg() + " --log-level info");
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
@@ -96,10 +96,7 @@ TEST(HpoBaselineCli, EaseLambdaStudyFindsAValueThatReEvaluatesToItsValidationMet
 // model's trials then do, and the best value is `evaluate --task full --part val`'s.
 TEST(HpoBaselineCli, AFullRankingValidationStudyValidatesOnTheWholeCatalogue) {
   ScratchDir dir("hpo_baseline_full");
-  const Pipeline p = make_tiny_pipeline(
-      dir.path(), baseline_study_yaml("ease",
-                                      "    evaluation.ease_lambda: {type: float, low: 1.0, high: "
-                                      "20000.0, log: true}\n"));
+  const Pipeline p = make_tiny_pipeline(dir.path(), baseline_study_yaml("ease", kEaseLambdaSpace));
   const std::string full = " --set training.validation_task=full";
   const CommandResult r = run_pixelrec("hpo " + p.config_arg() + full + " --log-level warn");
   ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -89,11 +89,7 @@ TrainingRun::TrainingRun(const Config& requested, const TrainOptions& options,
     model_ = std::make_unique<model::Recommender>(spec_, shape_);
   }
   if (run_name_.empty()) run_name_ = default_run_name();
-  if (model_->pools_history()) {
-    model_->set_user_history(std::make_shared<model::UserHistory>(
-        split.train, split.num_train_users(), config_.model.user_history_length,
-        config_.model.user_history_decay));
-  }
+  model_->use_training_history(split);
   // bpr and softmax compare scores: the MLP head's output bias gets no gradient (see batch_loss.h).
   if (config_.training.loss != "bce") model_->network()->freeze_output_bias();
   model_->to(device_);  // before the optimizer takes the parameters

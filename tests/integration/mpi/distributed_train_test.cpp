@@ -77,6 +77,36 @@ class DistributedTrain : public ::testing::Test {
     }
     return out;
   }
+  // `evaluate <args>` on each of `counts` ranks (the first one process), writing <name><ranks>.json
+  // and .csv: every count's metrics, users evaluated and saved lists equal one process's exactly.
+  // Returns one process's result.
+  static nlohmann::json expect_one_process_evaluation(const std::string& name,
+                                                      const std::string& args,
+                                                      const std::vector<int>& counts) {
+    nlohmann::json reference;
+    std::string reference_predictions;
+    for (int ranks : counts) {
+      const std::string stem = name + std::to_string(ranks);
+      const fs::path out = dir_->path() / (stem + ".json");
+      const fs::path predictions = dir_->path() / (stem + ".csv");
+      const auto r =
+          run(ranks, "evaluate " + args + " --output " + out.string() + " --save-predictions " +
+                         predictions.string() + " --log-level warn");
+      EXPECT_EQ(r.exit_code, 0) << r.output;
+      if (r.exit_code != 0) return {};
+      const auto j = nlohmann::json::parse(read_text(out));
+      if (ranks == counts.front()) {
+        reference = j;
+        reference_predictions = read_text(predictions);
+        continue;
+      }
+      EXPECT_EQ(j.at("metrics"), reference.at("metrics")) << name << " on " << ranks;
+      EXPECT_EQ(j.at("users_evaluated"), reference.at("users_evaluated")) << name;
+      EXPECT_EQ(read_text(predictions), reference_predictions) << name << " on " << ranks;
+    }
+    EXPECT_FALSE(reference_predictions.empty()) << name;
+    return reference;
+  }
   // Trains each {name, flags} variant on 1 and 2 ranks (and 3 for `three_ranks`): parameters within
   // parameter_tolerance (default 1e-5) of one process, validation metrics within 1e-3 relative.
   // Parameters agree to rounding (sums over ranks in another order, amplified by logits / t with t
@@ -194,28 +224,9 @@ TEST_F(DistributedTrain, HistoryPoolingMakesTheOneProcessSteps) {
                                    "--set model.user_id_embedding=false"}},
       "", 5e-5);
   // Item-sharded evaluation of one checkpoint: the one-process metrics and lists, exactly.
-  for (const std::string task : {"full", "sampled"}) {
-    nlohmann::json reference;
-    std::string reference_predictions;
-    for (int ranks : {1, 2}) {
-      const std::string name = "hist_eval_" + task + std::to_string(ranks);
-      const fs::path out = dir_->path() / (name + ".json");
-      const fs::path predictions = dir_->path() / (name + ".csv");
-      const auto r = run(ranks, "evaluate --run-name histsoftmax1 --task " + task + " " + history +
-                                    "--output " + out.string() + " --save-predictions " +
-                                    predictions.string() + " --log-level warn");
-      ASSERT_EQ(r.exit_code, 0) << r.output;
-      const auto j = nlohmann::json::parse(read_text(out));
-      if (ranks == 1) {
-        reference = j;
-        reference_predictions = read_text(predictions);
-        continue;
-      }
-      EXPECT_EQ(j.at("metrics"), reference.at("metrics")) << task;
-      EXPECT_EQ(read_text(predictions), reference_predictions) << task;
-    }
-    EXPECT_FALSE(reference_predictions.empty());
-  }
+  for (const std::string task : {"full", "sampled"})
+    expect_one_process_evaluation("hist_eval_" + task,
+                                  "--run-name histsoftmax1 --task " + task + " " + history, {1, 2});
 }
 
 TEST_F(DistributedTrain, ResumesOnAnotherNumberOfRanks) {
@@ -284,30 +295,11 @@ TEST_F(DistributedTrain, EvaluationMetricsAreIdenticalOnOneTwoAndThreeRanks) {
       {"contentknn", "full", random_split},
       {"popularity", "full", random_split}};
   for (const auto& [recommender, task, args] : cases) {
-    nlohmann::json reference;
-    std::string reference_predictions;
-    for (int ranks : {1, 2, 3}) {
-      const std::string name = "eval_" + recommender + task + std::to_string(ranks);
-      const fs::path out = dir_->path() / (name + ".json");
-      const fs::path predictions = dir_->path() / (name + ".csv");
-      const auto r = run(ranks, "evaluate --recommender " + recommender + " --task " + task + " " +
-                                    args + " --output " + out.string() + " --save-predictions " +
-                                    predictions.string() + " --log-level warn");
-      ASSERT_EQ(r.exit_code, 0) << r.output;
-      const auto j = nlohmann::json::parse(read_text(out));
-      if (ranks == 1) {
-        reference = j;
-        reference_predictions = read_text(predictions);
-        if (recommender != "multimodal") {
-          EXPECT_NE(j.at("users_evaluated").get<int>() % 3, 0) << "users should not split evenly";
-        }
-        continue;
-      }
-      EXPECT_EQ(j.at("metrics"), reference.at("metrics"))
-          << recommender << " " << task << " on " << ranks;
-      EXPECT_EQ(j.at("users_evaluated"), reference.at("users_evaluated"));
-      EXPECT_EQ(read_text(predictions), reference_predictions)
-          << recommender << " " << task << " on " << ranks;
+    const nlohmann::json one = expect_one_process_evaluation(
+        "eval_" + recommender + task,
+        "--recommender " + recommender + " --task " + task + " " + args, {1, 2, 3});
+    if (recommender != "multimodal" && !one.empty()) {
+      EXPECT_NE(one.at("users_evaluated").get<int>() % 3, 0) << "users should not split evenly";
     }
   }
 }
