@@ -46,6 +46,9 @@ struct ModelConfig {
   std::string user_history = "none";  // none | mean
   // false: the user tower leaves out the user's own ID row (the shared unknown-user row instead).
   bool user_id_embedding = true;
+  // true: each pooled history item also adds its content vector (the item tower on its content
+  // with the unknown-item ID row, as a cold item is scored).
+  bool user_history_content = false;
   int user_history_length = 50;
   double user_history_decay = 1.0;  // the k-th latest pooled item weighs decay^k (1: plain mean)
   // What a training pair pools: latest (the user's latest items but the pair's own) | preceding

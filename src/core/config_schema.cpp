@@ -257,6 +257,13 @@ std::vector<FieldSpec> build_fields() {
         "per user to overfit when users have few interactions, and a user's vector follows "
         "their latest items",
         any_bool),
+      F(bool, model.user_history_content,
+        "Scorer dot with user_history mean: whether each pooled history item also adds its "
+        "content vector, the item tower's output for its content with the unknown-item ID row "
+        "(the vector a cold item is scored with). The user vector then meets a cold item's "
+        "content directly, a learned content-KNN; costs one item-tower pass per distinct "
+        "history item of a batch",
+        any_bool),
       F(int, model.user_history_length,
         "Scorer dot with user_history mean: how many of the user's latest distinct training items "
         "are pooled",

@@ -71,6 +71,11 @@ NetworkImpl::NetworkImpl(NetworkSpec spec) : spec_(std::move(spec)) {
         "model.user_id_embedding false leaves the user's pooled history as the only thing that "
         "tells users apart; set model.user_history: mean (with model.scorer: dot), or "
         "model.user_id_embedding: true");
+  if (c.user_history_content && c.user_history != "mean")
+    throw ConfigError(
+        "model.user_history_content adds the pooled history items' content vectors to the user "
+        "tower; set model.user_history: mean (with model.scorer: dot), or "
+        "model.user_history_content: false");
   if (!dot() && c.fusion_hidden_dims.empty())
     throw ConfigError(
         "model.fusion_hidden_dims is empty; give at least one layer, e.g. [256, 128]");

@@ -42,17 +42,17 @@ torch::Tensor history_means_from_owners(dist::TensorCollectives& ranks, const Ow
   // This rank's part: its own rows of every key's history, in history order.
   const int64_t* item = g.items.data_ptr<int64_t>();
   const float* item_weight = g.weight.data_ptr<float>();
-  std::vector<int64_t> rows, places;
+  std::vector<int64_t> items, places;
   std::vector<float> weights;
   for (int64_t k = 0; k < g.items.size(0); ++k)
     if (owns(owned, item[k])) {
-      rows.push_back(item[k] - owned.begin);
+      items.push_back(item[k]);
       places.push_back(g.pair.data_ptr<int64_t>()[k]);
       weights.push_back(item_weight[k]);
     }
   const auto index = torch::TensorOptions(torch::kLong).device(weight.device());
   // Looked up even when empty, so that every rank's backward reaches the allreduce.
-  const torch::Tensor own_rows = owned.table.lookup(torch::tensor(rows, index)) *
+  const torch::Tensor own_rows = owned.rows(torch::tensor(items, index)) *
                                  torch::tensor(weights, weight.options()).unsqueeze(1);
   const torch::Tensor partial = torch::zeros({all.size(0), weight.size(1)}, own_rows.options())
                                     .index_add(0, torch::tensor(places, index), own_rows);
@@ -69,7 +69,7 @@ torch::Tensor rows_from_owners(dist::TensorCollectives& ranks, const OwnedItemRo
   if (!wanted.defined()) return torch::zeros({0, weight.size(1)}, weight.options());
   const torch::Tensor mine =
       wanted.ge(owned.begin).logical_and(wanted.lt(owned.end)).nonzero().squeeze(1);
-  const torch::Tensor own_rows = owned.table.lookup(wanted.index_select(0, mine) - owned.begin);
+  const torch::Tensor own_rows = owned.rows(wanted.index_select(0, mine));
   const torch::Tensor placed = torch::zeros({wanted.size(0), weight.size(1)}, own_rows.options())
                                    .index_put({mine}, own_rows);
   return sum_over_ranks(placed, &ranks).index_select(0, torch::searchsorted(wanted, needed));

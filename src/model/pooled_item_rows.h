@@ -8,6 +8,8 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "distributed/torch/tensor_collectives.h"
 #include "model/embedding_table.h"
 #include "model/user_history.h"
@@ -18,6 +20,13 @@ namespace pixelrec::model {
 struct OwnedItemRows {
   EmbeddingTable& table;
   int64_t begin = 0, end = 0;
+  // Optional: what each owned row adds, [n, D] for catalogue items int64 [n] (even n = 0), e.g.
+  // the item's content vector (model.user_history_content), computed from the owner's features.
+  std::function<torch::Tensor(const torch::Tensor&)> added;
+  torch::Tensor rows(const torch::Tensor& items) const {
+    const torch::Tensor own = table.lookup(items - begin);
+    return added ? own + added(items) : own;
+  }
 };
 
 // Collective: every rank calls these together, the same number of times in the same order, even

@@ -158,9 +158,13 @@ void Recommender::share_history_rows() {
   PIXELREC_CHECK(history_, "model.user_history mean needs set_user_history before scoring");
   torch::NoGradGuard no_grad;
   drop_history_rows();
+  // Content vectors are scored ones: without dropout.
+  const bool training = network_->is_training();
+  network_->train(false);
   const torch::Tensor items = history_->distinct_items().to(device_);
-  shared_rows_ = history_rows(items);
+  shared_rows_ = history_tokens(items, {});
   shared_items_ = items;
+  network_->train(training);
 }
 
 dist::TensorCollectives& Recommender::item_ranks() const {
@@ -169,12 +173,31 @@ dist::TensorCollectives& Recommender::item_ranks() const {
   return *ranks;
 }
 
-torch::Tensor Recommender::history_rows(const torch::Tensor& items) {
-  if (!items_sharded_) return items_.lookup(items);
-  if (!shared_items_.defined())
-    return rows_from_owners(item_ranks(), {items_, item_begin_, item_end_}, items);
-  PIXELREC_CHECK(!torch::GradMode::is_enabled(), "shared history rows are for scoring only");
-  return shared_rows_.index_select(0, torch::searchsorted(shared_items_, items));
+OwnedItemRows Recommender::owned_rows(const BatchDraws& draws) {
+  OwnedItemRows owned{items_, item_begin_, item_end_, {}};
+  if (pools_content())
+    owned.added = [this, draws](const torch::Tensor& items) {
+      return content_vectors(items, draws);
+    };
+  return owned;
+}
+
+// A cold item is scored with the unknown-item ID row and its content: the same pass here.
+torch::Tensor Recommender::content_vectors(const torch::Tensor& items, const BatchDraws& draws) {
+  PIXELREC_CHECK(history_features_.count > 0,
+                 "model.user_history_content needs use_item_features before scoring");
+  const auto [distinct, inverse] = torch::_unique(items, /*sorted=*/true, /*return_inverse=*/true);
+  return network_->item_vectors(item_side(distinct, history_features_, draws, true))
+      .index_select(0, inverse);
+}
+
+torch::Tensor Recommender::history_tokens(const torch::Tensor& items, const BatchDraws& draws) {
+  if (shared_items_.defined()) {
+    PIXELREC_CHECK(!torch::GradMode::is_enabled(), "shared history rows are for scoring only");
+    return shared_rows_.index_select(0, torch::searchsorted(shared_items_, items));
+  }
+  if (items_sharded_) return rows_from_owners(item_ranks(), owned_rows(draws), items);
+  return owned_rows(draws).rows(items);
 }
 
 torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDraws& draws,
@@ -216,7 +239,7 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
     }
     keys.keys = keys.keys.masked_select(may_pool);
     const torch::Tensor means =
-        history_means_from_owners(item_ranks(), {items_, item_begin_, item_end_}, *history_, keys);
+        history_means_from_owners(item_ranks(), owned_rows(draws), *history_, keys);
     const torch::Tensor at = may_pool.nonzero().squeeze(1).to(device_);
     return id + torch::zeros_like(id).index_put({at}, means);
   }
@@ -227,15 +250,16 @@ torch::Tensor Recommender::user_tokens(const torch::Tensor& users, const BatchDr
                              exclude.defined() ? exclude.to(torch::kCPU).contiguous() : exclude);
   if (g.items.size(0) == 0) return id;
   const torch::Tensor item_rows =
-      history_rows(g.items.to(device_)) * g.weight.to(device_).unsqueeze(1);
+      history_tokens(g.items.to(device_), draws) * g.weight.to(device_).unsqueeze(1);
   const torch::Tensor sum = torch::zeros_like(id).index_add(0, g.pair.to(device_), item_rows);
   return id + sum / g.count.to(device_).clamp_min(1).unsqueeze(1);
 }
 
 ItemSide Recommender::item_side(const torch::Tensor& items, const ItemFeatures& features,
-                                const BatchDraws& draws) {
+                                const BatchDraws& draws, bool content_only) {
   const torch::Tensor local = items - features.first_item;
   torch::Tensor known = features.in_train.index_select(0, local);
+  if (content_only) known = torch::zeros_like(known);
   if (dropping(draws.item_id_dropout)) {
     const uint64_t seed = Rng::stream(draws.seed, {0x4954454Dull /* "ITEM" */}).next();
     known = known.logical_and(id_dropped(items, draws.item_id_dropout, seed).logical_not());

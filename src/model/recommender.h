@@ -13,6 +13,7 @@
 #include "features/feature_store.h"
 #include "model/embedding_table.h"
 #include "model/network.h"
+#include "model/pooled_item_rows.h"
 #include "model/user_history.h"
 
 namespace pixelrec::model {
@@ -79,7 +80,7 @@ class Recommender {
 
   // Item side of distinct catalogue items (int64 [U], inside `features`), e.g. for scoring.
   ItemSide item_side(const torch::Tensor& items, const ItemFeatures& features,
-                     const BatchDraws& draws = {});
+                     const BatchDraws& draws = {}, bool content_only = false);
   // The user tower's input [B, D]: the user ID row, plus with model.user_history mean the mean
   // item ID row of the user's history: with model.user_history_training preceding and
   // draws.positive_rows, the items before positive_rows[b], else the latest ones without
@@ -94,6 +95,10 @@ class Recommender {
   // The run's histories: the split's training interactions (val and test ones are never
   // pooled), model.user_history_length and _decay. No-op without history pooling.
   void use_training_history(const SplitData& split);
+  // model.user_history_content: the item features whose content vectors the user tower pools
+  // (the run's, or on N ranks the rank's shard). Set before scoring or training.
+  void use_item_features(const ItemFeatures& features) { history_features_ = features; }
+  bool pools_content() const { return pools_history() && spec_.config.user_history_content; }
   bool pools_history() const { return spec_.config.user_history == "mean"; }
   bool pools_preceding(const BatchDraws& draws) const {
     return pools_history() && spec_.config.user_history_training == "preceding" &&
@@ -137,11 +142,16 @@ class Recommender {
   torch::Device device_ = torch::kCPU;
   torch::Tensor history_exclusion(const torch::Tensor& items, const BatchDraws& draws) const;
   std::shared_ptr<const UserHistory> history_;
-  // Rows [n, D] of catalogue items (int64 [n]): the table's, or when sharded the shared ones
-  // (share_history_rows), else exchanged with the ranks (a collective).
-  torch::Tensor history_rows(const torch::Tensor& items);
   dist::TensorCollectives& item_ranks() const;  // the network's ranks, which sharding needs
-  torch::Tensor shared_items_, shared_rows_;    // share_history_rows: items ascending, their rows
+  // The pooled token [n, D] of each history item (int64 [n]): its ID row, plus its content vector
+  // with model.user_history_content. The shared ones (share_history_rows), else the table's, or
+  // when sharded exchanged with the ranks (a collective).
+  torch::Tensor history_tokens(const torch::Tensor& items, const BatchDraws& draws);
+  // The items this process holds, with their content vectors when pooled.
+  OwnedItemRows owned_rows(const BatchDraws& draws);
+  torch::Tensor content_vectors(const torch::Tensor& items, const BatchDraws& draws);
+  ItemFeatures history_features_;
+  torch::Tensor shared_items_, shared_rows_;  // share_history_rows: items ascending, their rows
   bool items_sharded_ = false;
   int64_t item_begin_ = 0, item_end_ = 0;  // catalogue items whose rows the item table holds
 };

@@ -60,12 +60,22 @@ std::unique_ptr<TrainedModel> load_trained_model(const Config& config, const Spl
   Recommender& model = *out->checkpoint.model;
   model.to(device);
   model.use_training_history(split);
+  model.use_item_features(out->features);
   if (world > 1) {
-    // The history rows of other shards, kept from the whole table before it is sharded.
+    // The history rows of other shards, kept from the whole table (and with content pooling the
+    // whole catalogue's features, read for this once) before it is sharded.
+    if (model.pools_content())
+      model.use_item_features(
+          to_device(make_item_features(features::load_feature_range(store, {0, info->num_items}),
+                                       meta.content, split.item_in_train),
+                    device));
     model.share_history_rows();
+    model.use_item_features(out->features);
     model.shard_items(int64_t(shard.range.begin), int64_t(shard.range.end));
     out->scorer = std::make_unique<ItemShardScorer>(model, out->features, final_activation);
   } else {
+    // Content vectors once, not per scored block.
+    if (model.pools_content()) model.share_history_rows();
     out->scorer = std::make_unique<ModelScorer>(model, out->features, final_activation);
   }
   return out;

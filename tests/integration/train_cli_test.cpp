@@ -106,12 +106,13 @@ TEST_F(TrainCli, WritesRunFolderMetricsTensorBoardAndCheckpoints) {
 TEST_F(TrainCli, FullRankingValidationIsTheFullValTaskOfTheEpochsModel) {
   for (const std::string scorer : {"dot", "mlp"}) {
     const std::string run = "full_val_" + scorer;
-    // dot pools a recency-weighted history without the user ID row, which evaluate must
-    // rebuild as training did.
+    // dot pools a recency-weighted history (with its items' content vectors) without the user
+    // ID row, which evaluate must rebuild as training did.
     const std::string set =
         " --set model.scorer=" + scorer +
         (scorer == "dot" ? " --set model.user_history=mean --set model.user_history_length=5"
                            " --set model.user_history_decay=0.5 --set model.user_id_embedding=false"
+                           " --set model.user_history_content=true"
                          : "");
     const auto r = train("--run-name " + run + set +
                          " --set training.epochs=1 --set training.validation_task=full");
@@ -220,6 +221,9 @@ TEST_F(TrainCli, BadModelSettingsGiveClearErrors) {
   EXPECT_EQ(anonymous.exit_code, 1);
   EXPECT_NE(anonymous.output.find("model.user_history: mean"), std::string::npos)
       << anonymous.output;
+  const auto content = train("--set model.scorer=dot --set model.user_history_content=true");
+  EXPECT_EQ(content.exit_code, 1);
+  EXPECT_NE(content.output.find("model.user_history_content"), std::string::npos) << content.output;
   const auto decay = train("--set model.user_history_decay=0");
   EXPECT_EQ(decay.exit_code, 1);
   EXPECT_NE(decay.output.find("model.user_history_decay"), std::string::npos) << decay.output;

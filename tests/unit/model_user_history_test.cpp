@@ -179,6 +179,62 @@ TEST(UserHistory, WithoutTheUserIdEveryUserIsTheSharedRowPlusTheirHistory) {
   EXPECT_TRUE(torch::allclose(tokens[3], users_w[10], 1e-6, 1e-6));
 }
 
+// The features of items [begin, end) of `all`, as a rank's shard holds them.
+ItemFeatures slice(const ItemFeatures& all, int64_t begin, int64_t end) {
+  ItemFeatures f;
+  f.first_item = begin;
+  f.count = end - begin;
+  f.tag = all.tag.slice(0, begin, end);
+  f.in_train = all.in_train.slice(0, begin, end);
+  for (const auto& v : all.values) f.values.push_back(v.slice(0, begin, end));
+  for (const auto& p : all.presence) f.presence.push_back(p.slice(0, begin, end));
+  return f;
+}
+
+NetworkSpec content_spec(int length) {
+  NetworkSpec spec = history_spec(length);
+  spec.config.user_history_content = true;
+  return spec;
+}
+
+// model.user_history_content: each pooled item adds the vector the item tower gives its content
+// with the unknown-item ID row, i.e. the vector it would be scored with were it cold.
+TEST(UserHistory, ContentPoolingAddsEachHistoryItemsColdItemVector) {
+  torch::manual_seed(5);
+  Recommender model(content_spec(2), model_test::tiny_shape());
+  model.set_user_history(std::make_shared<UserHistory>(tiny_train(), 10, 2, 0.5));
+  const torch::Tensor users = torch::tensor({0, 1, 2}, torch::kLong);
+  torch::NoGradGuard no_grad;
+  model.train(false);
+  EXPECT_THROW(model.user_tokens(users), InternalError);  // no features to pool
+  const ItemFeatures features = model_test::tiny_features();
+  model.use_item_features(features);
+  ItemFeatures all_cold = features;
+  all_cold.in_train = torch::zeros_like(features.in_train);
+  const auto cold_vector = [&](int64_t item) {
+    return model.network()->item_vectors(
+        model.item_side(torch::tensor({item}, torch::kLong), all_cold))[0];
+  };
+  const torch::Tensor users_w = model.tables()[0]->weight();
+  const torch::Tensor items_w = model.tables()[1]->weight();
+  const torch::Tensor tokens = model.user_tokens(users);
+  // User 0 pools items 1 (weight 1) and 2 (weight 0.5), user 1 item 7, user 2 nothing.
+  const torch::Tensor pooled0 =
+      (items_w[1] + cold_vector(1) + 0.5 * (items_w[2] + cold_vector(2))) / 1.5;
+  EXPECT_TRUE(torch::allclose(tokens[0], users_w[0] + pooled0, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(tokens[1], users_w[1] + items_w[7] + cold_vector(7), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(tokens[2], users_w[2], 1e-6, 1e-6));
+  EXPECT_GT((cold_vector(1) - cold_vector(2)).abs().max().item<float>(), 1e-3);
+  // Shared for scoring (once, without dropout): the same tokens.
+  model.share_history_rows();
+  EXPECT_TRUE(torch::allclose(model.user_tokens(users), tokens, 1e-6, 1e-7));
+  model.drop_history_rows();
+  // It refines the pooled history; without one it is refused.
+  NetworkSpec no_history = content_spec(2);
+  no_history.config.user_history = "none";
+  EXPECT_THROW(Recommender(no_history, model_test::tiny_shape()), ConfigError);
+}
+
 TEST(UserHistory, TrainingLeavesThePositiveOutAndScoringDoesNot) {
   torch::manual_seed(6);
   Recommender model(history_spec(50), model_test::tiny_shape());
@@ -264,9 +320,19 @@ IndexedInteractions random_train() {
 }
 
 struct PoolingStep {
-  torch::Tensor tokens;                // [B, D] of the pairs (the rank's pairs)
-  torch::Tensor item_rows, item_grad;  // item-table gradient: catalogue rows, [R, D]
+  torch::Tensor tokens;                      // [B, D] of the pairs (the rank's pairs)
+  torch::Tensor item_rows, item_grad;        // item-table gradient: catalogue rows, [R, D]
+  torch::Tensor item_dense;                  // the same as [items + 1 (unknown), D]
+  torch::Tensor tag_dense;                   // tag-table gradient [tags + 1, D]
+  std::vector<torch::Tensor> network_grads;  // per parameter (zeros when it got none)
 };
+
+torch::Tensor dense_gradient(const EmbeddingTable& table, int64_t rows, int64_t first = 0) {
+  torch::Tensor dense = torch::zeros({rows, table.weight().size(1)});
+  const auto [at, grad] = table.gradient();
+  if (at.defined()) dense.index_add_(0, at + first, grad);
+  return dense;
+}
 
 // user_tokens of the pairs whose item lies in [begin, end) (training: each leaves its item out),
 // then backward of a fixed weighting of the whole batch's tokens.
@@ -279,10 +345,20 @@ PoolingStep pooling_step(Recommender& model, const torch::Tensor& users, const t
       model.user_tokens(users.masked_select(mine), {}, items.masked_select(mine));
   (tokens * weights.index({mine})).sum().backward();
   out.tokens = tokens.detach();
+  const int64_t unknown = model.shape().num_items;
   auto [rows, grad] = model.tables()[1]->gradient();
-  if (rows.defined()) out.item_rows = rows + begin, out.item_grad = grad;
-  model.tables()[0]->zero_grad();
-  model.tables()[1]->zero_grad();
+  if (rows.defined()) {
+    // The shard's last row is the (replicated) unknown-item row.
+    out.item_rows = torch::where(rows.eq(end - begin), unknown, rows + begin);
+    out.item_grad = grad;
+    out.item_dense = torch::zeros({unknown + 1, grad.size(1)}).index_add_(0, out.item_rows, grad);
+  }
+  out.tag_dense = dense_gradient(*model.tables()[2], model.shape().num_tags + 1);
+  for (auto& p : model.network()->parameters()) {
+    out.network_grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+    p.mutable_grad() = torch::Tensor();
+  }
+  for (auto* table : model.tables()) table->zero_grad();
   return out;
 }
 
@@ -291,10 +367,14 @@ PoolingStep pooling_step(Recommender& model, const torch::Tensor& users, const t
 // process's rows with their whole gradient; a rank without pairs in a batch still takes part.
 // For scoring, the history rows taken once serve any number of calls on any rank (no
 // collective per call) and give one process's tokens bitwise.
-// With model.user_history_decay each owner weighs its rows as one process does.
-void expect_sharded_pooling_is_one_process(double decay) {
-  SCOPED_TRACE("decay " + std::to_string(decay));
+// With model.user_history_decay each owner weighs its rows as one process does. With
+// model.user_history_content each owner adds its items' content vectors from its own features:
+// the network, tag and unknown-row gradients summed over ranks are then one process's.
+void expect_sharded_pooling_is_one_process(double decay, bool content = false) {
+  SCOPED_TRACE("decay " + std::to_string(decay) + (content ? ", content" : ""));
   const auto history = std::make_shared<UserHistory>(random_train(), 10, 4, decay);
+  const NetworkSpec spec = content ? content_spec(4) : history_spec(4);
+  const ItemFeatures features = model_test::tiny_features();
   torch::manual_seed(3);
   const torch::Tensor users = torch::randint(0, 10, {32}, torch::kLong);
   const std::vector<torch::Tensor> batches = {torch::randint(0, 12, {32}, torch::kLong),
@@ -302,8 +382,9 @@ void expect_sharded_pooling_is_one_process(double decay) {
   const torch::Tensor weights = torch::randn({32, 8});
   const torch::Tensor all_users = torch::arange(0, 11, torch::kLong);  // + a cold user
   torch::manual_seed(5);
-  Recommender single(history_spec(4), model_test::tiny_shape());
+  Recommender single(spec, model_test::tiny_shape());
   single.set_user_history(history);
+  single.use_item_features(features);
   std::vector<PoolingStep> expected;
   for (const auto& items : batches)
     expected.push_back(pooling_step(single, users, items, weights, 0, 12));
@@ -318,7 +399,7 @@ void expect_sharded_pooling_is_one_process(double decay) {
   std::array<std::unique_ptr<Recommender>, 2> models;
   for (auto& m : models) {
     torch::manual_seed(5);
-    m = std::make_unique<Recommender>(history_spec(4), model_test::tiny_shape());
+    m = std::make_unique<Recommender>(spec, model_test::tiny_shape());
     m->set_user_history(history);
   }
   std::array<std::vector<PoolingStep>, 2> got;
@@ -331,6 +412,7 @@ void expect_sharded_pooling_is_one_process(double decay) {
     model.network()->set_ranks(ranks.get(), rank);
     const auto [begin, end] = shards[size_t(rank)];
     model.shard_items(begin, end);
+    model.use_item_features(slice(features, begin, end));
     std::vector<PoolingStep> steps;
     for (const auto& items : batches)
       steps.push_back(pooling_step(model, users, items, weights, begin, end));
@@ -354,31 +436,44 @@ void expect_sharded_pooling_is_one_process(double decay) {
       EXPECT_TRUE(torch::allclose(got[size_t(rank)][s].tokens, expected[s].tokens.index({mine}),
                                   1e-6, 1e-6));
     }
-    // The owners' gradients together are one process's (every pooled row, none twice).
-    torch::Tensor rows = expected[s].item_rows, grad = expected[s].item_grad;
-    std::vector<torch::Tensor> owner_rows, owner_grads;
-    for (const auto& per_rank : got)
+    // The owners' gradients together are one process's (every pooled row, none twice); without
+    // content the unknown row is not pooled, so no row has two owners.
+    std::vector<torch::Tensor> owner_rows;
+    torch::Tensor merged = torch::zeros_like(expected[s].item_dense);
+    torch::Tensor tags = torch::zeros_like(expected[s].tag_dense);
+    for (const auto& per_rank : got) {
       if (per_rank[s].item_rows.defined()) {
         owner_rows.push_back(per_rank[s].item_rows);
-        owner_grads.push_back(per_rank[s].item_grad);
+        merged += per_rank[s].item_dense;
       }
+      tags += per_rank[s].tag_dense;
+    }
     ASSERT_FALSE(owner_rows.empty());
-    const torch::Tensor merged_rows = torch::cat(owner_rows);
-    const torch::Tensor merged_grads = torch::cat(owner_grads);
-    ASSERT_TRUE(torch::equal(merged_rows, rows));
-    EXPECT_TRUE(torch::allclose(merged_grads, grad, 1e-6, 1e-6));
+    if (!content) EXPECT_TRUE(torch::equal(torch::cat(owner_rows), expected[s].item_rows));
+    EXPECT_TRUE(torch::allclose(merged, expected[s].item_dense, 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(tags, expected[s].tag_dense, 1e-5, 1e-6));
+    EXPECT_EQ(content, expected[s].tag_dense.abs().sum().item<float>() > 0);
+    const auto& single_grads = expected[s].network_grads;
+    for (size_t p = 0; p < single_grads.size(); ++p) {
+      const torch::Tensor summed = got[0][s].network_grads[p] + got[1][s].network_grads[p];
+      EXPECT_TRUE(torch::allclose(summed, single_grads[p], 1e-5, 1e-6)) << "parameter " << p;
+    }
   }
   // Batch 1 holds no pair of rank 1, whose rows still get the gradient of rank 0's pooling.
   EXPECT_EQ(got[1][1].tokens.size(0), 0);
   ASSERT_TRUE(got[1][1].item_rows.defined());
   EXPECT_GT(got[1][1].item_rows.size(0), 0);
+  // Bitwise for ID rows; content vectors run the tower on other item batches (rounding).
   for (const auto& per_rank : got_scored)
-    for (const auto& tokens : per_rank) EXPECT_TRUE(torch::equal(tokens, scored));
+    for (const auto& tokens : per_rank)
+      EXPECT_TRUE(content ? torch::allclose(tokens, scored, 1e-5, 1e-6)
+                          : torch::equal(tokens, scored));
 }
 
 TEST(UserHistory, ItemShardedRanksPoolTheOneProcessRowsAndGradients) {
   expect_sharded_pooling_is_one_process(1.0);
   expect_sharded_pooling_is_one_process(0.6);
+  expect_sharded_pooling_is_one_process(0.6, true);
 }
 
 TEST(UserHistory, CheckpointsRecordThePooling) {

@@ -31,8 +31,9 @@ EpochMetricsResult TrainingRun::validate(int epoch, const EpochTotals& totals) {
   if (config_.model.use_contrastive && tc.contrastive_weight > 0)
     m.metrics.emplace_back("train_contrastive", totals.contrastive_sum / totals.loss_count);
   if (!validator_->empty()) {
-    // Item-sharded history pooling: the history rows once, so scoring needs no collectives.
-    if (model_->items_sharded()) model_->share_history_rows();
+    // The history rows once: item-sharded, scoring then needs no collectives; with content
+    // pooling, no item-tower pass per scored block.
+    if (model_->items_sharded() || model_->pools_content()) model_->share_history_rows();
     for (auto& metric : validator_->run(*model_, comm_)) m.metrics.push_back(metric);
     model_->drop_history_rows();
   }

@@ -94,6 +94,7 @@ TrainingRun::TrainingRun(const Config& requested, const TrainOptions& options,
   if (config_.training.loss != "bce") model_->network()->freeze_output_bias();
   model_->to(device_);  // before the optimizer takes the parameters
   data_.features = model::to_device(data_.features, device_);
+  model_->use_item_features(data_.features);
   build_training_parts();
   prepare_outputs();
   log_start();

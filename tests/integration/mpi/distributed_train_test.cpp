@@ -214,19 +214,27 @@ TEST_F(DistributedTrain, HistoryPoolingMakesTheOneProcessSteps) {
       {"histdecay", history + "--set model.user_history_training=preceding "
                               "--set model.user_history_decay=0.6"}};
   expect_one_process_steps(variants, "histbce");
-  // The recommended user tower: preceding, decayed, without the user ID row. Its largest
+  // The recommended user tower: preceding, decayed, without the user ID row, and with the
+  // history items' content vectors (each owner runs the item tower on its own items). Its largest
   // difference (2e-5) is in image-projection weights of near-constant feature columns, whose
   // gradients are rounding-level: Adam's m / sqrt(v) makes those lr-sized steps. The user and
   // item rows agree to 1e-7.
-  expect_one_process_steps(
-      {{"histpreceding", history + "--set model.user_history_training=preceding "
-                                   "--set model.user_history_decay=0.6 "
-                                   "--set model.user_id_embedding=false"}},
-      "", 5e-5);
+  const std::string recommended = history +
+                                  "--set model.user_history_training=preceding "
+                                  "--set model.user_history_decay=0.6 "
+                                  "--set model.user_id_embedding=false ";
+  expect_one_process_steps({{"histpreceding", recommended},
+                            {"histcontent", recommended + "--set model.user_history_content=true"}},
+                           "", 5e-5);
   // Item-sharded evaluation of one checkpoint: the one-process metrics and lists, exactly.
   for (const std::string task : {"full", "sampled"})
     expect_one_process_evaluation("hist_eval_" + task,
                                   "--run-name histsoftmax1 --task " + task + " " + history, {1, 2});
+  // With content pooling every rank reads the whole catalogue's features once for the history.
+  expect_one_process_evaluation("hist_eval_content",
+                                "--run-name histcontent1 --task full " + recommended +
+                                    "--set model.user_history_content=true",
+                                {1, 2});
 }
 
 TEST_F(DistributedTrain, ResumesOnAnotherNumberOfRanks) {
