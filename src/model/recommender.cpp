@@ -55,6 +55,9 @@ ItemFeatures make_item_features(const features::FeatureShard& shard,
   }
   for (const auto& input : inputs) {
     const auto* block = shard.modality(input.name);
+    f.from_interactions.push_back(input.name == "numeric" &&
+                                  features::numeric_source_of(block->spec.extractor_json) ==
+                                      features::kTrainingNumericSource);
     f.values.push_back(
         torch::from_blob(const_cast<float*>(block->values.data()), {f.count, input.dim}).clone());
     f.presence.push_back(
@@ -274,6 +277,8 @@ ItemSide Recommender::item_side(const torch::Tensor& items, const ItemFeatures& 
   for (size_t k = 0; k < features.values.size(); ++k) {
     values.push_back(features.values[k].index_select(0, local));
     presence.push_back(features.presence[k].index_select(0, local));
+    if (k < features.from_interactions.size() && features.from_interactions[k])
+      presence.back() = presence.back() * known.to(presence.back().scalar_type());
   }
   DropoutKeys item_keys;
   if (draws.pair_positions.defined()) item_keys = {draws.seed, items.to(torch::kCPU)};

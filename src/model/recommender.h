@@ -26,6 +26,10 @@ struct ItemFeatures {
   torch::Tensor in_train;  // bool [count]
   std::vector<torch::Tensor> values;    // per network content input: float [count, dim]
   std::vector<torch::Tensor> presence;  // per content input: float [count]
+  // Per content input: counted from training interactions (numeric with data.numeric_source
+  // train_interactions). An item without them (cold, or ID-dropped in training) has none: its
+  // presence is 0, not the never-trained-on all-zero counts.
+  std::vector<bool> from_interactions;
 };
 
 // The content inputs the config enables (image unless model.vision_model is none, text unless

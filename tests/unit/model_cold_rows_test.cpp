@@ -54,6 +54,49 @@ TEST(ColdRows, IdDropoutTrainsTheUnknownRows) {
             touched_rows(model, *model.tables()[0], other));
 }
 
+// Numeric features counted from training interactions (data.numeric_source train_interactions)
+// do not exist for an item training never saw: absent (mask 0), not the all-zero counts no
+// trained item has. ID-dropped items, which stand in for cold ones in training, lose them too.
+TEST(ColdRows, CountsFromTrainingInteractionsAreAbsentForItemsWithoutThem) {
+  torch::manual_seed(1);
+  Recommender model(tiny_spec("concat", /*batch_norm=*/false), tiny_shape());
+  model.train(true);
+  const size_t numeric_token = 4;  // item id, tag, image, text, numeric
+  const torch::Tensor items = torch::tensor({0, 10}, torch::kLong);  // warm, cold
+  ItemFeatures features = tiny_features();
+  const auto numeric_mask = [&](const BatchDraws& draws, bool content_only = false) {
+    return model.item_side(items, features, draws, content_only).masks.at(numeric_token);
+  };
+  const torch::Tensor present = torch::ones({2});
+  EXPECT_TRUE(torch::equal(numeric_mask({}), present));  // item metadata: known for cold items
+  features.from_interactions = {false, false, true};
+  EXPECT_TRUE(torch::equal(numeric_mask({}), torch::tensor({1.0f, 0.0f})));
+  EXPECT_TRUE(torch::equal(numeric_mask({5, {}, 1.0, 0.0, {}}), torch::zeros({2})));
+  EXPECT_TRUE(torch::equal(numeric_mask({}, /*content_only=*/true), torch::zeros({2})));
+  // Image and text are the items' own: kept.
+  EXPECT_TRUE(
+      torch::equal(model.item_side(items, features, {5, {}, 1.0, 0.0, {}}).masks.at(2), present));
+}
+
+// The store says where its numeric features come from; make_item_features marks them.
+TEST(ColdRows, TheStoresNumericSourceMarksCountsFromTrainingInteractions) {
+  for (const std::string source : {"train_interactions", "catalogue"}) {
+    features::FeatureShard shard;
+    shard.range = {0, 2};
+    shard.item_ids = {"a", "b"};
+    shard.tag_ids = {0, -1};
+    shard.tag_vocab = {"t"};
+    shard.modalities.push_back({{"image", 2, "{}"}, {1, 2, 3, 4}, {1, 1}});
+    shard.modalities.push_back(
+        {{"numeric", 1, R"({"source": ")" + source + R"("})"}, {5, 0}, {1, 1}});
+    const ItemFeatures f =
+        make_item_features(shard, {{"image", 2}, {"numeric", 1}}, std::vector<uint8_t>{1, 0});
+    EXPECT_EQ(f.from_interactions, (std::vector<bool>{false, source == "train_interactions"}))
+        << source;
+    EXPECT_EQ(f.in_train[1].item<bool>(), false);
+  }
+}
+
 TEST(ColdRows, UnsetDropoutIsOnExactlyWhenTheSplitHasColdIds) {
   ModelConfig both;
   const std::string said = resolve_id_dropout(both, {3, 2});
