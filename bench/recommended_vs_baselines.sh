@@ -14,8 +14,10 @@
 # RECOMMENDED_ONLY=1 re-runs only the recommended model (after a change to it or to
 # configs/recommended.yaml), keeping the default model's and the baselines' results of an earlier
 # run (on pixelrec50k: evaluate with --recommender multimodal only).
+# ITEM_SPLITS='7 123 2024' also trains the cold-item model on item splits drawn with those seeds
+# (runs recommended_leakfree_split<seed>), each next to content-KNN on the same split.
 # Usage: [PRESETS='small hard'] [SEEDS='42 7 123'] [COLD_ONLY=1] [RECOMMENDED_ONLY=1] [WITH_50K=0]
-#   bench/recommended_vs_baselines.sh [build-dir].
+#   [ITEM_SPLITS='7 123 2024'] bench/recommended_vs_baselines.sh [build-dir].
 # Writes under bench-out/recommended/ (and bench-out/full50k/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,15 +91,32 @@ PY
   [ -d "$dir/split_item" ] || "$PIXELREC" split -c "$cfg" "${leak[@]}" --log-level warn
   [ -d "$dir/cache_leakfree" ] || "$PIXELREC" cache -c "$cfg" "${leak[@]}" --log-level warn
   # Every val item of an item split is cold: validate on them (configs/recommended.yaml's note).
-  for seed in $SEEDS; do
-    run=$(run_name recommended_leakfree "$seed")
-    recommenders=multimodal
-    [ "$seed" = 42 ] && recommenders=multimodal,contentknn,popularity
-    "$PIXELREC" train -c configs/recommended.yaml -c "$cfg" "${leak[@]}" --no-progress \
+  cold_run() {  # run name, training seed, recommenders, then the split's --set flags
+    local run=$1 seed=$2 recommenders=$3
+    shift 3
+    "$PIXELREC" train -c configs/recommended.yaml -c "$cfg" "$@" --no-progress \
       --overwrite --set training.validation_task=cold_item --set training.seed="$seed" \
       --run-name "$run" --log-level warn
-    "$PIXELREC" evaluate -c configs/recommended.yaml -c "$cfg" "${leak[@]}" --run-name "$run" \
+    "$PIXELREC" evaluate -c configs/recommended.yaml -c "$cfg" "$@" --run-name "$run" \
       --task cold_item --recommender "$recommenders" --log-level warn
+  }
+  for seed in $SEEDS; do
+    recommenders=multimodal
+    [ "$seed" = 42 ] && recommenders=multimodal,contentknn,popularity
+    cold_run "$(run_name recommended_leakfree "$seed")" "$seed" "$recommenders" "${leak[@]}"
+  done
+  # A cold test part holds ~250 items (10% of small's catalogue): which items land in it moves
+  # both the model and content-KNN by up to 1.5x. ITEM_SPLITS adds item splits drawn with other
+  # seeds (data.splitting.random_state), each with its own leak-free store, trained with seed 42.
+  for split in ${ITEM_SPLITS:-}; do
+    other=(--set data.splitting.strategy=item --set data.splitting.random_state="$split"
+           --set data.split_data_path="$dir/split_item_s$split"
+           --set data.numeric_source=train_interactions
+           --set data.cache_config.cache_directory="$dir/cache_leakfree_s$split")
+    [ -d "$dir/split_item_s$split" ] || "$PIXELREC" split -c "$cfg" "${other[@]}" --log-level warn
+    [ -d "$dir/cache_leakfree_s$split" ] ||
+      "$PIXELREC" cache -c "$cfg" "${other[@]}" --log-level warn
+    cold_run "recommended_leakfree_split$split" 42 multimodal,contentknn,popularity "${other[@]}"
   done
 done
 # pixelrec50k (its data: bench/full_ranking_50k.sh prepare): the recommended model against every
