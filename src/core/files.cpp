@@ -88,9 +88,13 @@ void sync_and_rename(const fs::path& tmp, const fs::path& path, Durability durab
 
 void sync_filesystem(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;
-  ::syncfs(fd);
-  ::close(fd);
+  const bool synced = fd >= 0 && ::syncfs(fd) == 0;
+  const int error = errno;
+  if (fd >= 0) ::close(fd);
+  if (!synced)
+    throw Error("the files in '" + dir.string() + "' were written, but the filesystem could not " +
+                "be flushed to disk: " + std::strerror(error) +
+                "; after a power cut some may be missing: write them again");
 }
 
 namespace {

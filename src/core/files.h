@@ -25,7 +25,8 @@ enum class Durability {
 void write_file_atomic(const fs::path& path, std::string_view contents,
                        Durability durability = Durability::kFlushToDisk);
 
-// Flushes the filesystem holding `dir` (after many kRenameOnly writes).
+// Flushes the filesystem holding `dir` (after many kRenameOnly writes); throws Error when it
+// cannot (no such folder, or syncfs fails), as a failed fsync would.
 void sync_filesystem(const fs::path& dir);
 
 // Streams into a temp file beside `path`; renames it over `path` only if `fill` returns normally.

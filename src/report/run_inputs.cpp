@@ -212,6 +212,17 @@ const std::vector<std::string>& summary_config_keys() {
                                                 "model.fusion_type",
                                                 "model.embedding_dim",
                                                 "model.fusion_hidden_dims",
+                                                "model.scorer",
+                                                "model.dot_similarity",
+                                                "model.user_history",
+                                                "model.user_history_length",
+                                                "model.user_history_decay",
+                                                "model.user_history_training",
+                                                "model.user_id_embedding",
+                                                "model.user_history_content",
+                                                "model.item_id_dropout",
+                                                "training.loss",
+                                                "training.validation_task",
                                                 "training.epochs",
                                                 "training.batch_size",
                                                 "training.learning_rate",
@@ -222,9 +233,27 @@ const std::vector<std::string>& summary_config_keys() {
                                                 "training.seed",
                                                 "data.splitting.strategy",
                                                 "data.split_data_path",
+                                                "data.numeric_source",
                                                 "evaluation.k_values"};
   return keys;
 }
+
+namespace {
+
+// The dot scorer's keys mean nothing under the mlp head, the pooling's without pooling.
+bool applies(const std::string& key, const YAML::Node& root) {
+  const auto value = [&](const char* path) {
+    const auto node = find_key(root, split(path, '.'), 0);
+    return node && node->IsScalar() ? node->Scalar() : std::string();
+  };
+  if (key == "model.dot_similarity" || key == "model.user_history")
+    return value("model.scorer") == "dot";
+  if (key.rfind("model.user_history_", 0) == 0 || key == "model.user_id_embedding")
+    return value("model.scorer") == "dot" && value("model.user_history") == "mean";
+  return true;
+}
+
+}  // namespace
 
 ConfigSummary read_config_summary(const fs::path& path) {
   const std::string text = read_file(path, "run configuration");
@@ -239,6 +268,7 @@ ConfigSummary read_config_summary(const fs::path& path) {
   ConfigSummary summary;
   summary.fingerprint = Hasher().add(text).hex();
   for (const std::string& key : summary_config_keys()) {
+    if (!applies(key, root)) continue;
     if (const auto node = find_key(root, split(key, '.'), 0)) {
       summary.key_values.emplace_back(key, yaml_text(*node));
     }

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "core/errors.h"
 #include "core/files.h"
 #include "core/hash.h"
 #include "core/rng.h"
@@ -66,6 +67,21 @@ TEST(Hash, StableAndSensitive) {
   EXPECT_NE(Hasher().add("hello").hex(), Hasher().add("hellp").hex());
   EXPECT_NE(Hasher().add("ab").add("c").hex(), Hasher().add("a").add("bc").hex());
   EXPECT_EQ(Hasher().add("hello").hex().size(), 16u);
+}
+
+// Many rename-only writes end with one flush of their folder: a flush that cannot happen is an
+// error, as a failed fsync is, not a silent success.
+TEST(Files, FlushingAFolderThatCannotBeFlushedIsAnError) {
+  test::ScratchDir dir("syncfs");
+  write_file_atomic(dir / "a.png", "x", Durability::kRenameOnly);
+  EXPECT_NO_THROW(sync_filesystem(dir.path()));
+  try {
+    sync_filesystem(dir / "missing");
+    ADD_FAILURE() << "no error for a missing folder";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find((dir / "missing").string()), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("could not be flushed"), std::string::npos);
+  }
 }
 
 TEST(Files, AtomicWriteReplacesWholeFilesAndLeavesNoTemp) {

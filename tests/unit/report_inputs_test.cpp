@@ -135,6 +135,26 @@ TEST(ReportConfig, FingerprintIsTheDigestOfTheFileAndKeyValuesFollowTheFixedOrde
   EXPECT_EQ(c.key_values, expected);
   EXPECT_EQ(c.early_stopping_metric, "val_ndcg@10");
   EXPECT_EQ(c.early_stopping_direction, "auto");
+  // The dot scorer's provenance: its towers' keys, the loss and the numeric source; pooling keys
+  // only with pooling, none of them under the mlp head.
+  write_text(dir / "dot.yaml",
+             "model:\n  scorer: dot\n  dot_similarity: cosine\n  user_history: mean\n"
+             "  user_history_decay: 0.7\n  user_id_embedding: false\n"
+             "training:\n  loss: softmax\ndata:\n  numeric_source: train_interactions\n");
+  const std::vector<std::pair<std::string, std::string>> dot = {
+      {"model.scorer", "dot"},
+      {"model.dot_similarity", "cosine"},
+      {"model.user_history", "mean"},
+      {"model.user_history_decay", "0.7"},
+      {"model.user_id_embedding", "false"},
+      {"training.loss", "softmax"},
+      {"data.numeric_source", "train_interactions"}};
+  EXPECT_EQ(read_config_summary(dir / "dot.yaml").key_values, dot);
+  write_text(dir / "mlp.yaml",
+             "model:\n  scorer: mlp\n  dot_similarity: cosine\n  user_history: none\n"
+             "  user_history_decay: 0.7\n");
+  EXPECT_EQ(read_config_summary(dir / "mlp.yaml").key_values,
+            (std::vector<std::pair<std::string, std::string>>{{"model.scorer", "mlp"}}));
   write_text(dir / "bad.yaml", "model:\n  a: [1, 2\n");
   EXPECT_NE(error_of([&] {
               read_config_summary(dir / "bad.yaml");
