@@ -215,6 +215,13 @@ void TrainingRun::repair_resumed_sidecar() {
 
 void TrainingRun::log_start() const {
   if (!id_dropout_.empty()) spdlog::info("cold rows: {}", id_dropout_);
+  const TrainingConfig& tc = config_.training;
+  if (root_ && tc.loss != "bce" && tc.early_stopping_metric == "val_loss")
+    spdlog::warn(
+        "training.early_stopping_metric is val_loss, the BCE of the validation pairs, but "
+        "training.loss is {}: early stopping would watch a loss the model is not trained on; "
+        "monitor a ranking metric, e.g. --set training.early_stopping_metric=val_ndcg@10",
+        tc.loss);
   std::string modalities;
   for (const auto& c : data_.inputs) modalities += (modalities.empty() ? "" : ", ") + c.name;
   spdlog::info(
