@@ -88,22 +88,24 @@ for p in presets:
     if os.path.exists(path):
         m = json.load(open(path))
         print(f"{p}: cold_item users evaluated {m['users_evaluated']}, candidates {m['candidates']}")
-# ITEM_SPLITS runs: one training seed (42) per extra item split, each next to content-KNN on it.
-item_splits = [(p, d[len("recommended_leakfree_split"):]) for p in presets
-               for d in sorted(os.listdir(f"{out}/{p}/results")) if os.path.isdir(f"{out}/{p}/results")
-               and d.startswith("recommended_leakfree_split")] if all(
-                   os.path.isdir(f"{out}/{p}/results") for p in presets) else []
-if item_splits:
-    print("\n| cold items, other item splits (training seed 42) | model NDCG@10 | content-KNN NDCG@10 | ratio |")
-    print("|---|---|---|---|")
+# ITEM_SPLITS runs: every training seed on each extra item split, next to content-KNN on it.
+splits = {p: sorted({d[len("recommended_leakfree_split"):].split("_")[0]
+                     for d in os.listdir(f"{out}/{p}/results")
+                     if d.startswith("recommended_leakfree_split")})
+          for p in presets if os.path.isdir(f"{out}/{p}/results")}
+if any(splits.values()):
+    print("\n| cold items, other item splits | model NDCG@10 (mean of seeds) | seeds | content-KNN NDCG@10 | ratio |")
+    print("|---|---|---|---|---|")
     ratios = {p: [] for p in presets}
-    for p, split in item_splits:
-        base = f"{out}/{p}/results/recommended_leakfree_split{split}/eval"
-        model, knn = metrics(f"{base}/multimodal_cold_item.json"), metrics(f"{base}/contentknn_cold_item.json")
-        if model and knn:
-            ratios[p].append(model["ndcg@10"] / knn["ndcg@10"])
-            print(f"| `{p}` split seed {split} | {model['ndcg@10']:.4f} | {knn['ndcg@10']:.4f} | "
-                  f"{ratios[p][-1]:.2f}x |")
+    for p, found in splits.items():
+        for split in found:
+            runs = seed_runs(p, f"recommended_leakfree_split{split}", "multimodal_cold_item.json")
+            knn = metrics(f"{out}/{p}/results/recommended_leakfree_split{split}/eval/contentknn_cold_item.json")
+            model = mean_of(runs)
+            if model and knn:
+                ratios[p].append(model["ndcg@10"] / knn["ndcg@10"])
+                print(f"| `{p}` split seed {split} | {model['ndcg@10']:.4f} | {per_seed(runs)} | "
+                      f"{knn['ndcg@10']:.4f} | {ratios[p][-1]:.2f}x |")
     for p in presets:
         if ratios[p]:
             print(f"{p}: model / content-KNN over {len(ratios[p])} other item splits: mean "

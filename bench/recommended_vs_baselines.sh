@@ -14,8 +14,9 @@
 # RECOMMENDED_ONLY=1 re-runs only the recommended model (after a change to it or to
 # configs/recommended.yaml), keeping the default model's and the baselines' results of an earlier
 # run (on pixelrec50k: evaluate with --recommender multimodal only).
-# ITEM_SPLITS='7 123 2024' also trains the cold-item model on item splits drawn with those seeds
-# (runs recommended_leakfree_split<seed>), each next to content-KNN on the same split.
+# ITEM_SPLITS='7 123 2024' also trains the cold-item model (with every training seed) on item
+# splits drawn with those seeds (runs recommended_leakfree_split<split>[_s<seed>]), each next to
+# content-KNN on the same split.
 # Usage: [PRESETS='small hard'] [SEEDS='42 7 123'] [COLD_ONLY=1] [RECOMMENDED_ONLY=1] [WITH_50K=0]
 #   [ITEM_SPLITS='7 123 2024'] bench/recommended_vs_baselines.sh [build-dir].
 # Writes under bench-out/recommended/ (and bench-out/full50k/).
@@ -107,7 +108,7 @@ PY
   done
   # A cold test part holds ~250 items (10% of small's catalogue): which items land in it moves
   # both the model and content-KNN by up to 1.5x. ITEM_SPLITS adds item splits drawn with other
-  # seeds (data.splitting.random_state), each with its own leak-free store, trained with seed 42.
+  # seeds (data.splitting.random_state), each with its own leak-free store, trained with SEEDS.
   for split in ${ITEM_SPLITS:-}; do
     other=(--set data.splitting.strategy=item --set data.splitting.random_state="$split"
            --set data.split_data_path="$dir/split_item_s$split"
@@ -116,7 +117,12 @@ PY
     [ -d "$dir/split_item_s$split" ] || "$PIXELREC" split -c "$cfg" "${other[@]}" --log-level warn
     [ -d "$dir/cache_leakfree_s$split" ] ||
       "$PIXELREC" cache -c "$cfg" "${other[@]}" --log-level warn
-    cold_run "recommended_leakfree_split$split" 42 multimodal,contentknn,popularity "${other[@]}"
+    for seed in $SEEDS; do
+      recommenders=multimodal
+      [ "$seed" = 42 ] && recommenders=multimodal,contentknn,popularity
+      cold_run "$(run_name "recommended_leakfree_split$split" "$seed")" "$seed" "$recommenders" \
+        "${other[@]}"
+    done
   done
 done
 # pixelrec50k (its data: bench/full_ranking_50k.sh prepare): the recommended model against every
