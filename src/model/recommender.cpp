@@ -187,7 +187,8 @@ OwnedItemRows Recommender::owned_rows(const BatchDraws& draws) {
 
 // A cold item is scored with the unknown-item ID row and its content: the same pass here.
 torch::Tensor Recommender::content_vectors(const torch::Tensor& items, const BatchDraws& draws) {
-  PIXELREC_CHECK(history_features_.count > 0,
+  // Set, even when this rank's shard holds no item (tag is then empty, not undefined).
+  PIXELREC_CHECK(history_features_.tag.defined(),
                  "model.user_history_content needs use_item_features before scoring");
   const auto [distinct, inverse] = torch::_unique(items, /*sorted=*/true, /*return_inverse=*/true);
   return network_->item_vectors(item_side(distinct, history_features_, draws, true))
@@ -262,8 +263,9 @@ ItemSide Recommender::item_side(const torch::Tensor& items, const ItemFeatures& 
                                 const BatchDraws& draws, bool content_only) {
   const torch::Tensor local = items - features.first_item;
   torch::Tensor known = features.in_train.index_select(0, local);
-  if (content_only) known = torch::zeros_like(known);
-  if (dropping(draws.item_id_dropout)) {
+  if (content_only) {
+    known = torch::zeros_like(known);  // no ID row to drop: no dropout draws either
+  } else if (dropping(draws.item_id_dropout)) {
     const uint64_t seed = Rng::stream(draws.seed, {0x4954454Dull /* "ITEM" */}).next();
     known = known.logical_and(id_dropped(items, draws.item_id_dropout, seed).logical_not());
   }
