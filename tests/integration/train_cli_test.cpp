@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "support/exactness.h"
 #include "support/pipeline.h"
@@ -210,32 +211,30 @@ TEST_F(TrainCli, MixedPrecisionAndEveryFusionTrainWithFiniteLosses) {
 }
 
 TEST_F(TrainCli, BadModelSettingsGiveClearErrors) {
-  const auto fusion = train("--set model.fusion_type=sum");
-  EXPECT_EQ(fusion.exit_code, 1);
-  EXPECT_NE(fusion.output.find("model.fusion_type"), std::string::npos) << fusion.output;
-  EXPECT_NE(fusion.output.find("concat, gated, attention"), std::string::npos) << fusion.output;
-  const auto dropout = train("--set model.dropout_rate=-0.1");
-  EXPECT_EQ(dropout.exit_code, 1);
-  EXPECT_NE(dropout.output.find("model.dropout_rate"), std::string::npos) << dropout.output;
-  const auto anonymous = train("--set model.scorer=dot --set model.user_id_embedding=false");
-  EXPECT_EQ(anonymous.exit_code, 1);
-  EXPECT_NE(anonymous.output.find("model.user_history: mean"), std::string::npos)
-      << anonymous.output;
-  const auto content = train("--set model.scorer=dot --set model.user_history_content=true");
-  EXPECT_EQ(content.exit_code, 1);
-  EXPECT_NE(content.output.find("model.user_history_content"), std::string::npos) << content.output;
-  const auto decay = train("--set model.user_history_decay=0");
-  EXPECT_EQ(decay.exit_code, 1);
-  EXPECT_NE(decay.output.find("model.user_history_decay"), std::string::npos) << decay.output;
-  const auto dims = train("--set model.fusion_hidden_dims=[]");
-  EXPECT_EQ(dims.exit_code, 1);
-  EXPECT_NE(dims.output.find("a non-empty list"), std::string::npos) << dims.output;
-  const auto metric = train("--set training.early_stopping_metric=val_auc");
-  EXPECT_EQ(metric.exit_code, 1);
-  EXPECT_NE(metric.output.find("val_ndcg@10"), std::string::npos) << metric.output;
-  const auto resume = train("--resume last");
-  EXPECT_EQ(resume.exit_code, 2);
-  EXPECT_NE(resume.output.find("--run-name"), std::string::npos) << resume.output;
+  struct Case {
+    std::string args;
+    int exit_code;
+    std::vector<std::string> said;  // what the error must name
+  };
+  const std::vector<Case> cases = {
+      {"--set model.fusion_type=sum", 1, {"model.fusion_type", "concat, gated, attention"}},
+      {"--set model.dropout_rate=-0.1", 1, {"model.dropout_rate"}},
+      {"--set model.scorer=dot --set model.user_id_embedding=false",
+       1,
+       {"model.user_history: mean"}},
+      {"--set model.scorer=dot --set model.user_history_content=true",
+       1,
+       {"model.user_history_content"}},
+      {"--set model.user_history_decay=0", 1, {"model.user_history_decay"}},
+      {"--set model.fusion_hidden_dims=[]", 1, {"a non-empty list"}},
+      {"--set training.early_stopping_metric=val_auc", 1, {"val_ndcg@10"}},
+      {"--resume last", 2, {"--run-name"}}};
+  for (const auto& c : cases) {
+    const auto r = train(c.args);
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.args << "\n" << r.output;
+    for (const auto& text : c.said)
+      EXPECT_NE(r.output.find(text), std::string::npos) << c.args << "\n" << r.output;
+  }
 }
 
 // Every build compiles and links the CUDA code (the NCCL communicator, --device cuda): the

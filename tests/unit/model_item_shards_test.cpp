@@ -16,26 +16,13 @@
 namespace pixelrec::model {
 namespace {
 
+using model_test::slice;
 using model_test::tiny_features;
 using model_test::tiny_shape;
 using model_test::tiny_spec;
 
 constexpr int kSteps = 3;
 constexpr int64_t kBatch = 48;
-
-// The rows [begin, end) of the item features, as a rank's shard holds them.
-ItemFeatures slice(const ItemFeatures& f, int64_t begin, int64_t end) {
-  ItemFeatures s;
-  s.first_item = begin;
-  s.count = end - begin;
-  s.tag = f.tag.narrow(0, begin, s.count);
-  s.in_train = f.in_train.narrow(0, begin, s.count);
-  for (size_t k = 0; k < f.values.size(); ++k) {
-    s.values.push_back(f.values[k].narrow(0, begin, s.count));
-    s.presence.push_back(f.presence[k].narrow(0, begin, s.count));
-  }
-  return s;
-}
 
 struct Batches {
   std::array<torch::Tensor, kSteps> users, items, labels;

@@ -48,4 +48,19 @@ inline ItemFeatures tiny_features() {
   return f;
 }
 
+// The rows [begin, end) of the item features, as a rank's shard holds them.
+inline ItemFeatures slice(const ItemFeatures& f, int64_t begin, int64_t end) {
+  ItemFeatures s;
+  s.first_item = begin;
+  s.count = end - begin;
+  s.tag = f.tag.narrow(0, begin, s.count);
+  s.in_train = f.in_train.narrow(0, begin, s.count);
+  for (size_t k = 0; k < f.values.size(); ++k) {
+    s.values.push_back(f.values[k].narrow(0, begin, s.count));
+    s.presence.push_back(f.presence[k].narrow(0, begin, s.count));
+  }
+  s.from_interactions = f.from_interactions;
+  return s;
+}
+
 }  // namespace pixelrec::model::model_test

@@ -179,18 +179,6 @@ TEST(UserHistory, WithoutTheUserIdEveryUserIsTheSharedRowPlusTheirHistory) {
   EXPECT_TRUE(torch::allclose(tokens[3], users_w[10], 1e-6, 1e-6));
 }
 
-// The features of items [begin, end) of `all`, as a rank's shard holds them.
-ItemFeatures slice(const ItemFeatures& all, int64_t begin, int64_t end) {
-  ItemFeatures f;
-  f.first_item = begin;
-  f.count = end - begin;
-  f.tag = all.tag.slice(0, begin, end);
-  f.in_train = all.in_train.slice(0, begin, end);
-  for (const auto& v : all.values) f.values.push_back(v.slice(0, begin, end));
-  for (const auto& p : all.presence) f.presence.push_back(p.slice(0, begin, end));
-  return f;
-}
-
 NetworkSpec content_spec(int length) {
   NetworkSpec spec = history_spec(length);
   spec.config.user_history_content = true;
@@ -412,7 +400,7 @@ void expect_sharded_pooling_is_one_process(double decay, bool content = false) {
     model.network()->set_ranks(ranks.get(), rank);
     const auto [begin, end] = shards[size_t(rank)];
     model.shard_items(begin, end);
-    model.use_item_features(slice(features, begin, end));
+    model.use_item_features(model_test::slice(features, begin, end));
     std::vector<PoolingStep> steps;
     for (const auto& items : batches)
       steps.push_back(pooling_step(model, users, items, weights, begin, end));
@@ -449,7 +437,9 @@ void expect_sharded_pooling_is_one_process(double decay, bool content = false) {
       tags += per_rank[s].tag_dense;
     }
     ASSERT_FALSE(owner_rows.empty());
-    if (!content) EXPECT_TRUE(torch::equal(torch::cat(owner_rows), expected[s].item_rows));
+    if (!content) {
+      EXPECT_TRUE(torch::equal(torch::cat(owner_rows), expected[s].item_rows));
+    }
     EXPECT_TRUE(torch::allclose(merged, expected[s].item_dense, 1e-5, 1e-6));
     EXPECT_TRUE(torch::allclose(tags, expected[s].tag_dense, 1e-5, 1e-6));
     EXPECT_EQ(content, expected[s].tag_dense.abs().sum().item<float>() > 0);
