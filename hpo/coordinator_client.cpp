@@ -18,6 +18,7 @@
 #include "core/host.h"
 #include "core/logging.h"
 #include "hpo/protocol.h"
+#include "hpo/study_finished_marker.h"
 
 namespace pixelrec::hpo {
 
@@ -149,6 +150,8 @@ void CoordinatorClient::connect_with_retries() {
           const CoordinatorEndpoint endpoint = options_.rediscover();
           options_.address = endpoint.address;
           options_.token = endpoint.token;
+        } catch (const StudyAlreadyFinished&) {
+          throw;                    // no coordinator will come: nothing to retry
         } catch (const Error& e) {  // not written yet, or being rewritten by a new coordinator
           throw Retryable(e.what());
         }

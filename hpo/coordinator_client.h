@@ -38,7 +38,7 @@ struct ClientOptions {
   std::string token;    // the study's shared token
   // When set, called before every connection attempt for the address and token (a coordinator
   // restarted with --resume listens on a new port with a new token); an Error it throws is
-  // retried like a refused connection.
+  // retried like a refused connection, except StudyAlreadyFinished, which ends the attempts.
   std::function<CoordinatorEndpoint()> rediscover;
   std::string worker;  // "host:pid"; empty: default_worker_name()
   int64_t ranks = 1;   // processes in this worker group (informational)

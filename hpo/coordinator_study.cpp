@@ -14,11 +14,13 @@
 #include "core/host.h"
 #include "core/logging.h"
 #include "core/temp_files.h"
+#include "core/text_formats.h"
 #include "hpo/asha.h"
 #include "hpo/best_config.h"
 #include "hpo/median_pruner.h"
 #include "hpo/protocol.h"
 #include "hpo/random_sampler.h"
+#include "hpo/study_finished_marker.h"
 #include "hpo/study_lock.h"
 #include "hpo/study_outputs.h"
 #include "hpo/tpe_sampler.h"
@@ -182,6 +184,7 @@ CoordinatorStudySummary run_coordinator_study(const CoordinatorStudyOptions& opt
   ensure_directory(summary.study_dir);
   const StudyLock lock(summary.storage_path);  // before anything is read or written
   remove_stale_temp_files(summary.study_dir);
+  remove_finished_marker(summary.study_dir);  // this coordinator will run it: not finished
   StudyStorage storage(summary.storage_path);
   if (const auto existing = storage.find_study(h.study_name); existing && !options.resume) {
     const size_t n = storage.trials(existing->id).size();
@@ -256,6 +259,11 @@ CoordinatorStudySummary run_coordinator_study(const CoordinatorStudyOptions& opt
   };
   try {
     summary.stats = coordinator.run();
+    // Before coordinator.json goes: a worker group polling for one of them always sees one.
+    if (summary.stats.finished)
+      write_finished_marker(
+          summary.study_dir,
+          {h.study_name, h.n_trials, int64_t(study.history().size()), utc_now_iso8601()});
   } catch (...) {
     forget_discovery();
     throw;

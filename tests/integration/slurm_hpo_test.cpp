@@ -3,7 +3,8 @@
 // --array range; the study completes. Faults lose no trial: an array task cancelled mid-trial
 // (SIGTERM to every process, as scancel sends) and one pre-empted by SIGUSR1 (what the script's
 // --signal=USR1@180 sends) release their trials, which other groups resume; the coordinator job
-// requeued mid-study comes back with --resume and finishes the study.
+// requeued mid-study comes back with --resume and finishes the study. A group that starts after
+// the study finished ends at once.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -130,9 +131,12 @@ class SlurmHpo : public ::testing::Test {
   std::unique_ptr<SlurmCluster> cluster_;
 };
 
+// Each trial's rank 0 pauses 6 s: longer than the worker script's 5 s poll for coordinator.json,
+// so both groups join before the study is over (a tiny trial takes well under a second).
 TEST_F(SlurmHpo, SubmitScriptCompletesAStudyWithAnArrayOfTwoRankWorkerGroups) {
   const Pipeline p = make_cached_tiny_pipeline(work(), study_yaml(3, 2, 2));
-  const auto [coordinator, array] = submit(p, "0-1");
+  const auto [coordinator, array] =
+      submit(p, "0-1", "PIXELREC_TEST_STALL_AFTER_STEPS=3 PIXELREC_TEST_STALL_SECONDS=6");
   const auto done = wait_for_study(coordinator, array, 2);
   ASSERT_EQ(done.state, "COMPLETED") << logs() << cluster_->daemon_logs();
   // --array 0-1: exactly two worker groups, each of 2 ranks, and both ended cleanly.
@@ -151,6 +155,24 @@ TEST_F(SlurmHpo, SubmitScriptCompletesAStudyWithAnArrayOfTwoRankWorkerGroups) {
   std::error_code ec;
   EXPECT_TRUE(fs::exists(study() / "best_params.json", ec));
   EXPECT_TRUE(fs::exists(study() / "best_test_metrics.json", ec));
+
+  // A group that starts after the study finished (an array task queued behind the others) finds
+  // the study's finished marker and ends at once with status 0, its allocation freed.
+  const auto late = cluster_->run(
+      "cd " + shell_quote(work().string()) + " && CONFIG=" + shell_quote(p.config.string()) +
+      " PIXELREC=" + shell_quote(PIXELREC_BIN) + " sbatch --parsable --array=2 --cpus-per-task=1 " +
+      shell_quote(std::string(PIXELREC_SOURCE_DIR) + "/slurm/hpo_workers.sbatch"));
+  ASSERT_EQ(late.exit_code, 0) << late.output;
+  const std::string late_array = std::string(trim(late.output));
+  const auto late_task =
+      cluster_->wait_for(late_array + "_2", "COMPLETED FAILED CANCELLED TIMEOUT", seconds(60));
+  EXPECT_EQ(late_task.state, "COMPLETED") << logs();
+  EXPECT_EQ(late_task.exit_code, "0:0");
+  const std::string late_log = worker_log(late_array, 2);
+  EXPECT_NE(late_log.find("study 's' finished (3 trials, n_trials 3)"), std::string::npos)
+      << late_log;
+  EXPECT_NE(late_log.find("has nothing to do"), std::string::npos) << late_log;
+  EXPECT_EQ(read_trials(study() / "trials.csv").size(), 3u);
 }
 
 TEST_F(SlurmHpo, CancelledAndPreemptedGroupsAndARequeuedCoordinatorLoseNoTrial) {

@@ -26,6 +26,7 @@
 #include "hpo/coordinator_study.h"
 #include "hpo/protocol.h"
 #include "hpo/random_sampler.h"
+#include "hpo/study_finished_marker.h"
 #include "hpo/study_lock.h"
 #include "support/test_support.h"
 #include "unit/hpo_coordinator_fixture.h"
@@ -754,14 +755,45 @@ TEST(HpoCoordinatorStudy, RunsFromTheConfigAndWritesDiscoveryAndOutputs) {
   EXPECT_TRUE(fs::exists(study_dir / "trials.csv"));
   EXPECT_TRUE(fs::exists(study_dir / "history.html"));
   EXPECT_FALSE(fs::exists(study_dir / "coordinator.json"));  // nobody listens any more
+  // ... and a worker group starting now learns that the study is over.
+  const auto finished = read_finished_marker(study_dir);
+  ASSERT_TRUE(finished.has_value());
+  EXPECT_EQ(finished->study, "cfg");
+  EXPECT_EQ(finished->n_trials, 4);
+  EXPECT_EQ(finished->trials, 4);
 
   // The same study again without resume is refused; with resume it is already finished.
   CoordinatorStudyOptions again{config, false, {}, {}};
   EXPECT_THROW(run_coordinator_study(again), UsageError);
   again.resume = true;
+  bool marker_while_listening = true;
+  again.on_listening = [&](const std::string&, uint16_t) {
+    marker_while_listening = read_finished_marker(study_dir).has_value();
+  };
   const CoordinatorStudySummary resumed = run_coordinator_study(again);
   EXPECT_TRUE(resumed.stats.finished);
   EXPECT_EQ(resumed.stats.trials_leased, 0);
+  EXPECT_FALSE(marker_while_listening);  // a running coordinator's study is not finished
+  EXPECT_TRUE(read_finished_marker(study_dir).has_value());
+}
+
+// A coordinator that stops before its study finishes (a signal) leaves no finished marker.
+TEST(HpoCoordinatorStudy, AStoppedCoordinatorLeavesNoFinishedMarker) {
+  ScratchDir dir("hpo_coord_stopped");
+  Config config;
+  config.results_dir = (dir / "results").string();
+  HyperparameterSearchConfig& h = config.hyperparameter_search;
+  h.study_name = "stopped";
+  h.n_trials = 2;
+  h.sampler = "random";
+  h.pruner = "none";
+  h.search_space = YAML::Load("training.learning_rate: {type: float, low: 0.001, high: 0.1}\n");
+  CoordinatorStudyOptions o{config, false, {}, [](Coordinator& c) { c.stop(); }};
+  const CoordinatorStudySummary summary = run_coordinator_study(o);
+  EXPECT_FALSE(summary.stats.finished);
+  const fs::path study_dir = dir / "results" / "hpo" / "stopped";
+  EXPECT_FALSE(read_finished_marker(study_dir).has_value());
+  EXPECT_FALSE(fs::exists(study_dir / "coordinator.json"));
 }
 
 }  // namespace

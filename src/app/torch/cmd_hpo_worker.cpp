@@ -33,6 +33,7 @@
 #include "hpo/coordinator_client.h"
 #include "hpo/coordinator_study.h"
 #include "hpo/space.h"
+#include "hpo/study_finished_marker.h"
 #include "model/checkpoint_sidecar.h"
 #include "model/device.h"
 #include "model/interrupt.h"
@@ -116,10 +117,17 @@ nlohmann::json evaluate_best(const Config& base, const hpo::SearchSpace& space,
 // Where the coordinator is and the token it wants: --coordinator, else the study folder's
 // coordinator.json; --token-file, else the config's token, else the study's coordinator.token.
 // Read again before every connection attempt: a coordinator restarted with --resume listens on
-// a new port with a new token.
+// a new port with a new token. With no coordinator.json but the study's finished marker for this
+// n_trials, throws StudyAlreadyFinished (a worker group that started after the study ended).
 hpo::CoordinatorEndpoint resolve_endpoint(const WorkerFlags& flags, const Config& base) {
   const fs::path study_dir = hpo::study_directory(base);
   hpo::CoordinatorEndpoint endpoint;
+  std::error_code ec;
+  if (flags.coordinator.empty() && !fs::exists(study_dir / "coordinator.json", ec)) {
+    const auto finished = hpo::read_finished_marker(study_dir);
+    if (finished && finished->n_trials >= base.hyperparameter_search.n_trials)
+      throw hpo::StudyAlreadyFinished(*finished);
+  }
   if (flags.coordinator.empty())
     endpoint = hpo::read_coordinator_endpoint(study_dir);
   else
@@ -171,6 +179,9 @@ nlohmann::json next_instruction(Session& s) {
                    s.connect_timeout_seconds);
       try {
         s.client->reconnect();
+      } catch (const hpo::StudyAlreadyFinished& e) {
+        spdlog::info("{}", e.what());  // it ended while this group was away: done
+        return {{"type", "done"}};
       } catch (const std::exception& e) {
         return exit_instruction(kCoordinatorLostStatus,
                                 fmt::format("cannot reach the coordinator: {}", e.what()));
@@ -253,6 +264,7 @@ void run_worker(const WorkerFlags& flags) {
   Session session;
   session.connect_timeout_seconds = coordinator.connect_timeout_seconds;
   std::string join_error;  // rank 0 could not join: every rank ends with it
+  bool finished_before_joining = false;
   if (comm->is_root()) {
     hpo::ClientOptions options;
     options.rediscover = [&flags, &base] { return resolve_endpoint(flags, base); };
@@ -267,6 +279,9 @@ void run_worker(const WorkerFlags& flags) {
       session.client = std::make_unique<hpo::CoordinatorClient>(options);
       spdlog::info("worker {} ({} rank(s)) joined study '{}' at {}", hpo::default_worker_name(),
                    comm->size(), session.client->welcome().study, session.client->address());
+    } catch (const hpo::StudyAlreadyFinished& e) {
+      spdlog::info("{}; this worker group started after it and has nothing to do", e.what());
+      finished_before_joining = true;
     } catch (const std::exception& e) {
       join_error = e.what();
     }
@@ -275,8 +290,9 @@ void run_worker(const WorkerFlags& flags) {
   for (;;) {
     std::string text;
     if (comm->is_root())
-      text = join_error.empty() ? next_instruction(session).dump()
-                                : exit_instruction(1, join_error).dump();
+      text = !join_error.empty()       ? exit_instruction(1, join_error).dump()
+             : finished_before_joining ? nlohmann::json{{"type", "done"}}.dump()
+                                       : next_instruction(session).dump();
     const nlohmann::json lease = nlohmann::json::parse(broadcast_text(*comm, text));
     const std::string type = lease.at("type").get<std::string>();
     if (type == "done") break;
