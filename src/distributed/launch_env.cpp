@@ -64,16 +64,23 @@ std::string first_slurm_host(const std::string& nodelist) {
 
 LaunchEnv detect_launch_env(const EnvLookup& env, const LaunchOverrides& overrides) {
   LaunchEnv out;
+  // Open MPI's variables before SLURM's: mpirun inside a batch script passes the script's own
+  // SLURM_PROCID 0 on to every rank it starts. SLURM's count only inside an srun step (a batch
+  // script has SLURM_PROCID 0 and the allocation's SLURM_NTASKS too, but no SLURM_STEP_ID).
+  const bool srun_step = env("SLURM_STEP_ID").has_value();
   if (fill_from(env, "RANK", "WORLD_SIZE", "LOCAL_RANK", "torchrun", out)) {
     out.master_addr = env("MASTER_ADDR").value_or("");
-    out.master_port = int_var(env, "MASTER_PORT").value_or(0);
-  } else if (fill_from(env, "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "slurm", out)) {
-    out.master_addr = first_slurm_host(
-        env("SLURM_STEP_NODELIST").value_or(env("SLURM_JOB_NODELIST").value_or("")));
     out.master_port = int_var(env, "MASTER_PORT").value_or(0);
   } else if (fill_from(env, "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
                        "OMPI_COMM_WORLD_LOCAL_RANK", "openmpi", out)) {
     out.master_addr = env("MASTER_ADDR").value_or("");
+    out.master_port = int_var(env, "MASTER_PORT").value_or(0);
+  } else if (srun_step &&
+             fill_from(env, "SLURM_PROCID",
+                       env("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS",
+                       "SLURM_LOCALID", "slurm", out)) {
+    out.master_addr = first_slurm_host(
+        env("SLURM_STEP_NODELIST").value_or(env("SLURM_JOB_NODELIST").value_or("")));
     out.master_port = int_var(env, "MASTER_PORT").value_or(0);
   }
   out.pmi = out.source == "openmpi" || env("OMPI_COMM_WORLD_RANK") || env("PMIX_RANK") ||

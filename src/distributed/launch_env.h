@@ -1,6 +1,6 @@
 // Where this process sits in a distributed launch: rank, world size, local rank and rendezvous
-// address, read (first found) from explicit flags, torchrun variables, SLURM, Open MPI, or else
-// a single process (SPEC §8).
+// address, read (first found) from explicit flags, torchrun variables, Open MPI (mpirun), an srun
+// step's SLURM variables, or else a single process (SPEC §8).
 #pragma once
 
 #include <functional>

@@ -2,7 +2,8 @@
 // `srun --mpi=pmix`; SLURM's pre-emption signal to the batch shell (`scancel --signal=USR1
 // --batch`, what `--signal=B:USR1@90` sends) is forwarded to the step, every rank checkpoints
 // mid-epoch and exits 138, the job requeues itself and its next run resumes from last.pt to the
-// same parameters as an uninterrupted run.
+// same parameters as an uninterrupted run. A batch script's own SLURM variables (no srun step)
+// are no launch: the script runs one process itself, or N ranks with mpirun.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -145,6 +146,44 @@ TEST_F(SlurmTrain, SrunWithoutPmiTrainsOverGlooAndMpiStepsSayWhatToPass) {
             std::string::npos)
       << cache.output;
   EXPECT_NE(cache.output.find("run srun --mpi=pmix"), std::string::npos) << cache.output;
+}
+
+// Inside `sbatch --ntasks=2`, outside any srun step, SLURM_PROCID=0 and SLURM_NTASKS=2 are set
+// for the script and passed on by mpirun to every rank it starts. `pixelrec train` run by the
+// script is one process (it used to wait for a rank 1, here until the 30 s timeout), and
+// `mpirun -np 2` in the script trains as ranks 0 and 1 (both used to take themselves for rank 0),
+// making the one-process steps.
+TEST_F(SlurmTrain, ABatchScriptRunsOneProcessItselfAndMpirunRanksInsideIt) {
+  const fs::path work = cluster_->root() / "work";
+  const std::string train = shell_quote(PIXELREC_BIN) +
+                            " train --no-progress --set training.epochs=1 "
+                            "--set distributed.timeout_seconds=30 " +
+                            pipeline_->config_arg();
+  const fs::path script = work / "batch_launches.sh";
+  write_text(script, "#!/bin/bash\nset -e\ncd " + shell_quote(work.string()) + "\n" + train +
+                         " --run-name batch_alone\n" +
+                         "mpirun --allow-run-as-root --oversubscribe -np 2 " + train +
+                         " --run-name batch_mpirun\n");
+  const auto r = cluster_->run("sbatch --parsable --nodes=1 --ntasks=2 --cpus-per-task=1 -o " +
+                               shell_quote((work / "logs" / "batch-%j.out").string()) + " " +
+                               shell_quote(script.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string job = r.output.substr(0, r.output.find_first_of(";\n"));
+  const auto done = cluster_->wait_for(job, "COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL",
+                                       std::chrono::seconds(300));
+  const fs::path log_file = work / "logs" / ("batch-" + job + ".out");
+  std::error_code ec;
+  const std::string log = fs::exists(log_file, ec) ? read_text(log_file) : "";
+  ASSERT_EQ(done.state, "COMPLETED") << log << cluster_->daemon_logs();
+  const size_t mpirun_part = log.find("[rank 0/2]");
+  ASSERT_NE(mpirun_part, std::string::npos) << log;
+  EXPECT_EQ(log.substr(0, mpirun_part).find("[rank "), std::string::npos) << log;  // one process
+  EXPECT_NE(log.find("[rank 0/2] 2 ranks, communicator mpi"), std::string::npos) << log;
+  EXPECT_NE(log.find("rank 0 item embeddings: item rows [0, "), std::string::npos) << log;
+  const auto compare = run_pixelrec("checkpoints inspect " + last("batch_mpirun") + " --compare " +
+                                    last("batch_alone"));
+  EXPECT_EQ(compare.exit_code, 0) << compare.output;
+  EXPECT_LT(max_difference(compare.output), 1e-5) << compare.output;
 }
 
 }  // namespace

@@ -263,6 +263,7 @@ TEST(C10dRendezvous, PlanPerLauncher) {
 
   const auto slurm_vars = std::map<std::string, std::string>{{"SLURM_PROCID", "3"},
                                                              {"SLURM_NTASKS", "8"},
+                                                             {"SLURM_STEP_ID", "0"},
                                                              {"SLURM_JOB_NODELIST", "gpu[07-09]"},
                                                              {"SLURM_JOB_ID", "123456"}};
   const RendezvousPlan s =
