@@ -51,6 +51,7 @@ struct ModelConfig {
   bool user_history_content = false;
   int user_history_length = 50;
   double user_history_decay = 1.0;  // the k-th latest pooled item weighs decay^k (1: plain mean)
+  double user_history_base_weight = 0.0;  // ... plus this: the long-term share of the pool
   // What a training pair pools: latest (the user's latest items but the pair's own) | preceding
   // (the items before the positive the pair belongs to, as val/test follow the training items).
   std::string user_history_training = "latest";

@@ -272,6 +272,12 @@ std::vector<FieldSpec> build_fields() {
         "Scorer dot with user_history mean: recency weighting of the pool, a weighted mean in "
         "which the k-th latest pooled item (k = 0, 1, ...) weighs decay^k; 1 is the plain mean",
         in_range(0.01, 1.0)),
+      F(double, model.user_history_base_weight,
+        "Scorer dot with user_history mean: a weight every pooled item gets on top of decay^k, so "
+        "that with a decay below 1 the pool still holds the plain mean of the whole pooled "
+        "history (the user's long-term taste) next to the recency-weighted latest items; 0: "
+        "recency weights alone",
+        in_range(0.0, 100.0)),
       F(std::string, model.user_history_training,
         "Scorer dot with user_history mean: what a training pair pools. latest (the user's "
         "latest items, leaving the pair's own item out) or preceding (the user's items before "

@@ -24,11 +24,12 @@ UserHistory::Gathered narrowed(UserHistory::Gathered g, int64_t n) {
 }  // namespace
 
 UserHistory::UserHistory(const IndexedInteractions& train, uint32_t num_users, int length,
-                         double decay)
+                         double decay, double base_weight)
     : length_(length), decay_powers_(size_t(std::max(length, 0))), row_user_(train.user) {
   PIXELREC_CHECK(decay > 0.0 && decay <= 1.0, "a history decay in (0, 1]");
+  PIXELREC_CHECK(base_weight >= 0.0, "a non-negative history base weight");
   double power = 1.0;
-  for (float& w : decay_powers_) w = float(power), power *= decay;
+  for (float& w : decay_powers_) w = float(power + base_weight), power *= decay;
   // Interactions grouped by user, each group latest first (ties: the later row first).
   std::vector<uint32_t> order(train.size());
   std::iota(order.begin(), order.end(), 0u);

@@ -5,7 +5,8 @@
 // model.user_history_training preceding it also keeps every user's whole training timeline, so a
 // training pair can pool the L distinct items before its positive instead. With
 // model.user_history_decay d < 1 the pool is a weighted mean: the k-th latest pooled item
-// (k = 0, 1, ...) weighs d^k.
+// (k = 0, 1, ...) weighs d^k, plus model.user_history_base_weight b (the long-term share: with
+// b > 0 the pool is the recency-weighted mean plus b times the plain sum, over the total weight).
 #pragma once
 
 #include <torch/torch.h>
@@ -20,7 +21,9 @@ namespace pixelrec::model {
 class UserHistory {
  public:
   // Users >= num_users (cold users) have an empty history.
-  UserHistory(const IndexedInteractions& train, uint32_t num_users, int length, double decay = 1.0);
+  // The k-th latest pooled item weighs decay^k + base_weight.
+  UserHistory(const IndexedInteractions& train, uint32_t num_users, int length, double decay = 1.0,
+              double base_weight = 0.0);
 
   uint32_t num_users() const { return uint32_t(offsets_.size() - 1); }
   const int64_t* begin(uint32_t user) const { return items_.data() + offsets_[user]; }
@@ -31,7 +34,8 @@ class UserHistory {
   // The pooled items of `pairs` (users int64 [B] on the CPU; a user of `no_history` or beyond
   // num_users pools nothing), leaving out exclude[b] (int64 [B], or undefined) from pair b:
   // flat items [N], the pair each belongs to [N], each item's weight in its pair's pool (float
-  // [N], 1 for the latest, then decay^k) and each pair's total weight (float [B]; 0: nothing).
+  // [N], decay^k + base_weight for the k-th latest) and each pair's total weight (float [B]; 0:
+  // nothing).
   struct Gathered {
     torch::Tensor items, pair, weight, count;
   };
@@ -48,7 +52,7 @@ class UserHistory {
 
  private:
   int length_;
-  std::vector<float> decay_powers_;  // [length]: decay^k
+  std::vector<float> decay_powers_;  // [length]: decay^k + base_weight
   std::vector<int64_t> offsets_;     // [num_users + 1]
   std::vector<int64_t> items_;
   // Every training row, grouped by user, each group latest first; place_[row] is its index.

@@ -217,6 +217,7 @@ const std::vector<std::string>& summary_config_keys() {
                                                 "model.user_history",
                                                 "model.user_history_length",
                                                 "model.user_history_decay",
+                                                "model.user_history_base_weight",
                                                 "model.user_history_training",
                                                 "model.user_id_embedding",
                                                 "model.user_history_content",

@@ -125,6 +125,23 @@ TEST(UserHistory, DecayWeighsTheKthLatestPooledItemByDecayToTheK) {
   EXPECT_ANY_THROW(UserHistory(tiny_train(), 3, 50, 1.5));
 }
 
+// model.user_history_base_weight b: the k-th latest pooled item weighs d^k + b, so the pool is
+// the recency-weighted mean plus b times the plain sum, over the total weight.
+TEST(UserHistory, BaseWeightAddsTheSameWeightToEveryPooledItem) {
+  const UserHistory mixed(tiny_train(), 3, 50, 0.5, 0.25);
+  const torch::Tensor no_skip = torch::zeros({2}, torch::kBool);
+  const UserHistory::Gathered latest = mixed.gather(torch::tensor({0, 0}, torch::kLong), no_skip,
+                                                    torch::tensor({9, 2}, torch::kLong));
+  EXPECT_TRUE(torch::equal(latest.items, torch::tensor({1, 2, 5, 1, 5}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(latest.weight, torch::tensor({1.25f, 0.75f, 0.5f, 1.25f, 0.75f})));
+  EXPECT_TRUE(torch::equal(latest.count, torch::tensor({2.5f, 2.0f})));
+  const UserHistory::Gathered before = mixed.gather_preceding(
+      torch::tensor({0, 0}, torch::kLong), no_skip, torch::tensor({3, 2}, torch::kLong));
+  EXPECT_TRUE(torch::equal(before.weight, torch::tensor({1.25f, 0.75f, 1.25f, 0.75f})));
+  EXPECT_TRUE(torch::equal(before.count, torch::tensor({2.0f, 2.0f})));
+  EXPECT_ANY_THROW(UserHistory(tiny_train(), 3, 50, 0.5, -0.1));
+}
+
 NetworkSpec history_spec(int length) {
   NetworkSpec spec = model_test::tiny_spec("concat");
   spec.config.scorer = "dot";

@@ -139,13 +139,15 @@ TEST(ReportConfig, FingerprintIsTheDigestOfTheFileAndKeyValuesFollowTheFixedOrde
   // only with pooling, none of them under the mlp head.
   write_text(dir / "dot.yaml",
              "model:\n  scorer: dot\n  dot_similarity: cosine\n  user_history: mean\n"
-             "  user_history_decay: 0.7\n  user_id_embedding: false\n"
+             "  user_history_decay: 0.7\n  user_history_base_weight: 0.1\n"
+             "  user_id_embedding: false\n"
              "training:\n  loss: softmax\ndata:\n  numeric_source: train_interactions\n");
   const std::vector<std::pair<std::string, std::string>> dot = {
       {"model.scorer", "dot"},
       {"model.dot_similarity", "cosine"},
       {"model.user_history", "mean"},
       {"model.user_history_decay", "0.7"},
+      {"model.user_history_base_weight", "0.1"},
       {"model.user_id_embedding", "false"},
       {"training.loss", "softmax"},
       {"data.numeric_source", "train_interactions"}};
