@@ -85,6 +85,36 @@ void apply_config_yaml(Config& config, const std::string& yaml_text, const std::
   apply_mapping(config, root, "", source, strict, warnings);
 }
 
+namespace {
+
+// Sets `value` at the key path `parts` of the search space, whose parameter names are config key
+// paths themselves (training.learning_rate) and whose parameters are maps of fields (low, high,
+// ...). The parameter is the longest run of leading parts naming an existing one; without one, a
+// map value is a whole new parameter named by every part, and any other value the field named by
+// the last part of a new parameter named by the others.
+void set_in_search_space(YAML::Node space, const std::vector<std::string>& parts,
+                         const YAML::Node& value) {
+  const auto join = [&parts](size_t end) {
+    std::string key = parts[0];
+    for (size_t k = 1; k < end; ++k) key += "." + parts[k];
+    return key;
+  };
+  size_t name_end = 0;
+  for (size_t end = parts.size(); end >= 1 && name_end == 0; --end)
+    if (space.IsMap() && space[join(end)].IsDefined()) name_end = end;
+  if (name_end == 0)
+    name_end = value.IsMap() || parts.size() == 1 ? parts.size() : parts.size() - 1;
+  if (name_end == parts.size()) {
+    space[join(name_end)] = value;
+    return;
+  }
+  YAML::Node cursor = space[join(name_end)];
+  for (size_t k = name_end; k + 1 < parts.size(); ++k) cursor.reset(cursor[parts[k]]);
+  cursor[parts.back()] = value;
+}
+
+}  // namespace
+
 void apply_config_override(Config& config, const std::string& assignment, bool strict,
                            std::vector<std::string>& warnings) {
   const auto eq = assignment.find('=');
@@ -107,10 +137,7 @@ void apply_config_override(Config& config, const std::string& assignment, bool s
   for (const auto& f : config_fields()) {
     if (f.open_subtree && starts_with(path, f.path + ".")) {
       YAML::Node tree = f.dump(config);
-      YAML::Node cursor = tree;
-      const auto parts = split(path.substr(f.path.size() + 1), '.');
-      for (size_t i = 0; i + 1 < parts.size(); ++i) cursor.reset(cursor[parts[i]]);
-      cursor[parts.back()] = value;
+      set_in_search_space(tree, split(path.substr(f.path.size() + 1), '.'), value);
       assign_field(config, f, tree, where, strict, warnings);
       return;
     }

@@ -198,6 +198,17 @@ TEST(Config, SetOverridesParseYamlValues) {
   EXPECT_FALSE(c.model.use_batch_norm);
   EXPECT_EQ(c.data.splitting.strategy, "item");
   EXPECT_DOUBLE_EQ(c.hyperparameter_search.search_space["lr"]["high"].as<double>(), 0.5);
+  // Search-space names are dotted key paths themselves: a whole parameter, then one of its keys.
+  apply_config_override(c,
+                        "hyperparameter_search.search_space.training.learning_rate={type: float, "
+                        "low: 0.001, high: 0.1}",
+                        false, w);
+  apply_config_override(c, "hyperparameter_search.search_space.training.learning_rate.high=0.2",
+                        false, w);
+  const YAML::Node& space = c.hyperparameter_search.search_space;
+  EXPECT_DOUBLE_EQ(space["training.learning_rate"]["high"].as<double>(), 0.2);
+  EXPECT_DOUBLE_EQ(space["training.learning_rate"]["low"].as<double>(), 0.001);
+  EXPECT_FALSE(space["training"].IsDefined());
   EXPECT_TRUE(w.empty());
   apply_config_override(c, "training.epoch=3", false, w);
   ASSERT_EQ(w.size(), 1u);
