@@ -112,7 +112,9 @@ TEST_F(TrainCli, FullRankingValidationIsTheFullValTaskOfTheEpochsModel) {
     const std::string set =
         " --set model.scorer=" + scorer +
         (scorer == "dot" ? " --set model.user_history=mean --set model.user_history_length=5"
-                           " --set model.user_history_decay=0.5 --set model.user_id_embedding=false"
+                           " --set model.user_history_decay=0.5"
+                           " --set model.user_history_base_weight=0.1"
+                           " --set model.user_id_embedding=false"
                            " --set model.user_history_content=true"
                          : "");
     const auto r = train("--run-name " + run + set +

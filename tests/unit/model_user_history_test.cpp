@@ -372,12 +372,15 @@ PoolingStep pooling_step(Recommender& model, const torch::Tensor& users, const t
 // process's rows with their whole gradient; a rank without pairs in a batch still takes part.
 // For scoring, the history rows taken once serve any number of calls on any rank (no
 // collective per call) and give one process's tokens bitwise.
-// With model.user_history_decay each owner weighs its rows as one process does. With
+// With model.user_history_decay (and _base_weight) each owner weighs its rows as one process
+// does. With
 // model.user_history_content each owner adds its items' content vectors from its own features:
 // the network, tag and unknown-row gradients summed over ranks are then one process's.
-void expect_sharded_pooling_is_one_process(double decay, bool content = false) {
-  SCOPED_TRACE("decay " + std::to_string(decay) + (content ? ", content" : ""));
-  const auto history = std::make_shared<UserHistory>(random_train(), 10, 4, decay);
+void expect_sharded_pooling_is_one_process(double decay, bool content = false,
+                                           double base_weight = 0.0) {
+  SCOPED_TRACE("decay " + std::to_string(decay) + ", base weight " + std::to_string(base_weight) +
+               (content ? ", content" : ""));
+  const auto history = std::make_shared<UserHistory>(random_train(), 10, 4, decay, base_weight);
   const NetworkSpec spec = content ? content_spec(4) : history_spec(4);
   const ItemFeatures features = model_test::tiny_features();
   torch::manual_seed(3);
@@ -481,6 +484,7 @@ TEST(UserHistory, ItemShardedRanksPoolTheOneProcessRowsAndGradients) {
   expect_sharded_pooling_is_one_process(1.0);
   expect_sharded_pooling_is_one_process(0.6);
   expect_sharded_pooling_is_one_process(0.6, true);
+  expect_sharded_pooling_is_one_process(0.6, false, 0.1);
 }
 
 TEST(UserHistory, CheckpointsRecordThePooling) {
@@ -488,6 +492,7 @@ TEST(UserHistory, CheckpointsRecordThePooling) {
   Config config;
   NetworkSpec spec = history_spec(7);
   spec.config.user_history_decay = 0.75;
+  spec.config.user_history_base_weight = 0.2;
   spec.config.user_id_embedding = false;
   config.model = spec.config;
   Recommender model(spec, model_test::tiny_shape());
@@ -502,6 +507,7 @@ TEST(UserHistory, CheckpointsRecordThePooling) {
   EXPECT_TRUE(loaded.model->pools_history());
   EXPECT_EQ(loaded.model->spec().config.user_history_length, 7);
   EXPECT_EQ(loaded.model->spec().config.user_history_decay, 0.75);
+  EXPECT_EQ(loaded.model->spec().config.user_history_base_weight, 0.2);
   EXPECT_FALSE(loaded.model->spec().config.user_id_embedding);
 }
 

@@ -214,14 +214,15 @@ TEST_F(DistributedTrain, HistoryPoolingMakesTheOneProcessSteps) {
       {"histdecay", history + "--set model.user_history_training=preceding "
                               "--set model.user_history_decay=0.6"}};
   expect_one_process_steps(variants, "histbce");
-  // The recommended user tower: preceding, decayed, without the user ID row, and with the
-  // history items' content vectors (each owner runs the item tower on its own items). Its largest
-  // difference (2e-5) is in image-projection weights of near-constant feature columns, whose
-  // gradients are rounding-level: Adam's m / sqrt(v) makes those lr-sized steps. The user and
-  // item rows agree to 1e-7.
+  // The recommended user tower: preceding, decayed (with a base weight), without the user ID row,
+  // and with the history items' content vectors (each owner runs the item tower on its own
+  // items). Its largest difference (2e-5) is in image-projection weights of near-constant feature
+  // columns, whose gradients are rounding-level: Adam's m / sqrt(v) makes those lr-sized steps.
+  // The user and item rows agree to 1e-7.
   const std::string recommended = history +
                                   "--set model.user_history_training=preceding "
                                   "--set model.user_history_decay=0.6 "
+                                  "--set model.user_history_base_weight=0.1 "
                                   "--set model.user_id_embedding=false ";
   expect_one_process_steps({{"histpreceding", recommended},
                             {"histcontent", recommended + "--set model.user_history_content=true"}},
