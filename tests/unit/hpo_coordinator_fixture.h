@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "core/config.h"
 #include "hpo/coordinator.h"
 #include "hpo/coordinator_client.h"
 #include "hpo/protocol.h"
@@ -26,6 +28,22 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 inline constexpr const char* kToken = "secret-token";
+
+// A study config in <dir>/results: `n_trials` random trials of one learning-rate parameter,
+// minimised, no pruner.
+inline Config study_config(const std::filesystem::path& dir, const std::string& name,
+                           int n_trials) {
+  Config config;
+  config.results_dir = (dir / "results").string();
+  HyperparameterSearchConfig& h = config.hyperparameter_search;
+  h.study_name = name;
+  h.n_trials = n_trials;
+  h.sampler = "random";
+  h.pruner = "none";
+  h.direction = "minimize";
+  h.search_space = YAML::Load("training.learning_rate: {type: float, low: 0.001, high: 0.1}\n");
+  return config;
+}
 
 inline SearchSpace quadratic_space() {
   return SearchSpace::parse(YAML::Load("x: {type: float, low: -5, high: 5}\n"

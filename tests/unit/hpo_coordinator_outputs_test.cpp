@@ -22,19 +22,6 @@ using namespace coordinator_test;
 using test::ScratchDir;
 namespace fs = std::filesystem;
 
-Config study_config(const fs::path& dir) {
-  Config config;
-  config.results_dir = (dir / "results").string();
-  HyperparameterSearchConfig& h = config.hyperparameter_search;
-  h.study_name = "honest";
-  h.n_trials = 3;
-  h.sampler = "random";
-  h.pruner = "none";
-  h.direction = "minimize";
-  h.search_space = YAML::Load("training.learning_rate: {type: float, low: 0.001, high: 0.1}\n");
-  return config;
-}
-
 // Runs the study of `config` with one worker whose trials complete with their learning rate and
 // whose test evaluation is `evaluate(client, trial)`. Returns the summary, or the run's error.
 struct Outcome {
@@ -82,7 +69,7 @@ Outcome run_study(const Config& config,
 
 TEST(HpoCoordinatorStudy, AnOutputItCannotWriteFailsTheRunNamingTheFile) {
   ScratchDir dir("hpo_outputs_unwritable");
-  const Config config = study_config(dir.path());
+  const Config config = study_config(dir.path(), "honest", 3);
   // A folder where trials.csv must go: renaming the finished file over it fails.
   const fs::path blocker = study_directory(config) / "trials.csv";
   fs::create_directories(blocker / "occupied");
@@ -104,7 +91,7 @@ TEST(HpoCoordinatorStudy, AnOutputItCannotWriteFailsTheRunNamingTheFile) {
 
 TEST(HpoCoordinatorStudy, AFailedTestEvaluationIsStoredAsAnErrorNotAsMetrics) {
   ScratchDir dir("hpo_outputs_eval_error");
-  const Config config = study_config(dir.path());
+  const Config config = study_config(dir.path(), "honest", 3);
   const Outcome outcome = run_study(config, [](CoordinatorClient& c, int64_t trial) {
     c.send_evaluation_error(trial, "cannot load checkpoint trial_0001/best.pt: no such file");
   });

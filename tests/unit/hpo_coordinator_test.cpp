@@ -780,14 +780,7 @@ TEST(HpoCoordinatorStudy, RunsFromTheConfigAndWritesDiscoveryAndOutputs) {
 // A coordinator that stops before its study finishes (a signal) leaves no finished marker.
 TEST(HpoCoordinatorStudy, AStoppedCoordinatorLeavesNoFinishedMarker) {
   ScratchDir dir("hpo_coord_stopped");
-  Config config;
-  config.results_dir = (dir / "results").string();
-  HyperparameterSearchConfig& h = config.hyperparameter_search;
-  h.study_name = "stopped";
-  h.n_trials = 2;
-  h.sampler = "random";
-  h.pruner = "none";
-  h.search_space = YAML::Load("training.learning_rate: {type: float, low: 0.001, high: 0.1}\n");
+  const Config config = study_config(dir.path(), "stopped", 2);
   CoordinatorStudyOptions o{config, false, {}, [](Coordinator& c) { c.stop(); }};
   const CoordinatorStudySummary summary = run_coordinator_study(o);
   EXPECT_FALSE(summary.stats.finished);
