@@ -416,7 +416,7 @@ std::vector<FieldSpec> build_fields() {
                    nonneg_int),
                  reference_cache),
 
-      // ---- data: augmentation ----
+      // ---- data: augmentation (no effect: mark_augmentation_without_effect) ----
       F(bool, data.image_augmentation.enabled, "Augment images during training", any_bool),
       F(double, data.image_augmentation.brightness, "Max brightness jitter", in_range(0.0, 1.0)),
       F(double, data.image_augmentation.contrast, "Max contrast jitter", in_range(0.0, 1.0)),
@@ -619,11 +619,24 @@ std::vector<FieldSpec> build_fields() {
 #undef F
 #undef OPT
 
+// The reference augments images and texts as its data loader reads them; here training reads the
+// feature vectors `pixelrec cache` extracted once with frozen backbones, so a value set for these
+// keys is accepted and warned about, never silently ignored.
+void mark_augmentation_without_effect(std::vector<FieldSpec>& fields) {
+  for (FieldSpec& f : fields)
+    if (starts_with(f.path, "data.image_augmentation.") ||
+        starts_with(f.path, "data.text_augmentation."))
+      f.deprecation =
+          "training reads the feature vectors that `pixelrec cache` extracted once with frozen "
+          "backbones, so per-step image and text augmentation has nothing to apply to";
+}
+
 }  // namespace
 
 const std::vector<FieldSpec>& config_fields() {
   static const std::vector<FieldSpec> fields = [] {
     std::vector<FieldSpec> all = build_fields();
+    mark_augmentation_without_effect(all);
     std::vector<FieldSpec> reference = reference_compat_fields(all);
     all.insert(all.end(), reference.begin(), reference.end());
     return all;

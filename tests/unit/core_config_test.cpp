@@ -185,6 +185,30 @@ TEST(Config, NullDisablesAModalityAndClearsOptionalValues) {
             0u);
 }
 
+// Training reads cached, frozen-backbone features: augmentation keys (the reference's configs set
+// them) load, and each one given says it has no effect instead of being silently ignored.
+TEST(Config, AugmentationKeysSayTheyHaveNoEffect) {
+  std::vector<std::string> warnings;
+  load_text(
+      "data:\n  image_augmentation:\n    enabled: true\n    brightness: 0.4\n"
+      "  text_augmentation:\n    enabled: true\n",
+      &warnings);
+  ASSERT_EQ(warnings.size(), 3u);
+  for (const char* key : {"data.image_augmentation.enabled", "data.image_augmentation.brightness",
+                          "data.text_augmentation.enabled"}) {
+    const auto w = std::find_if(warnings.begin(), warnings.end(), [key](const std::string& s) {
+      return s.find(std::string("'") + key + "'") != std::string::npos;
+    });
+    ASSERT_NE(w, warnings.end()) << key;
+    EXPECT_NE(w->find("has no effect: training reads the feature vectors that `pixelrec cache` "
+                      "extracted once with frozen backbones"),
+              std::string::npos)
+        << *w;
+  }
+  // Not written into resolved configs unless set, so they load back without warnings.
+  EXPECT_EQ(config_to_yaml(Config{}).find("augmentation"), std::string::npos);
+}
+
 TEST(Config, SetOverridesParseYamlValues) {
   Config c;
   std::vector<std::string> w;
