@@ -199,6 +199,31 @@ TEST_F(TrainCli, SigtermSavesCheckpointAndResumeContinuesExactly) {
   EXPECT_EQ(digest_of(resumed.output), digest_of(straight.output));
 }
 
+// A run of one epoch resumed for two and stopped inside the second: last.pt's sidecar carries the
+// metrics of the last completed epoch (the first), as without the resume, and says the run is
+// not finished. It used to carry no metrics (the resumed process had completed no epoch of its
+// own) and the first run's finished flag.
+TEST_F(TrainCli, AStopAfterAResumeKeepsTheLastEpochsMetricsInTheSidecar) {
+  const auto first = train("--run-name sig-again --set training.epochs=1");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const fs::path last_meta = root() / "checkpoints" / "sig-again" / "last.meta.json";
+  const int64_t steps = nlohmann::json::parse(read_text(last_meta)).at("global_step");
+  const auto stopped =
+      run_command("PIXELREC_TEST_SIGNAL_AFTER_STEPS=" + std::to_string(steps + 7) + " " +
+                  shell_quote(PIXELREC_BIN) + " train " + pipeline_->config_arg() +
+                  " --no-progress --run-name sig-again --resume last"
+                  " --set training.epochs=2");
+  EXPECT_EQ(stopped.exit_code, 128 + 15) << stopped.output;
+  const auto epoch = nlohmann::json::parse(
+      read_text(root() / "results" / "sig-again" / "metrics.jsonl"));  // the one completed epoch
+  const auto sidecar =
+      nlohmann::json::parse(read_text(root() / "checkpoints" / "sig-again" / "last.meta.json"));
+  EXPECT_EQ(sidecar.at("epoch").get<int64_t>(), 1) << sidecar.dump();
+  EXPECT_FALSE(sidecar.at("finished").get<bool>()) << sidecar.dump();
+  ASSERT_TRUE(sidecar.at("metrics").contains("val_ndcg@10")) << sidecar.dump();
+  EXPECT_EQ(sidecar.at("metrics").at("val_ndcg@10"), epoch.at("val_ndcg@10")) << sidecar.dump();
+}
+
 TEST_F(TrainCli, MixedPrecisionAndEveryFusionTrainWithFiniteLosses) {
   for (const char* extra :
        {"--set training.mixed_precision=true", "--set model.fusion_type=gated",

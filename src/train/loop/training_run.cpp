@@ -192,6 +192,23 @@ void TrainingRun::prepare_outputs() {
   meta_.loss = config_.training.loss;
   if (root_ && !resume_path_.empty() && resume_path_.parent_path() == result_.checkpoint_dir)
     repair_resumed_sidecar();
+  if (resume_path_.empty()) return;
+  // What a checkpoint saved before this process completes an epoch records as the last one's.
+  if (root_) result_.last_metrics = recorded_metrics(state_.epoch - 1);
+  // A finished run resumed for more epochs trains again: its checkpoints until the new end are
+  // not finished ones (the resumed checkpoint's sidecar, above, keeps its own flag).
+  state_.finished = state_.epoch >= config_.training.epochs || stopper_->should_stop();
+}
+
+Metrics TrainingRun::recorded_metrics(int epoch) const {
+  Metrics recorded;
+  try {
+    for (auto& e : MetricsLog::read_jsonl(metrics_log_->jsonl_path()))
+      if (e.epoch == epoch) recorded = e.values;
+  } catch (const std::exception& e) {
+    spdlog::warn("cannot read the resumed run's metrics: {}", e.what());
+  }
+  return recorded;
 }
 
 // A crash between a checkpoint and its sidecar (or a copy by hand) left the resumed checkpoint
@@ -199,16 +216,9 @@ void TrainingRun::prepare_outputs() {
 void TrainingRun::repair_resumed_sidecar() {
   const std::string why = model::sidecar_mismatch(resume_path_, state_.epoch, state_.global_step);
   if (why.empty()) return;
-  Metrics recorded;  // of the checkpoint's last epoch
-  try {
-    for (auto& e : MetricsLog::read_jsonl(metrics_log_->jsonl_path()))
-      if (e.epoch == state_.epoch - 1) recorded = e.values;
-  } catch (const std::exception& e) {
-    spdlog::warn("cannot read the resumed run's metrics: {}", e.what());
-  }
-  model::write_checkpoint_sidecar(
-      resume_path_, config_,
-      checkpoint_summary(model::checkpoint_kind(resume_path_), state_, recorded));
+  model::write_checkpoint_sidecar(resume_path_, config_,
+                                  checkpoint_summary(model::checkpoint_kind(resume_path_), state_,
+                                                     recorded_metrics(state_.epoch - 1)));
   spdlog::warn("{}: {}; rewrote it from the checkpoint (epoch {}, step {})",
                model::sidecar_path(resume_path_).string(), why, state_.epoch, state_.global_step);
 }

@@ -85,6 +85,8 @@ class TrainingRun {
   void build_training_parts();
   void prepare_outputs();
   void repair_resumed_sidecar();
+  // The metrics metrics.jsonl recorded for `epoch` (rank 0; empty when none or unreadable).
+  Metrics recorded_metrics(int epoch) const;
   void log_start() const;
   bool ask_on_resume();
   // Saves `last` inside `epoch` after micro-batch `mb` and ends the run (signal or request).
