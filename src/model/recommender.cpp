@@ -152,9 +152,9 @@ void Recommender::set_user_history(std::shared_ptr<const UserHistory> history) {
 void Recommender::use_training_history(const SplitData& split) {
   if (!pools_history()) return;
   const ModelConfig& c = spec_.config;
-  history_ =
-      std::make_shared<UserHistory>(split.train, split.num_train_users(), c.user_history_length,
-                                    c.user_history_decay, c.user_history_base_weight);
+  history_ = std::make_shared<UserHistory>(
+      split.train, split.num_train_users(), c.user_history_length, c.user_history_decay,
+      c.user_history_base_weight, c.user_history_training == "preceding");
 }
 
 void Recommender::share_history_rows() {

@@ -24,8 +24,8 @@ UserHistory::Gathered narrowed(UserHistory::Gathered g, int64_t n) {
 }  // namespace
 
 UserHistory::UserHistory(const IndexedInteractions& train, uint32_t num_users, int length,
-                         double decay, double base_weight)
-    : length_(length), decay_powers_(size_t(std::max(length, 0))), row_user_(train.user) {
+                         double decay, double base_weight, bool timeline)
+    : length_(length), decay_powers_(size_t(std::max(length, 0))), has_timeline_(timeline) {
   PIXELREC_CHECK(decay > 0.0 && decay <= 1.0, "a history decay in (0, 1]");
   PIXELREC_CHECK(base_weight >= 0.0, "a non-negative history base weight");
   double power = 1.0;
@@ -39,16 +39,21 @@ UserHistory::UserHistory(const IndexedInteractions& train, uint32_t num_users, i
     return a > b;
   });
   offsets_.assign(size_t(num_users) + 1, 0);
-  timeline_offsets_.assign(size_t(num_users) + 1, 0);
-  timeline_items_.resize(order.size());
-  place_.resize(order.size());
+  if (timeline) {
+    row_user_ = train.user;
+    timeline_offsets_.assign(size_t(num_users) + 1, 0);
+    timeline_items_.resize(order.size());
+    place_.resize(order.size());
+  }
   size_t k = 0;
   for (uint32_t user = 0; user < num_users; ++user) {
     const size_t first = items_.size();
     for (; k < order.size() && train.user[order[k]] == user; ++k) {
       const int64_t item = train.item[order[k]];
-      timeline_items_[k] = item;
-      place_[order[k]] = int64_t(k);
+      if (timeline) {
+        timeline_items_[k] = item;
+        place_[order[k]] = int64_t(k);
+      }
       num_items_ = std::max(num_items_, item + 1);
       const auto kept = items_.begin() + int64_t(first);
       if (items_.size() - first < size_t(length) &&
@@ -56,7 +61,7 @@ UserHistory::UserHistory(const IndexedInteractions& train, uint32_t num_users, i
         items_.push_back(item);
     }
     offsets_[user + 1] = int64_t(items_.size());
-    timeline_offsets_[user + 1] = int64_t(k);
+    if (timeline) timeline_offsets_[user + 1] = int64_t(k);
   }
 }
 
@@ -99,6 +104,7 @@ UserHistory::Gathered UserHistory::gather(const torch::Tensor& users,
 }
 
 torch::Tensor UserHistory::users_of_rows(const torch::Tensor& rows) const {
+  PIXELREC_CHECK(has_timeline_, "users_of_rows needs a history built with its timeline");
   const torch::Tensor in = rows.to(torch::kCPU).contiguous();
   torch::Tensor out = torch::empty({in.size(0)}, torch::kLong);
   const int64_t* row = in.data_ptr<int64_t>();
@@ -114,6 +120,7 @@ UserHistory::Gathered UserHistory::gather_preceding(const torch::Tensor& users,
                                                     const torch::Tensor& no_history,
                                                     const torch::Tensor& rows) const {
   const int64_t pairs = users.size(0);
+  PIXELREC_CHECK(has_timeline_, "gather_preceding needs a history built with its timeline");
   PIXELREC_CHECK(rows.size(0) == pairs, "one training row per pair");
   const int64_t* user = users.data_ptr<int64_t>();
   const bool* skip = no_history.data_ptr<bool>();

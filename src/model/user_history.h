@@ -21,9 +21,11 @@ namespace pixelrec::model {
 class UserHistory {
  public:
   // Users >= num_users (cold users) have an empty history.
-  // The k-th latest pooled item weighs decay^k + base_weight.
+  // The k-th latest pooled item weighs decay^k + base_weight. `timeline`: also keep every user's
+  // whole training timeline, which gather_preceding and users_of_rows need (16 bytes and 4 more
+  // per training row; model.user_history_training preceding).
   UserHistory(const IndexedInteractions& train, uint32_t num_users, int length, double decay = 1.0,
-              double base_weight = 0.0);
+              double base_weight = 0.0, bool timeline = true);
 
   uint32_t num_users() const { return uint32_t(offsets_.size() - 1); }
   const int64_t* begin(uint32_t user) const { return items_.data() + offsets_[user]; }
@@ -55,6 +57,7 @@ class UserHistory {
   std::vector<float> decay_powers_;  // [length]: decay^k + base_weight
   std::vector<int64_t> offsets_;     // [num_users + 1]
   std::vector<int64_t> items_;
+  bool has_timeline_ = true;
   // Every training row, grouped by user, each group latest first; place_[row] is its index.
   std::vector<int64_t> timeline_offsets_, timeline_items_, place_;
   std::vector<uint32_t> row_user_;

@@ -125,6 +125,26 @@ TEST(UserHistory, DecayWeighsTheKthLatestPooledItemByDecayToTheK) {
   EXPECT_ANY_THROW(UserHistory(tiny_train(), 3, 50, 1.5));
 }
 
+// model.user_history_training latest needs no timeline: the history built without it pools the
+// same items, and asking it for preceding items is a clear error, not a read out of bounds.
+TEST(UserHistory, WithoutItsTimelineItPoolsTheSameLatestItems) {
+  const UserHistory with(tiny_train(), 3, 50, 0.5);
+  const UserHistory without(tiny_train(), 3, 50, 0.5, 0.0, /*timeline=*/false);
+  const torch::Tensor users = torch::tensor({0, 1, 2, 0}, torch::kLong);
+  const torch::Tensor no_skip = torch::zeros({4}, torch::kBool);
+  const torch::Tensor exclude = torch::tensor({9, 9, 9, 2}, torch::kLong);
+  const UserHistory::Gathered a = with.gather(users, no_skip, exclude);
+  const UserHistory::Gathered b = without.gather(users, no_skip, exclude);
+  EXPECT_TRUE(torch::equal(a.items, b.items));
+  EXPECT_TRUE(torch::equal(a.pair, b.pair));
+  EXPECT_TRUE(torch::equal(a.weight, b.weight));
+  EXPECT_TRUE(torch::equal(a.count, b.count));
+  EXPECT_TRUE(torch::equal(with.distinct_items(), without.distinct_items()));
+  EXPECT_ANY_THROW(without.gather_preceding(
+      torch::tensor({0}, torch::kLong), no_skip.narrow(0, 0, 1), torch::tensor({3}, torch::kLong)));
+  EXPECT_ANY_THROW(without.users_of_rows(torch::tensor({0}, torch::kLong)));
+}
+
 // model.user_history_base_weight b: the k-th latest pooled item weighs d^k + b, so the pool is
 // the recency-weighted mean plus b times the plain sum, over the total weight.
 TEST(UserHistory, BaseWeightAddsTheSameWeightToEveryPooledItem) {
