@@ -131,6 +131,7 @@ void TrainingRun::stop_mid_epoch(int epoch, int64_t mb, int signal, const EpochT
   model::CheckpointState mid = state_;
   mid.epoch = epoch;
   mid.step_in_epoch = mb + 1;
+  mid.finished = false;  // inside an epoch (a finished run resumed for more carries its old flag)
   mid.epoch_loss_sum = sums[0];
   mid.epoch_loss_count = sums[1];
   mid.epoch_contrastive_sum = sums[2];

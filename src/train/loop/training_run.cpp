@@ -190,14 +190,11 @@ void TrainingRun::prepare_outputs() {
   meta_.shape = shape_;
   meta_.scorer = config_.model.scorer;
   meta_.loss = config_.training.loss;
-  if (root_ && !resume_path_.empty() && resume_path_.parent_path() == result_.checkpoint_dir)
-    repair_resumed_sidecar();
-  if (resume_path_.empty()) return;
-  // What a checkpoint saved before this process completes an epoch records as the last one's.
-  if (root_) result_.last_metrics = recorded_metrics(state_.epoch - 1);
-  // A finished run resumed for more epochs trains again: its checkpoints until the new end are
-  // not finished ones (the resumed checkpoint's sidecar, above, keeps its own flag).
-  state_.finished = state_.epoch >= config_.training.epochs || stopper_->should_stop();
+  if (root_ && !resume_path_.empty()) {
+    // What a checkpoint saved before this process completes an epoch records as the last one's.
+    result_.last_metrics = recorded_metrics(state_.epoch - 1);
+    if (resume_path_.parent_path() == result_.checkpoint_dir) repair_resumed_sidecar();
+  }
 }
 
 Metrics TrainingRun::recorded_metrics(int epoch) const {
@@ -216,9 +213,9 @@ Metrics TrainingRun::recorded_metrics(int epoch) const {
 void TrainingRun::repair_resumed_sidecar() {
   const std::string why = model::sidecar_mismatch(resume_path_, state_.epoch, state_.global_step);
   if (why.empty()) return;
-  model::write_checkpoint_sidecar(resume_path_, config_,
-                                  checkpoint_summary(model::checkpoint_kind(resume_path_), state_,
-                                                     recorded_metrics(state_.epoch - 1)));
+  model::write_checkpoint_sidecar(
+      resume_path_, config_,
+      checkpoint_summary(model::checkpoint_kind(resume_path_), state_, result_.last_metrics));
   spdlog::warn("{}: {}; rewrote it from the checkpoint (epoch {}, step {})",
                model::sidecar_path(resume_path_).string(), why, state_.epoch, state_.global_step);
 }
